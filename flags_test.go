@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsEnvironment(t *testing.T) {
+	env := map[string]string{
+		"TELECONSOLE_LISTEN":      "127.0.0.1:9000",
+		"TELECONSOLE_ICE_SERVERS": "",
+		"TELECONSOLE_NAME":        "from env",
+		"TELECONSOLE_RING":        "7s",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", "127.0.0.1:8901", "")
+	ice := fs.String("ice-servers", "stun:default", "")
+	name := fs.String("name", "", "")
+	hpr := fs.String("hpr", "default@hpr.ndhm", "")
+	ring := fs.Duration("ring", time.Second, "")
+
+	if err := parseFlags(fs, []string{"--name", "from flag"}, lookup); err != nil {
+		t.Fatal(err)
+	}
+	if *listen != "127.0.0.1:9000" {
+		t.Errorf("listen = %q, want the environment's value", *listen)
+	}
+	if *ice != "" {
+		t.Errorf("ice-servers = %q, want empty: an empty variable means none", *ice)
+	}
+	if *name != "from flag" {
+		t.Errorf("name = %q, want the command line to win over the environment", *name)
+	}
+	if *hpr != "default@hpr.ndhm" {
+		t.Errorf("hpr = %q, want the default when neither is given", *hpr)
+	}
+	if *ring != 7*time.Second {
+		t.Errorf("ring = %v, want 7s", *ring)
+	}
+}
+
+func TestParseFlagsBadEnvironment(t *testing.T) {
+	lookup := func(k string) (string, bool) {
+		if k == "TELECONSOLE_RING" {
+			return "soon", true
+		}
+		return "", false
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Duration("ring", time.Second, "")
+	err := parseFlags(fs, nil, lookup)
+	if err == nil {
+		t.Fatal("a malformed environment value was accepted")
+	}
+	if want := "TELECONSOLE_RING"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name %s", err, want)
+	}
+}
