@@ -1,0 +1,414 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"teleconsole/call"
+	"teleconsole/waitingroom"
+)
+
+// historyLen is how many stats samples the graphs keep (one a second).
+const historyLen = 120
+
+// callModel is the call screen: who is called, the call's state and
+// duration, the doctor's mic and camera, the stats panel with its graphs,
+// and the patient's video.
+type callModel struct {
+	styles  Styles
+	console Console
+	id      int // tells this call's video samples from an earlier call's
+	gen     int // the video sampling loop this model accepts samples from
+	every   time.Duration
+	patient waitingroom.Patient
+
+	state       call.State
+	reason      call.EndReason
+	connectedAt time.Time
+	endedAt     time.Time
+	asOf        time.Time
+
+	stats    call.Stats
+	hasStats bool
+	inHist   []float64
+	outHist  []float64
+	rttHist  []float64
+
+	micMuted  bool
+	cameraOff bool
+	videoOn   bool
+
+	frame      *image.RGBA
+	frameSeq   uint64
+	blocks     *halfBlocks
+	video      string // frame drawn for the current video area
+	videoCols  int
+	videoRows  int
+	videoAreaW int
+	videoAreaH int
+
+	width, height int
+}
+
+// newCallModel returns the screen of call number id, to patient p, sampling
+// the video from c every interval while it is shown.
+func newCallModel(st Styles, c Console, id int, p waitingroom.Patient, videoOn bool, every time.Duration, now time.Time) callModel {
+	return callModel{styles: st, console: c, id: id, patient: p, videoOn: videoOn, every: every, asOf: now}
+}
+
+// Init starts sampling the video if it is shown.
+func (m callModel) Init() tea.Cmd {
+	if m.videoOn && m.Active() {
+		return frameCmd(m.console, m.id, m.gen, m.frameSeq, m.every)
+	}
+	return nil
+}
+
+// Update handles the call screen's keys and its video samples. Each sample
+// re-arms the sampling while the video is shown and the call is on; hiding
+// the video or the end of the call stops it, and a sample of a stopped loop
+// is dropped.
+func (m callModel) Update(msg tea.Msg, keys KeyMap) (callModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, keys.End):
+			return m, hangupCmd(m.console)
+		case key.Matches(msg, keys.Mute):
+			m.micMuted = !m.micMuted
+			return m, micCmd(m.console, m.micMuted)
+		case key.Matches(msg, keys.Camera):
+			m.cameraOff = !m.cameraOff
+			return m, cameraCmd(m.console, m.cameraOff)
+		case key.Matches(msg, keys.Video):
+			m.ToggleVideo()
+			m.gen++
+			return m, m.Init()
+		}
+	case frameMsg:
+		if msg.call != m.id || msg.gen != m.gen {
+			return m, nil
+		}
+		if msg.img != nil {
+			m.SetFrame(msg.img, msg.seq)
+		}
+		return m, m.Init()
+	}
+	return m, nil
+}
+
+// Active reports whether the call is being set up or is up: it has not
+// ended.
+func (m callModel) Active() bool { return m.state != call.StateEnded }
+
+// SetSize sets the cells the screen may draw in.
+func (m *callModel) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.layoutVideo()
+}
+
+// SetTime moves the screen's clock, which drives the call duration.
+func (m *callModel) SetTime(now time.Time) { m.asOf = now }
+
+// HandleState applies a state event of this call.
+func (m *callModel) HandleState(ev call.StateEvent, now time.Time) {
+	m.state = ev.State
+	switch ev.State {
+	case call.StateConnected:
+		if m.connectedAt.IsZero() {
+			m.connectedAt = now
+		}
+	case call.StateEnded:
+		m.reason = ev.Reason
+		m.endedAt = now
+		m.frame, m.video = nil, ""
+		m.gen++ // stop the video sampling
+	}
+	m.asOf = now
+}
+
+// HandleStats records a stats sample of this call.
+func (m *callModel) HandleStats(s call.Stats) {
+	m.stats, m.hasStats = s, true
+	push := func(h []float64, v float64) []float64 {
+		h = append(h, v)
+		if len(h) > historyLen {
+			h = h[len(h)-historyLen:]
+		}
+		return h
+	}
+	m.inHist = push(m.inHist, float64(s.BitrateIn))
+	m.outHist = push(m.outHist, float64(s.BitrateOut))
+	m.rttHist = push(m.rttHist, float64(s.RTT))
+}
+
+// SetFrame takes a new frame of the patient's video and draws it.
+func (m *callModel) SetFrame(img *image.RGBA, seq uint64) {
+	m.frame, m.frameSeq = img, seq
+	m.drawVideo()
+}
+
+// ToggleVideo shows or hides the video; a hidden video is not drawn at all.
+func (m *callModel) ToggleVideo() {
+	m.videoOn = !m.videoOn
+	if !m.videoOn {
+		m.video = ""
+	} else {
+		m.drawVideo()
+	}
+}
+
+// Duration returns how long the call has been connected.
+func (m callModel) Duration() time.Duration {
+	if m.connectedAt.IsZero() {
+		return 0
+	}
+	end := m.asOf
+	if !m.endedAt.IsZero() {
+		end = m.endedAt
+	}
+	return max(0, end.Sub(m.connectedAt))
+}
+
+// statsWidth is the stats panel's width for a screen w cells wide.
+func statsWidth(w int) int {
+	switch {
+	case w >= 110:
+		return 48
+	case w >= 60:
+		return 38
+	default:
+		return w / 2
+	}
+}
+
+// panelsHeight is the height of the video and stats boxes.
+func (m callModel) panelsHeight() int { return max(3, m.height-2) }
+
+// layoutVideo computes the video area and redraws the frame for it.
+func (m *callModel) layoutVideo() {
+	m.videoAreaW = max(0, m.width-statsWidth(m.width)-2)
+	m.videoAreaH = max(0, m.panelsHeight()-2)
+	m.drawVideo()
+}
+
+func (m *callModel) drawVideo() {
+	if m.frame == nil || !m.videoOn {
+		m.video = ""
+		return
+	}
+	b := m.frame.Bounds()
+	m.videoCols, m.videoRows = videoSize(b.Dx(), b.Dy(), m.videoAreaW, m.videoAreaH)
+	if m.blocks == nil {
+		m.blocks = &halfBlocks{}
+	}
+	m.video = m.blocks.Draw(m.frame, m.videoCols, m.videoRows)
+}
+
+// View draws the call screen.
+func (m callModel) View() string {
+	st := m.styles
+	w := m.width
+	name := cut(m.patient.Name, 30)
+	if name == "" {
+		name = "(no name)"
+	}
+	who := st.Heading.Render(name) + " " + st.Dim.Render("<"+cut(m.patient.Address, 40)+">")
+	status := m.stateStyle().Render(m.stateWord()) + "  " + st.Value.Render(formatClock(m.Duration()))
+	header := spread(who, status, w)
+
+	ind := []string{
+		m.indicator(!m.micMuted, "mic on", "MIC MUTED"),
+		m.indicator(!m.cameraOff, "camera on", "CAMERA OFF"),
+		m.indicator(m.videoOn, "video shown", "video hidden"),
+	}
+	indicators := spread(strings.Join(ind, "  "), st.Dim.Render(m.stateDetail()), w)
+
+	h := m.panelsHeight()
+	sw := statsWidth(w)
+	vw := w - sw
+	video := box(st.Border, "Patient video", m.videoBody(), vw, h)
+	stats := box(st.Border, "Network", m.statsBody(sw-2), sw, h)
+	panels := lipgloss.JoinHorizontal(lipgloss.Top, video, stats)
+	return header + "\n" + indicators + "\n" + panels
+}
+
+func (m callModel) indicator(on bool, onText, offText string) string {
+	if on {
+		return m.styles.Good.Render("[" + onText + "]")
+	}
+	return m.styles.Bad.Render("[" + offText + "]")
+}
+
+// stateWord is the call state in the words of issue 4: "Calling",
+// "Connecting", "Connected", "Reconnecting", or "Ended: <reason>".
+func (m callModel) stateWord() string {
+	switch m.state {
+	case call.StateUnknown:
+		return "Starting"
+	case call.StateEnded:
+		return "Ended: " + m.reason.String()
+	default:
+		return m.state.String()
+	}
+}
+
+// stateDetail says what the state means for the doctor.
+func (m callModel) stateDetail() string {
+	switch m.state {
+	case call.StateUnknown:
+		return "sending offer"
+	case call.StateCalling:
+		return "offer sent, ringing"
+	case call.StateConnecting:
+		return "answer received, connecting"
+	case call.StateConnected:
+		return "media flowing"
+	case call.StateReconnecting:
+		return "network trouble, restarting ICE"
+	default:
+		return "call over"
+	}
+}
+
+func (m callModel) stateStyle() lipgloss.Style {
+	switch m.state {
+	case call.StateConnected:
+		return m.styles.Good.Bold(true)
+	case call.StateReconnecting:
+		return m.styles.Warn.Bold(true)
+	case call.StateEnded:
+		if m.reason == call.EndHangup || m.reason == call.EndRemoteBye {
+			return m.styles.Value.Bold(true)
+		}
+		return m.styles.Bad
+	default:
+		return m.styles.Warn
+	}
+}
+
+func (m callModel) videoBody() string {
+	st := m.styles
+	mid := func(s string) string {
+		return strings.Repeat("\n", max(0, m.videoAreaH/2-1)) + st.Dim.Render(center(s, m.videoAreaW))
+	}
+	switch {
+	case !m.videoOn:
+		return mid("video hidden (v to show)")
+	case m.state == call.StateEnded:
+		return mid("call ended")
+	case m.video == "":
+		return mid("waiting for video")
+	}
+	pad := strings.Repeat(" ", max(0, (m.videoAreaW-m.videoCols)/2))
+	top := max(0, (m.videoAreaH-m.videoRows)/2)
+	lines := strings.Split(m.video, "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Repeat("\n", top) + strings.Join(lines, "\n")
+}
+
+// statsBody draws the stats panel w cells wide.
+func (m callModel) statsBody(w int) string {
+	st := m.styles
+	s := m.stats
+	half := w / 2
+	kv := func(k, v string) string {
+		return st.Label.Render(fmt.Sprintf("%-7s", k)) + st.Value.Render(v)
+	}
+	pair := func(k1, v1, k2, v2 string) string {
+		left := kv(k1, v1)
+		return left + strings.Repeat(" ", max(1, half-ansi.StringWidth(left))) + kv(k2, v2)
+	}
+	if !m.hasStats {
+		return st.Dim.Render(" no figures yet")
+	}
+	res := "-"
+	if s.WidthIn > 0 {
+		res = fmt.Sprintf("%dx%d", s.WidthIn, s.HeightIn)
+	}
+	codec := orDash(s.VideoCodec)
+	if s.AudioCodec != "" {
+		codec += "+" + s.AudioCodec
+	}
+	lossStyle := st.Value
+	if s.LossPercent >= 5 {
+		lossStyle = st.Bad
+	} else if s.LossPercent >= 1 {
+		lossStyle = st.Warn
+	}
+	lines := []string{
+		pair("RTT", formatMillis(s.RTT), "loss", lossStyle.Render(fmt.Sprintf("%.1f%%", s.LossPercent))),
+		pair("jitter", formatMillis(s.Jitter), "path", orDash(s.PathType)),
+		pair("in", formatRate(s.BitrateIn), "out", formatRate(s.BitrateOut)),
+		pair("target", formatRate(s.TargetBitrate), "fps", fmt.Sprintf("%.0f/%.0f", s.FPSIn, s.FPSOut)),
+		pair("video", res, "codec", codec),
+		kv("audio", meter(s.AudioLevel, 10)+pick(s.AudioOnly, " audio only", "")),
+	}
+	// label(7) graph value(10): the graphs line up whatever their value.
+	gw := max(1, w-7-10)
+	graph := func(label string, h []float64, last string) string {
+		return st.Label.Render(fmt.Sprintf("%-7s", label)) + st.Graph.Render(sparkline(h, gw)) + st.Value.Render(fmt.Sprintf("%10s", last))
+	}
+	lines = append(lines,
+		graph("in", m.inHist, formatRate(s.BitrateIn)),
+		graph("out", m.outHist, formatRate(s.BitrateOut)),
+		graph("rtt", m.rttHist, formatMillis(s.RTT)),
+	)
+	if s.Note != "" {
+		lines = append(lines, st.Warn.Render(cut(s.Note, w)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// meter draws a level from 0 to 1 as an ASCII bar w cells wide.
+func meter(level float64, w int) string {
+	n := int(min(1, max(0, level))*float64(w) + 0.5)
+	return "[" + strings.Repeat("#", n) + strings.Repeat("-", w-n) + "]"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return cut(s, 12)
+}
+
+// formatRate writes a bit rate: "812 kb/s", "1.25 Mb/s", or "-" if unknown.
+func formatRate(bps int) string {
+	switch {
+	case bps <= 0:
+		return "-"
+	case bps < 1000:
+		return fmt.Sprintf("%d b/s", bps)
+	case bps < 1000000:
+		return fmt.Sprintf("%d kb/s", bps/1000)
+	default:
+		return fmt.Sprintf("%.2f Mb/s", float64(bps)/1e6)
+	}
+}
+
+// formatMillis writes a duration in whole milliseconds, or "-" if zero.
+func formatMillis(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+// formatClock writes a call duration as "03:12" or "1:03:12".
+func formatClock(d time.Duration) string {
+	s := int(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s%3600/60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}

@@ -1,0 +1,114 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key binding of the console. Update matches keys only
+// through these bindings, and help is generated from them: a binding that
+// does not apply on the current screen is disabled, so it neither acts nor
+// shows in help.
+type KeyMap struct {
+	// Up and Down move the selection in the waiting room.
+	Up, Down key.Binding
+	// Call calls the selected patient.
+	Call key.Binding
+	// End ends the current call.
+	End key.Binding
+	// Mute mutes or unmutes the doctor's microphone.
+	Mute key.Binding
+	// Camera turns the doctor's camera off or on.
+	Camera key.Binding
+	// Video shows or hides the patient's video.
+	Video key.Binding
+	// Back returns from an ended call to the waiting room.
+	Back key.Binding
+	// Help shows or hides the help screen.
+	Help key.Binding
+	// Quit quits; during a call it asks for confirmation first.
+	Quit key.Binding
+	// ForceQuit quits at once; during a call it hangs up first, without
+	// asking: it is the way out that always works.
+	ForceQuit key.Binding
+	// Yes and No answer the quit confirmation.
+	Yes, No key.Binding
+}
+
+// DefaultKeyMap returns the console's key bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
+		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
+		Call:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
+		End:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
+		Mute:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
+		Camera:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
+		Video:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
+		Back:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
+		No:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+	}
+}
+
+// keyContext is what decides which bindings apply and what they say.
+type keyContext struct {
+	screen     screen
+	callActive bool // a call is being set up or is up
+	confirming bool // the quit confirmation is showing
+	helpOpen   bool
+	canCall    bool // the selected patient can be called
+	patients   int
+	micMuted   bool
+	cameraOff  bool
+	videoOn    bool
+}
+
+// inContext returns k with each binding enabled when it applies in c and its
+// help worded for the current state.
+func (k KeyMap) inContext(c keyContext) KeyMap {
+	onWaiting := c.screen == screenWaiting && !c.confirming
+	onCall := c.screen == screenCall && !c.confirming
+	k.Up.SetEnabled(onWaiting && c.patients > 1)
+	k.Down.SetEnabled(onWaiting && c.patients > 1)
+	k.Call.SetEnabled(onWaiting && c.canCall)
+	k.End.SetEnabled(onCall && c.callActive)
+	k.Mute.SetEnabled(onCall && c.callActive)
+	k.Camera.SetEnabled(onCall && c.callActive)
+	k.Video.SetEnabled(onCall)
+	k.Back.SetEnabled(onCall && !c.callActive)
+	k.Help.SetEnabled(!c.confirming)
+	k.Quit.SetEnabled(!c.confirming)
+	k.Yes.SetEnabled(c.confirming)
+	k.No.SetEnabled(c.confirming)
+
+	k.Mute.SetHelp(k.Mute.Help().Key, pick(c.micMuted, "unmute mic", "mute mic"))
+	k.Camera.SetHelp(k.Camera.Help().Key, pick(c.cameraOff, "camera on", "camera off"))
+	k.Video.SetHelp(k.Video.Help().Key, pick(c.videoOn, "hide video", "show video"))
+	k.Help.SetHelp(k.Help.Help().Key, pick(c.helpOpen, "close help", "help"))
+	k.ForceQuit.SetHelp(k.ForceQuit.Help().Key, pick(c.callActive, "hang up and quit now", "quit now"))
+	return k
+}
+
+func pick(cond bool, yes, no string) string {
+	if cond {
+		return yes
+	}
+	return no
+}
+
+// ShortHelp returns the bindings of the one-line help, in the order shown.
+// It implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Yes, k.No, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back, k.Help, k.Quit}
+}
+
+// FullHelp returns the help screen's columns. It implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Call},
+		{k.End, k.Mute, k.Camera, k.Video, k.Back},
+		{k.Yes, k.No},
+		{k.Help, k.Quit, k.ForceQuit},
+	}
+}

@@ -1,0 +1,307 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"teleconsole/call"
+)
+
+// screen is which child model has the screen.
+type screen int
+
+const (
+	screenWaiting screen = iota
+	screenCall
+)
+
+// Model is the console's root model: which screen is up, the child models,
+// the keys and styles they share, and the last error. It holds no I/O: every
+// call on the Console goes through a tea.Cmd.
+type Model struct {
+	console      Console
+	info         Info
+	clock        func() time.Time
+	poll         time.Duration
+	videoEvery   time.Duration
+	videoDefault bool
+
+	baseKeys KeyMap // as configured
+	keys     KeyMap // baseKeys set for the current context
+	styles   Styles
+
+	width, height int
+	screen        screen
+	helpOpen      bool
+	confirming    bool
+	waiting       waitingModel
+	call          callModel
+	help          helpModel
+	calls         int // calls started, to number them
+	err           error
+}
+
+// New returns the console's model driving c, with info in its status bar.
+// Run it with tea.NewProgram; the waiting room shows at once and fills in
+// from the first read of c.Patients.
+func New(c Console, info Info, opts ...Option) Model {
+	m := Model{
+		console:      c,
+		info:         info,
+		clock:        time.Now,
+		poll:         time.Second,
+		videoEvery:   time.Second / 10,
+		videoDefault: true,
+		keys:         DefaultKeyMap(),
+		styles:       DefaultStyles(),
+		width:        80,
+		height:       24,
+	}
+	for _, o := range opts {
+		o(&m)
+	}
+	m.baseKeys = m.keys
+	m.waiting = newWaitingModel(m.styles)
+	m.help = newHelpModel(m.styles)
+	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
+	m.setSize(m.width, m.height)
+	m.refreshKeys()
+	return m
+}
+
+// Init reads the waiting room and starts waiting for call events; neither
+// blocks the first view.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(fetchPatientsCmd(m.console, m.clock), waitEventCmd(m.console.Events()))
+}
+
+// Err returns the error the console shows, or nil.
+func (m Model) Err() error { return m.err }
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.setSize(msg.Width, msg.Height)
+	case tea.KeyPressMsg:
+		m, cmd = m.handleKey(msg)
+	case patientsMsg:
+		m.waiting.SetPatients(msg.patients, msg.at)
+		m.call.SetTime(msg.at)
+		cmd = pollPatientsCmd(m.console, m.clock, m.poll)
+	case eventMsg:
+		m.handleEvent(msg.ev)
+		cmd = waitEventCmd(m.console.Events())
+	case eventsClosedMsg:
+		m.err = errors.New("call engine stopped: no more call events")
+	case callStartedMsg:
+		if msg.err != nil && m.screen == screenCall && m.call.patient.Address == msg.address && m.call.Active() {
+			m.err = fmt.Errorf("call failed: %w", msg.err)
+			m.call.HandleState(call.StateEvent{Peer: msg.address, State: call.StateEnded, Reason: call.EndFailed}, m.clock())
+		}
+	case frameMsg:
+		m.call, cmd = m.call.Update(msg, m.keys)
+	}
+	m.refreshKeys()
+	return m, cmd
+}
+
+// handleKey acts on a key press through the key map.
+func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys
+	callActive := m.screen == screenCall && m.call.Active()
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		if callActive {
+			return m, hangupAndQuitCmd(m.console)
+		}
+		return m, tea.Quit
+	case m.confirming:
+		switch {
+		case key.Matches(msg, k.Yes):
+			m.confirming = false
+			return m, hangupAndQuitCmd(m.console)
+		case key.Matches(msg, k.No):
+			m.confirming = false
+		}
+		return m, nil
+	case key.Matches(msg, k.Quit):
+		if callActive {
+			m.confirming = true
+			return m, nil
+		}
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.helpOpen = !m.helpOpen
+		return m, nil
+	case m.helpOpen && msg.String() == "esc":
+		m.helpOpen = false
+		return m, nil
+	}
+
+	if m.screen == screenWaiting {
+		if key.Matches(msg, k.Call) {
+			return m.startCall()
+		}
+		m.waiting = m.waiting.Update(msg, k)
+		return m, nil
+	}
+
+	if key.Matches(msg, k.Back) {
+		m.screen = screenWaiting
+		m.helpOpen = false
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.call, cmd = m.call.Update(msg, k)
+	return m, cmd
+}
+
+// startCall switches to the call screen for the selected patient and asks
+// the console to call them.
+func (m Model) startCall() (Model, tea.Cmd) {
+	p, ok := m.waiting.Selected()
+	if !ok {
+		return m, nil
+	}
+	if !p.State.Callable() {
+		m.err = fmt.Errorf("cannot call %s now: %s", cut(p.Name, 30), p.State)
+		return m, nil
+	}
+	m.err = nil
+	m.helpOpen = false
+	m.screen = screenCall
+	m.calls++
+	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, m.videoEvery, m.clock())
+	m.call.SetSize(m.contentSize())
+	return m, tea.Batch(startCallCmd(m.console, p.Address), m.call.Init())
+}
+
+// handleEvent applies an engine event to the call on screen; events of any
+// other call (a late event of an earlier one) are dropped.
+func (m *Model) handleEvent(ev call.Event) {
+	if m.screen != screenCall {
+		return
+	}
+	switch ev := ev.(type) {
+	case call.StateEvent:
+		if ev.Peer != m.call.patient.Address || !m.call.Active() {
+			return
+		}
+		m.call.HandleState(ev, m.clock())
+		if ev.State == call.StateEnded && ev.Err != nil {
+			m.err = fmt.Errorf("%s: %w", ev.Reason, ev.Err)
+		}
+	case call.StatsEvent:
+		if ev.Peer == m.call.patient.Address && m.call.Active() {
+			m.call.HandleStats(ev.Stats)
+		}
+	}
+}
+
+// refreshKeys sets the key map for the current context.
+func (m *Model) refreshKeys() {
+	p, ok := m.waiting.Selected()
+	m.keys = m.baseKeys.inContext(keyContext{
+		screen:     m.screen,
+		callActive: m.screen == screenCall && m.call.Active(),
+		confirming: m.confirming,
+		helpOpen:   m.helpOpen,
+		canCall:    ok && p.State.Callable(),
+		patients:   len(m.waiting.patients),
+		micMuted:   m.call.micMuted,
+		cameraOff:  m.call.cameraOff,
+		videoOn:    m.call.videoOn,
+	})
+}
+
+// Lines around the content: the title, the message line, the help line and
+// the status bar.
+const chromeLines = 4
+
+func (m Model) contentSize() (int, int) {
+	return m.width, max(3, m.height-chromeLines)
+}
+
+func (m *Model) setSize(w, h int) {
+	m.width, m.height = max(20, w), max(chromeLines+3, h)
+	cw, ch := m.contentSize()
+	m.waiting.SetSize(cw, ch)
+	m.call.SetSize(cw, ch)
+	m.help.SetSize(cw, ch)
+}
+
+// View draws the whole screen: exactly the window's height, and no line
+// wider than it.
+func (m Model) View() tea.View {
+	st := m.styles
+	w := m.width
+	_, ch := m.contentSize()
+
+	var heading, content string
+	switch {
+	case m.helpOpen:
+		heading, content = "Help", m.help.View(m.keys)
+	case m.screen == screenCall:
+		heading, content = "Call", m.call.View()
+	default:
+		heading, content = "Waiting room", m.waiting.View()
+	}
+	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading),
+		st.Dim.Render(cut(m.info.Doctor, 40)), w)
+
+	var msgLine string
+	switch {
+	case m.confirming:
+		msgLine = st.Prompt.Render(fitLine(" A call is on. Hang up and quit? y/n", w))
+	case m.err != nil:
+		msgLine = st.Error.Render(fitLine(" "+cut(m.err.Error(), w-1), w))
+	}
+
+	lines := []string{
+		fitLine(title, w),
+		fitBlock(content, w, ch),
+		fitLine(msgLine, w),
+		fitLine(m.help.ShortView(m.keys), w),
+		m.statusBar(),
+	}
+	v := tea.NewView(strings.Join(lines, "\n"))
+	v.AltScreen = true
+	v.WindowTitle = "teleconsole"
+	return v
+}
+
+// statusBar draws the bottom line: endpoint, doctor, signatures, media.
+// When the labelled line does not fit, the labels go first, but for the
+// media's, which a bare "synthetic" would not explain.
+func (m Model) statusBar() string {
+	line := func(labels bool) string {
+		var parts []string
+		add := func(label, v string) {
+			if v == "" {
+				return
+			}
+			if labels || label == "media " {
+				v = label + v
+			}
+			parts = append(parts, cut(v, 40))
+		}
+		add("endpoint ", m.info.Endpoint)
+		add("doctor ", m.info.Doctor)
+		add("", m.info.Verify)
+		add("media ", m.info.Media)
+		return " " + strings.Join(parts, " | ")
+	}
+	s := line(true)
+	if ansi.StringWidth(s) > m.width {
+		s = line(false)
+	}
+	return m.styles.StatusBar.Render(fitLine(s, m.width))
+}

@@ -1,0 +1,48 @@
+package ui
+
+import "time"
+
+// Option configures a Model in New.
+type Option func(*Model)
+
+// WithClock sets the clock for "time waiting" and call durations; the
+// default is time.Now. Tests inject a fixed clock so views are repeatable.
+func WithClock(now func() time.Time) Option {
+	return func(m *Model) {
+		if now != nil {
+			m.clock = now
+		}
+	}
+}
+
+// WithKeyMap replaces the default key bindings.
+func WithKeyMap(k KeyMap) Option {
+	return func(m *Model) { m.keys = k }
+}
+
+// WithStyles replaces the default styles.
+func WithStyles(s Styles) Option {
+	return func(m *Model) { m.styles = s }
+}
+
+// WithPollInterval sets how often the waiting room is read; the default is
+// one second. Values under 100 ms are raised to 100 ms.
+func WithPollInterval(d time.Duration) Option {
+	return func(m *Model) { m.poll = max(d, 100*time.Millisecond) }
+}
+
+// WithVideoFPS sets how many times a second the patient's video is sampled
+// and redrawn, from 1 to 10 (the default, and the ceiling: more costs bytes
+// on the terminal link without helping a consultation).
+func WithVideoFPS(fps int) Option {
+	return func(m *Model) {
+		fps = min(10, max(1, fps))
+		m.videoEvery = time.Second / time.Duration(fps)
+	}
+}
+
+// WithVideoHidden starts every call with the patient's video hidden, for
+// slow terminal links; v still shows it.
+func WithVideoHidden() Option {
+	return func(m *Model) { m.videoDefault = false }
+}

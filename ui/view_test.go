@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"teleconsole/call"
+	"teleconsole/waitingroom"
+)
+
+// updateGolden reports whether the test runs with -update, which rewrites
+// the golden files. The flag is registered by the golden package teatest
+// imports (registering it again would panic), so it is looked up here.
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// checkGolden compares the ANSI-stripped view with testdata/<name>.golden
+// (rewritten with -update), after checking its size is exactly w by h.
+func checkGolden(t *testing.T, name string, m Model, w, h int) {
+	t.Helper()
+	v := m.View()
+	plain := ansi.Strip(v.Content)
+	lines := strings.Split(plain, "\n")
+	if len(lines) != h {
+		t.Errorf("%s: %d lines, want %d", name, len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("%s: line %d is %d cells wide, more than %d: %q", name, i, lw, w, l)
+		}
+		for _, r := range l {
+			if r >= 0x80 && !(r >= 0x2500 && r <= 0x259f) {
+				t.Errorf("%s: line %d has %q, outside ASCII, box drawing and block elements", name, i, r)
+			}
+		}
+	}
+	if !v.AltScreen {
+		t.Errorf("%s: not on the alternate screen", name)
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if updateGolden() {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(plain), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != plain {
+		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, plain, want)
+	}
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}
+
+func sizeName(name string, w, h int) string {
+	return name + "_" + itoa(w) + "x" + itoa(h)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// connected returns a model on the call screen, connected for 3m12s, with
+// 60 stats samples, and a note.
+func connected(t *testing.T, w, h int, videoOn bool) Model {
+	t.Helper()
+	now := testNow
+	opts := []Option{WithClock(func() time.Time { return now })}
+	if !videoOn {
+		opts = append(opts, WithVideoHidden())
+	}
+	m := inCall(t, &recorder{}, w, h, opts...)
+	for i := range 60 {
+		s := connectedStats(i)
+		if i == 59 {
+			s.Note = "bandwidth low: sending 480p"
+		}
+		m, _ = update(t, m, eventMsg{call.StatsEvent{Peer: "asha.rao@sbx", Stats: s}})
+	}
+	now = now.Add(3*time.Minute + 12*time.Second)
+	m.call.SetTime(now)
+	if videoOn {
+		m, _ = update(t, m, frameMsg{call: m.call.id, gen: m.call.gen, img: testFrame(320, 240, 20), seq: 7})
+	}
+	return m
+}
+
+func TestViews(t *testing.T) {
+	for _, sz := range sizes {
+		w, h := sz.w, sz.h
+		t.Run(sizeName("waiting3", w, h), func(t *testing.T) {
+			checkGolden(t, sizeName("waiting3", w, h), loaded(t, newFake(&recorder{}, nil), w, h), w, h)
+		})
+		t.Run(sizeName("waiting_empty", w, h), func(t *testing.T) {
+			f := newFake(&recorder{}, nil)
+			f.PatientsFn = func() []waitingroom.Patient { return nil }
+			checkGolden(t, sizeName("waiting_empty", w, h), loaded(t, f, w, h), w, h)
+		})
+		t.Run(sizeName("call_connected_novideo", w, h), func(t *testing.T) {
+			checkGolden(t, sizeName("call_connected_novideo", w, h), connected(t, w, h, false), w, h)
+		})
+		t.Run(sizeName("call_connected_video", w, h), func(t *testing.T) {
+			checkGolden(t, sizeName("call_connected_video", w, h), connected(t, w, h, true), w, h)
+		})
+		t.Run(sizeName("call_ended", w, h), func(t *testing.T) {
+			m := connected(t, w, h, true)
+			m, _ = update(t, m, eventMsg{call.StateEvent{Peer: "asha.rao@sbx", State: call.StateEnded, Reason: call.EndRemoteBye}})
+			checkGolden(t, sizeName("call_ended", w, h), m, w, h)
+		})
+		t.Run(sizeName("help", w, h), func(t *testing.T) {
+			m := loaded(t, newFake(&recorder{}, nil), w, h)
+			m, _ = update(t, m, press("?"))
+			checkGolden(t, sizeName("help", w, h), m, w, h)
+		})
+		t.Run(sizeName("help_call", w, h), func(t *testing.T) {
+			m := connected(t, w, h, false)
+			m, _ = update(t, m, press("?"))
+			checkGolden(t, sizeName("help_call", w, h), m, w, h)
+		})
+	}
+}
