@@ -19,8 +19,9 @@ import (
 
 // tmuxPane is one tmux session running a program in a fixed-size terminal.
 type tmuxPane struct {
-	t    *testing.T
-	name string
+	t      *testing.T
+	name   string
+	socket string // each pane has its own tmux server
 }
 
 func startTmux(t *testing.T, width, height int, env []string, argv ...string) *tmuxPane {
@@ -28,8 +29,9 @@ func startTmux(t *testing.T, width, height int, env []string, argv ...string) *t
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is needed for the end-to-end test (make deps installs it): %v", err)
 	}
-	name := fmt.Sprintf("teleconsole-e2e-%d", os.Getpid())
-	args := []string{"new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
+	name := "e2e"
+	socket := fmt.Sprintf("teleconsole-%d-%s", os.Getpid(), t.Name())
+	args := []string{"-L", socket, "new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
@@ -38,8 +40,8 @@ func startTmux(t *testing.T, width, height int, env []string, argv ...string) *t
 	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
-	p := &tmuxPane{t: t, name: name}
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	p := &tmuxPane{t: t, name: name, socket: socket}
+	t.Cleanup(func() { _ = p.tmux("kill-server").Run() })
 	return p
 }
 
@@ -51,8 +53,13 @@ func quoteAll(argv []string) []string {
 	return q
 }
 
+// tmux returns a tmux command aimed at the pane's own server.
+func (p *tmuxPane) tmux(args ...string) *exec.Cmd {
+	return exec.Command("tmux", append([]string{"-L", p.socket}, args...)...)
+}
+
 func (p *tmuxPane) capture() string {
-	out, err := exec.Command("tmux", "capture-pane", "-p", "-t", p.name).Output()
+	out, err := p.tmux("capture-pane", "-p", "-t", p.name).Output()
 	if err != nil {
 		p.t.Fatalf("tmux capture-pane: %v", err)
 	}
@@ -62,7 +69,7 @@ func (p *tmuxPane) capture() string {
 func (p *tmuxPane) keys(keys ...string) {
 	p.t.Helper()
 	args := append([]string{"send-keys", "-t", p.name}, keys...)
-	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+	if out, err := p.tmux(args...).CombinedOutput(); err != nil {
 		p.t.Fatalf("tmux send-keys %v: %v: %s", keys, err, out)
 	}
 }
@@ -140,7 +147,17 @@ func binary(t *testing.T) string {
 	return out
 }
 
-func TestEndToEnd(t *testing.T) {
+// consultation is the real console in tmux and a simulated patient process.
+type consultation struct {
+	pane       *tmuxPane
+	logPath    string
+	patientOut *syncBuffer
+}
+
+// startConsultation starts the console and a patient, and waits until the
+// patient is listed in the waiting room.
+func startConsultation(t *testing.T) *consultation {
+	t.Helper()
 	bin := binary(t)
 	dir := t.TempDir()
 	consoleAddr := freePort(t)
@@ -148,6 +165,7 @@ func TestEndToEnd(t *testing.T) {
 	logPath := filepath.Join(dir, "console.log")
 	const doctor = "ganeshborse@hpr.ndhm"
 
+	start := time.Now()
 	pane := startTmux(t, 80, 24, []string{"TERM=xterm-256color"},
 		bin,
 		"--listen", consoleAddr,
@@ -159,8 +177,9 @@ func TestEndToEnd(t *testing.T) {
 		"--log", logPath,
 	)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
+	t.Logf("waiting room shown %v after start", time.Since(start).Round(time.Millisecond))
 
-	var patientOut syncBuffer
+	patientOut := &syncBuffer{}
 	patient := exec.Command(bin, "patient",
 		"--console", "http://"+consoleAddr+"/api/v1",
 		"--listen", patientAddr,
@@ -170,8 +189,8 @@ func TestEndToEnd(t *testing.T) {
 		"--ice-servers", "",
 		"--ready-interval", "1s",
 	)
-	patient.Stdout = &patientOut
-	patient.Stderr = &patientOut
+	patient.Stdout = patientOut
+	patient.Stderr = patientOut
 	if err := patient.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -188,26 +207,72 @@ func TestEndToEnd(t *testing.T) {
 			t.Logf("patient output:\n%s", tail(patientOut.String(), 40))
 		}
 	})
-
 	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
-	pane.keys("Enter")
-	pane.waitFor("Connected", 20*time.Second, logPath)
-	pane.keys("e")
-	pane.waitFor("Ended", 10*time.Second, logPath)
+	return &consultation{pane: pane, logPath: logPath, patientOut: patientOut}
+}
 
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(patientOut.String(), "BYE") {
+// waitPatientSaw waits until the patient process printed want.
+func (c *consultation) waitPatientSaw(t *testing.T, want string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(c.patientOut.String(), want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the patient never saw the doctor's BYE; patient output:\n%s", tail(patientOut.String(), 40))
+			logText, _ := os.ReadFile(c.logPath)
+			t.Fatalf("the patient never printed %q; patient output:\n%s\nconsole screen:\n%s\nconsole log tail:\n%s",
+				want, tail(c.patientOut.String(), 40), c.pane.capture(), tail(string(logText), 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	c := startConsultation(t)
+	c.pane.keys("Enter")
+	c.pane.waitFor("Connected", 20*time.Second, c.logPath)
+	c.pane.keys("e")
+	c.pane.waitFor("Ended", 10*time.Second, c.logPath)
+	c.waitPatientSaw(t, "BYE", 10*time.Second)
 
 	// The console owns the terminal: nothing of its logs may appear there.
-	if screen := pane.capture(); strings.Contains(screen, "level=") || strings.Contains(screen, "pion") {
+	if screen := c.pane.capture(); strings.Contains(screen, "level=") || strings.Contains(screen, "pion") {
 		t.Fatalf("log output leaked onto the terminal:\n%s", screen)
 	}
 	// Not in a call any more, so q quits at once, and cleanly.
-	pane.keys("q")
-	pane.waitFor("exit status 0", 10*time.Second, logPath)
+	c.pane.keys("q")
+	c.pane.waitFor("exit status 0", 10*time.Second, c.logPath)
+}
+
+// TestEndToEndQuitDuringCall: q in a call asks first; confirming sends the
+// patient a BYE and the console exits cleanly.
+func TestEndToEndQuitDuringCall(t *testing.T) {
+	c := startConsultation(t)
+	c.pane.keys("Enter")
+	c.pane.waitFor("Connected", 20*time.Second, c.logPath)
+	c.pane.keys("q")
+	c.pane.waitFor("y/n", 5*time.Second, c.logPath)
+	c.pane.keys("y")
+	c.waitPatientSaw(t, "BYE", 10*time.Second)
+	c.pane.waitFor("exit status 0", 10*time.Second, c.logPath)
+}
+
+// TestEndToEndSIGTERMDuringCall: a SIGTERM in a call sends BYE and the
+// console exits cleanly, as when a clinic's workstation shuts down.
+func TestEndToEndSIGTERMDuringCall(t *testing.T) {
+	c := startConsultation(t)
+	c.pane.keys("Enter")
+	c.pane.waitFor("Connected", 20*time.Second, c.logPath)
+	out, err := c.pane.tmux("list-panes", "-t", c.pane.name, "-F", "#{pane_pid}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell := strings.TrimSpace(string(out))
+	pids, err := exec.Command("pgrep", "-P", shell, "teleconsole").Output()
+	if err != nil {
+		t.Fatalf("no console process under pane shell %s: %v", shell, err)
+	}
+	if err := exec.Command("kill", "-TERM", strings.Fields(string(pids))[0]).Run(); err != nil {
+		t.Fatal(err)
+	}
+	c.waitPatientSaw(t, "BYE", 10*time.Second)
+	c.pane.waitFor("exit status 0", 10*time.Second, c.logPath)
 }

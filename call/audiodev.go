@@ -1,0 +1,199 @@
+package call
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/gen2brain/malgo"
+	"github.com/pion/mediadevices/pkg/wave"
+)
+
+// realBackends returns the sound systems tried on Linux. miniaudio's "null"
+// backend is left out on purpose: on a machine with no sound card it offers a
+// capture device that records zeros and a playback device that discards
+// everything, which would hide the absence of real devices.
+//
+// The microphone is opened through malgo directly rather than through
+// mediadevices' microphone driver, whose init() opens a global audio context
+// and panics if that fails; here a failure is an error and auto mode falls
+// back to the synthetic tone.
+func realBackends() []malgo.Backend {
+	return []malgo.Backend{malgo.BackendPulseaudio, malgo.BackendAlsa, malgo.BackendJack}
+}
+
+// audioContext opens a miniaudio context on the real backends.
+func audioContext() (*malgo.AllocatedContext, error) {
+	ctx, err := malgo.InitContext(realBackends(), malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("audio context: %w", err)
+	}
+	return ctx, nil
+}
+
+// freeAudioContext releases a context from audioContext.
+func freeAudioContext(ctx *malgo.AllocatedContext) {
+	_ = ctx.Uninit()
+	ctx.Free()
+}
+
+// hasAudioDevice reports whether a real capture or playback device exists.
+func hasAudioDevice(kind malgo.DeviceType) bool {
+	ctx, err := audioContext()
+	if err != nil {
+		return false
+	}
+	defer freeAudioContext(ctx)
+	devs, err := ctx.Devices(kind)
+	return err == nil && len(devs) > 0
+}
+
+// microphone is a mediadevices AudioSource reading the default capture
+// device as 48 kHz mono 16-bit chunks.
+type microphone struct {
+	id      string
+	ctx     *malgo.AllocatedContext
+	dev     *malgo.Device
+	chunks  chan []int16
+	done    chan struct{}
+	once    sync.Once
+	onClose func()
+}
+
+func openMicrophone(id string, onClose func()) (*microphone, error) {
+	ctx, err := audioContext()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
+	}
+	devs, err := ctx.Devices(malgo.Capture)
+	if err != nil || len(devs) == 0 {
+		freeAudioContext(ctx)
+		return nil, ErrNoMicrophone
+	}
+	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{}), onClose: onClose}
+	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
+	cfg.Capture.Format = malgo.FormatS16
+	cfg.Capture.Channels = 1
+	cfg.SampleRate = audioRate
+	cfg.PeriodSizeInMilliseconds = 10
+	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{
+		Data: func(_, in []byte, frames uint32) {
+			pcm := make([]int16, len(in)/2)
+			for i := range pcm {
+				pcm[i] = int16(binary.LittleEndian.Uint16(in[2*i:]))
+			}
+			select { // never block the audio thread; drop when the encoder lags
+			case m.chunks <- pcm:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
+	}
+	m.dev = dev
+	return m, nil
+}
+
+// ID names the source for mediadevices.
+func (m *microphone) ID() string { return m.id }
+
+// Read returns the next captured chunk.
+func (m *microphone) Read() (wave.Audio, func(), error) {
+	select {
+	case <-m.done:
+		return nil, func() {}, io.EOF
+	case pcm := <-m.chunks:
+		chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: len(pcm), Channels: 1, SamplingRate: audioRate})
+		copy(chunk.Data, pcm)
+		return chunk, func() {}, nil
+	}
+}
+
+// Close stops and releases the device.
+func (m *microphone) Close() error {
+	m.once.Do(func() {
+		close(m.done)
+		m.dev.Uninit()
+		freeAudioContext(m.ctx)
+		if m.onClose != nil {
+			m.onClose()
+		}
+	})
+	return nil
+}
+
+// speaker plays 48 kHz mono audio on the default output device. Writes never
+// block: a bounded buffer drops the oldest samples when playback lags.
+type speaker struct {
+	ctx *malgo.AllocatedContext
+	dev *malgo.Device
+	mu  sync.Mutex
+	buf []int16
+}
+
+// maxSpeakerBuffer bounds the playback buffer (200 ms) to keep latency low.
+const maxSpeakerBuffer = audioRate / 5
+
+func openSpeaker() (*speaker, error) {
+	ctx, err := audioContext()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
+	}
+	devs, err := ctx.Devices(malgo.Playback)
+	if err != nil || len(devs) == 0 {
+		freeAudioContext(ctx)
+		return nil, ErrNoPlayback
+	}
+	s := &speaker{ctx: ctx}
+	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
+	cfg.Playback.Format = malgo.FormatS16
+	cfg.Playback.Channels = 1
+	cfg.SampleRate = audioRate
+	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: s.fill})
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
+	}
+	s.dev = dev
+	return s, nil
+}
+
+func (s *speaker) fill(out, _ []byte, frames uint32) {
+	s.mu.Lock()
+	n := min(int(frames), len(s.buf), len(out)/2)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint16(out[2*i:], uint16(s.buf[i]))
+	}
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	s.mu.Unlock()
+	clear(out[2*n:])
+}
+
+func (s *speaker) write(pcm []float32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range pcm {
+		s.buf = append(s.buf, int16(max(-1, min(1, v))*32767))
+	}
+	if over := len(s.buf) - maxSpeakerBuffer; over > 0 {
+		s.buf = s.buf[:copy(s.buf, s.buf[over:])]
+	}
+}
+
+func (s *speaker) close() {
+	s.dev.Uninit()
+	freeAudioContext(s.ctx)
+}

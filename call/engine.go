@@ -1,0 +1,261 @@
+package call
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/gen2brain/malgo"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/driver"
+	"github.com/pion/transport/v4"
+	"github.com/pion/webrtc/v4"
+
+	// The V4L2 camera driver registers /dev/video* devices with
+	// mediadevices (stack.md "mediadevices": drivers register by blank import).
+	_ "github.com/pion/mediadevices/pkg/driver/camera"
+)
+
+// Defaults of the Engine's options.
+const (
+	defaultRingTimeout       = 45 * time.Second
+	defaultSetupTimeout      = 20 * time.Second
+	defaultDisconnectTimeout = 4 * time.Second
+	defaultReconnectTimeout  = 15 * time.Second
+	defaultSignalTimeout     = 10 * time.Second
+	defaultMinBitrate        = 100_000
+	defaultStartBitrate      = 600_000
+	defaultMaxBitrate        = 1_500_000
+	defaultWidth             = 640
+	defaultHeight            = 480
+	defaultFPS               = 30
+)
+
+// Engine makes calls. It holds what all calls share: ICE servers, the media
+// choice, bit-rate limits, timeouts and the logger. An Engine is safe for
+// concurrent use; each call is an independent Session.
+type Engine struct {
+	iceServers        []webrtc.ICEServer
+	media             Media
+	log               *slog.Logger
+	ringTimeout       time.Duration
+	setupTimeout      time.Duration
+	disconnectTimeout time.Duration
+	reconnectTimeout  time.Duration
+	signalTimeout     time.Duration
+	minBitrate        int
+	startBitrate      int
+	maxBitrate        int
+	loopback          bool
+	width, height     int
+	fps               int
+	playback          bool
+	now               func() time.Time
+
+	hasCamera, hasMic, hasSpeaker bool
+
+	// testNet replaces pion's network in tests (to make a peer go silent).
+	testNet transport.Net
+
+	source      atomic.Pointer[string]
+	liveSources atomic.Int64 // test hook: sources opened and not yet closed
+	openedTotal atomic.Int64 // test hook: sources ever opened
+	callSeq     atomic.Uint64
+}
+
+// New returns an Engine configured by opts. It looks for a camera, a
+// microphone and a speaker once, so MediaSource can say what calls will use.
+func New(opts ...Option) (*Engine, error) {
+	e := &Engine{
+		iceServers:        DefaultICEServers(),
+		media:             MediaAuto,
+		log:               slog.New(slog.DiscardHandler),
+		ringTimeout:       defaultRingTimeout,
+		setupTimeout:      defaultSetupTimeout,
+		disconnectTimeout: defaultDisconnectTimeout,
+		reconnectTimeout:  defaultReconnectTimeout,
+		signalTimeout:     defaultSignalTimeout,
+		minBitrate:        defaultMinBitrate,
+		startBitrate:      defaultStartBitrate,
+		maxBitrate:        defaultMaxBitrate,
+		width:             defaultWidth,
+		height:            defaultHeight,
+		fps:               defaultFPS,
+		playback:          true,
+		now:               time.Now,
+	}
+	for _, opt := range opts {
+		if err := opt(e); err != nil {
+			return nil, err
+		}
+	}
+	if e.media != MediaSynthetic {
+		e.hasCamera = cameraPresent()
+		e.hasMic = hasAudioDevice(malgo.Capture)
+	}
+	if e.playback {
+		e.hasSpeaker = hasAudioDevice(malgo.Playback)
+	}
+	src := describeSource(e.media, e.hasCamera, e.hasMic)
+	e.source.Store(&src)
+	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker, "ice_servers", len(e.iceServers))
+	return e, nil
+}
+
+// MediaSource says in plain words where calls get their picture and sound,
+// e.g. "devices", "synthetic" or "synthetic (no camera found)". It reflects
+// the last call's fallback if a device disappeared.
+func (e *Engine) MediaSource() string { return *e.source.Load() }
+
+// CanPlayAudio reports whether the patient's sound will be played (an output
+// device exists and playback is on); without it calls still show the level.
+func (e *Engine) CanPlayAudio() bool { return e.hasSpeaker }
+
+func describeSource(m Media, camera, mic bool) string {
+	switch {
+	case m == MediaSynthetic:
+		return "synthetic"
+	case m == MediaDevices || (camera && mic):
+		return "devices"
+	case !camera && !mic:
+		return "synthetic (no camera or microphone found)"
+	case !camera:
+		return "synthetic video (no camera found), microphone"
+	default:
+		return "camera, synthetic tone (no microphone found)"
+	}
+}
+
+// cameraPresent reports whether mediadevices knows a camera.
+func cameraPresent() bool {
+	for _, d := range mediadevices.EnumerateDevices() {
+		if d.Kind == mediadevices.VideoInput && d.DeviceType != driver.Screen {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionAPI is one call's pion API and the hooks its interceptors report to.
+type sessionAPI struct {
+	api   *webrtc.API
+	bwe   chan cc.BandwidthEstimator
+	stats chan stats.Getter
+}
+
+// newAPI builds the pion API for one call: codecs, interceptors (NACK, RTCP
+// reports, TWCC, GCC, stats) and the setting engine. Per call, so that the
+// congestion controller and the stats getter belong to this call only.
+func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, error) {
+	lf := slogFactory{log: e.log}
+	me := &webrtc.MediaEngine{}
+	// stack.md: populate codecs BEFORE the default interceptors, or they get
+	// no NACK/PLI/TWCC feedback. Only VP8 and Opus are registered, so the
+	// OFFER carries nothing else (issue 3, docs/uhi-signalling.md §4).
+	selector.Populate(me)
+
+	reg := &interceptor.Registry{}
+	sa := &sessionAPI{bwe: make(chan cc.BandwidthEstimator, 1), stats: make(chan stats.Getter, 1)}
+
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(e.startBitrate),
+			gcc.SendSideBWEMinBitrate(e.minBitrate),
+			gcc.SendSideBWEMaxBitrate(e.maxBitrate),
+			gcc.WithLoggerFactory(lf),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) {
+		select {
+		case sa.bwe <- est:
+		default:
+		}
+	})
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
+		return nil, fmt.Errorf("twcc header extension: %w", err)
+	}
+
+	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("stats interceptor: %w", err)
+	}
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) {
+		select {
+		case sa.stats <- g:
+		default:
+		}
+	})
+	reg.Add(sf)
+	// The rest of webrtc.RegisterDefaultInterceptors, each with our logger.
+	if err := webrtc.ConfigureNackWithOptions(me, reg,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)}, nack.WithResponderLoggerFactory(lf)); err != nil {
+		return nil, fmt.Errorf("nack: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
+		[]report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf)); err != nil {
+		return nil, fmt.Errorf("rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(lf)); err != nil {
+		return nil, fmt.Errorf("twcc sender: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetICETimeouts(e.disconnectTimeout, 3*e.disconnectTimeout, max(e.disconnectTimeout/4, 200*time.Millisecond))
+	if e.loopback {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if e.testNet != nil {
+		se.SetNet(e.testNet)
+	}
+	sa.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return sa, nil
+}
+
+// sourceOpened and sourceClosed count media sources, so tests can prove
+// devices are released after every call (stack.md lifecycle bugs).
+func (e *Engine) sourceOpened() { e.liveSources.Add(1); e.openedTotal.Add(1) }
+func (e *Engine) sourceClosed() { e.liveSources.Add(-1) }
+
+// Dial calls peer as the doctor: it opens local media, sends the OFFER (VP8
+// and Opus) through out, then trickles local candidates at once. The returned
+// Session is in StateCalling. Errors before the OFFER is sent are returned;
+// later failures end the session with a reason. If out.Send fails for the
+// OFFER the call ends with EndUnreachable; later Send failures (candidates,
+// an ICE-restart OFFER, BYE) are logged only, and a call that suffers from
+// them ends through the setup or reconnect timeout.
+func (e *Engine) Dial(peer string, out Signaller) (*Session, error) {
+	if out == nil {
+		return nil, ErrNoSignaller
+	}
+	return e.start(peer, roleCaller, nil, out)
+}
+
+// Answer takes a call from peer as the patient (the simulated patient uses
+// it): it opens local media, applies offer, sends the ANSWER through out, then
+// trickles local candidates. The returned Session is in StateConnecting.
+func (e *Engine) Answer(peer string, offer webrtc.SessionDescription, out Signaller) (*Session, error) {
+	if out == nil {
+		return nil, ErrNoSignaller
+	}
+	if !(Signal{Kind: SignalOffer, Description: &offer}).valid() {
+		return nil, fmt.Errorf("%w: answer needs an SDP offer", ErrBadSignal)
+	}
+	return e.start(peer, roleAnswerer, &offer, out)
+}

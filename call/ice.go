@@ -1,0 +1,68 @@
+package call
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// The reference apps' ICE servers, docs/uhi-signalling.md §4.
+const (
+	openRelayUser       = "openrelayproject"
+	openRelayCredential = "openrelayproject"
+)
+
+// DefaultICEServers returns the ICE servers the reference apps use
+// (docs/uhi-signalling.md §4): Google's public STUN server and the public
+// OpenRelay TURN servers. Clinics should replace them with their own.
+func DefaultICEServers() []webrtc.ICEServer {
+	return []webrtc.ICEServer{
+		{URLs: []string{"stun:stun.l.google.com:19302"}},
+		{
+			URLs: []string{
+				"turn:openrelay.metered.ca:80",
+				"turn:openrelay.metered.ca:443",
+				"turn:openrelay.metered.ca:443?transport=tcp",
+			},
+			Username:   openRelayUser,
+			Credential: openRelayCredential,
+		},
+	}
+}
+
+// ParseICEServers turns a comma-separated list of stun:, stuns:, turn: and
+// turns: URLs into ICE servers. username and credential apply to every TURN
+// URL. An empty or blank list means no servers: host candidates only
+// (docs/uhi-signalling.md §4).
+func ParseICEServers(list, username, credential string) ([]webrtc.ICEServer, error) {
+	var stuns, turns []string
+	for _, raw := range strings.Split(list, ",") {
+		u := strings.TrimSpace(raw)
+		if u == "" {
+			continue
+		}
+		parsed, err := stun.ParseURI(u)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrBadICEServer, u, err)
+		}
+		switch parsed.Scheme {
+		case stun.SchemeTypeTURN, stun.SchemeTypeTURNS:
+			turns = append(turns, u)
+		default:
+			stuns = append(stuns, u)
+		}
+	}
+	var servers []webrtc.ICEServer
+	if len(stuns) > 0 {
+		servers = append(servers, webrtc.ICEServer{URLs: stuns})
+	}
+	if len(turns) > 0 {
+		if username == "" || credential == "" {
+			return nil, fmt.Errorf("%w: TURN servers need a username and a credential", ErrBadICEServer)
+		}
+		servers = append(servers, webrtc.ICEServer{URLs: turns, Username: username, Credential: credential})
+	}
+	return servers, nil
+}

@@ -1,0 +1,349 @@
+package call
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/webrtc/v4"
+)
+
+// role is which side of the call a session plays.
+type role int
+
+const (
+	// roleCaller sends the OFFER: the doctor. (No zero value is used.)
+	roleCaller role = iota + 1
+	// roleAnswerer answers it: the (simulated) patient.
+	roleAnswerer
+)
+
+func (r role) String() string {
+	switch r {
+	case roleCaller:
+		return "caller"
+	case roleAnswerer:
+		return "answerer"
+	default:
+		return "unknown"
+	}
+}
+
+// eventBuffer is the capacity of Events. StatsEvents use at most half of it,
+// so StateEvents always find room unless the reader stalls for a long time.
+const eventBuffer = 32
+
+// finalFlushTimeout bounds how long the ending session waits for a stalled
+// Events reader before it closes the channel.
+const finalFlushTimeout = 2 * time.Second
+
+// Session is one call. Its state lives on one goroutine (the loop); pion
+// callbacks and the methods below only post messages to it. All methods are
+// safe for concurrent use.
+type Session struct {
+	e    *Engine
+	id   string
+	peer string
+	role role
+	log  *slog.Logger
+
+	box    *mailbox[any]
+	out    *outbox
+	events chan Event
+	ended  chan struct{} // closed when the call ends (before cleanup)
+	done   chan struct{} // closed when everything is released
+
+	state  atomic.Int32
+	reason atomic.Int32
+
+	media       *localMedia
+	pc          *webrtc.PeerConnection
+	bwe         cc.BandwidthEstimator
+	statsGetter stats.Getter
+	videoSender *webrtc.RTPSender
+	audioSender *webrtc.RTPSender
+	video       atomic.Pointer[remoteVideo]
+	audio       atomic.Pointer[remoteAudio]
+
+	workersMu     sync.Mutex
+	workersClosed bool
+	workers       sync.WaitGroup
+
+	// Owned by the loop goroutine.
+	ending         bool
+	pending        []Event
+	held           []webrtc.ICECandidateInit
+	seen           map[string]struct{}
+	connectedAt    time.Time
+	ringTimer      *time.Timer
+	setupTimer     *time.Timer
+	reconnectTimer *time.Timer
+	closedTimer    *time.Timer
+	target         int
+	sampler        sampler
+}
+
+// Loop messages.
+type (
+	msgSignal struct {
+		sig   Signal
+		reply chan error
+	}
+	msgEnd struct {
+		reason EndReason
+		err    error
+	}
+	msgICE       struct{ st webrtc.ICEConnectionState }
+	msgPC        struct{ st webrtc.PeerConnectionState }
+	msgCandidate struct{ c webrtc.ICECandidateInit }
+	msgSent      struct {
+		sig Signal
+		err error
+	}
+	msgBitrate struct{ bps int }
+)
+
+// start builds a session for either role; see Dial and Answer.
+func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, out Signaller) (*Session, error) {
+	id := fmt.Sprintf("call-%d", e.callSeq.Add(1))
+	log := e.log.With("call", id, "peer", peer, "role", r.String())
+	m, err := e.openMedia(id)
+	if err != nil {
+		return nil, fmt.Errorf("open media: %w", err)
+	}
+	sa, err := e.newAPI(m.selector)
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	pc, err := sa.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers})
+	if err != nil {
+		m.close()
+		return nil, fmt.Errorf("peer connection: %w", err)
+	}
+	s := &Session{
+		e: e, id: id, peer: peer, role: r, log: log,
+		box:    newMailbox[any](),
+		events: make(chan Event, eventBuffer),
+		ended:  make(chan struct{}),
+		done:   make(chan struct{}),
+		media:  m,
+		pc:     pc,
+		seen:   make(map[string]struct{}),
+		target: e.startBitrate,
+	}
+	select {
+	case s.bwe = <-sa.bwe:
+		s.bwe.OnTargetBitrateChange(func(bps int) { s.box.push(msgBitrate{bps}) })
+	default:
+	}
+	select {
+	case s.statsGetter = <-sa.stats:
+	default:
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil { // nil marks the end of gathering; UHI has no marker (§3)
+			s.box.push(msgCandidate{c.ToJSON()})
+		}
+	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) { s.box.push(msgICE{st}) })
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.box.push(msgPC{st}) })
+	pc.OnTrack(s.onTrack)
+
+	first, err := s.negotiate(offer)
+	if err != nil {
+		_ = pc.Close()
+		m.close()
+		return nil, err
+	}
+	// stack.md: incoming RTCP reaches the interceptors only when read;
+	// mediadevices reads the video sender's, we read the audio sender's.
+	s.startWorker(func() { drainRTCP(func(b []byte) (int, error) { n, _, err := s.audioSender.Read(b); return n, err }) })
+
+	s.out = newOutbox(out, e.signalTimeout, log, func(sig Signal, err error) { s.box.push(msgSent{sig, err}) })
+	s.out.send(first)
+	if r == roleCaller {
+		s.setState(StateCalling, nil)
+		s.ringTimer = time.NewTimer(e.ringTimeout)
+	} else {
+		s.setState(StateConnecting, nil)
+		s.setupTimer = time.NewTimer(e.setupTimeout)
+	}
+	log.Info("call started", "media", m.source)
+	go s.loop()
+	return s, nil
+}
+
+// negotiate adds the local tracks and makes the first local description:
+// the OFFER for the caller, the ANSWER to offer for the answerer.
+func (s *Session) negotiate(offer *webrtc.SessionDescription) (Signal, error) {
+	var err error
+	if offer != nil {
+		// Answerer: remote description first, so AddTrack reuses the offered
+		// transceivers instead of adding new m-lines.
+		if err = s.pc.SetRemoteDescription(*offer); err != nil {
+			return Signal{}, fmt.Errorf("set remote offer: %w", err)
+		}
+	}
+	if s.videoSender, err = s.pc.AddTrack(s.media.video); err != nil {
+		return Signal{}, fmt.Errorf("add video track: %w", err)
+	}
+	if s.audioSender, err = s.pc.AddTrack(s.media.audio); err != nil {
+		return Signal{}, fmt.Errorf("add audio track: %w", err)
+	}
+	var desc webrtc.SessionDescription
+	kind := SignalOffer
+	if offer == nil {
+		desc, err = s.pc.CreateOffer(nil)
+	} else {
+		kind = SignalAnswer
+		desc, err = s.pc.CreateAnswer(nil)
+	}
+	if err != nil {
+		return Signal{}, fmt.Errorf("create %v: %w", kind, err)
+	}
+	if err = s.pc.SetLocalDescription(desc); err != nil {
+		return Signal{}, fmt.Errorf("set local %v: %w", kind, err)
+	}
+	return Signal{Kind: kind, Description: &desc}, nil
+}
+
+// Handle applies a signal from the peer: ANSWER, CANDIDATE or BYE for the
+// caller; OFFER (an ICE restart), CANDIDATE or BYE for the answerer. Repeated
+// descriptions and candidates are ignored (docs/uhi-signalling.md §3, §6);
+// candidates that arrive before the remote description are held and applied
+// once it is set. It returns ErrEnded after the call ended.
+func (s *Session) Handle(sig Signal) error {
+	if !sig.valid() {
+		return fmt.Errorf("%w: %v", ErrBadSignal, sig.Kind)
+	}
+	reply := make(chan error, 1)
+	select {
+	case <-s.ended:
+		return ErrEnded
+	default:
+	}
+	if !s.box.push(msgSignal{sig, reply}) {
+		return ErrEnded
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-s.ended:
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrEnded
+		}
+	}
+}
+
+// Hangup ends the call as the local user's decision: it sends BYE and ends
+// with EndHangup. Calling it again, or after the call ended, does nothing.
+func (s *Session) Hangup() { s.Close(EndHangup) }
+
+// Close ends the call with reason (EndShutdown when the console closes;
+// EndUnknown is taken as EndShutdown). The peer is sent a BYE unless it has
+// already left (EndRemoteBye, EndDeclined) or could not be reached
+// (EndUnreachable). Close does not wait: use Done. Only the first end counts.
+func (s *Session) Close(reason EndReason) {
+	if reason == EndUnknown {
+		reason = EndShutdown
+	}
+	s.box.push(msgEnd{reason: reason})
+}
+
+// Events returns the call's events: StateEvents and, about once a second
+// while the call is up, StatsEvents. A slow reader loses StatsEvents, not
+// StateEvents. The channel is closed after the final StateEnded event, once
+// the call's resources are released.
+func (s *Session) Events() <-chan Event { return s.events }
+
+// Done is closed when the call has ended and released everything: peer
+// connection, devices, goroutines.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// State returns the call's current state.
+func (s *Session) State() State { return State(s.state.Load()) }
+
+// Reason returns why the call ended, or EndUnknown while it is up.
+func (s *Session) Reason() EndReason { return EndReason(s.reason.Load()) }
+
+// Peer returns the address the session was created for.
+func (s *Session) Peer() string { return s.peer }
+
+// MediaSource says where this call's picture and sound come from.
+func (s *Session) MediaSource() string { return s.media.source }
+
+// SetMicMuted mutes (sends silence) or unmutes the microphone.
+func (s *Session) SetMicMuted(muted bool) { s.media.micMuted.Store(muted) }
+
+// SetCameraOff sends black frames instead of the picture, or resumes it.
+func (s *Session) SetCameraOff(off bool) { s.media.cameraOff.Store(off) }
+
+// Frame returns the latest decoded frame of the peer's video and its
+// sequence number, or nil and 0 before the first. The image is never
+// modified afterwards; the UI may keep it.
+func (s *Session) Frame() (*image.RGBA, uint64) {
+	if v := s.video.Load(); v != nil {
+		return v.frame()
+	}
+	return nil, 0
+}
+
+// FramesDecoded returns how many frames of the peer's video were decoded.
+func (s *Session) FramesDecoded() uint64 {
+	if v := s.video.Load(); v != nil {
+		return v.decoded.Load()
+	}
+	return 0
+}
+
+// onTrack starts the readers of a remote track. It runs on a pion goroutine
+// and only starts goroutines.
+func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	s.log.Info("remote track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
+	s.startWorker(func() { drainRTCP(func(b []byte) (int, error) { n, _, err := recv.Read(b); return n, err }) })
+	switch track.Kind() {
+	case webrtc.RTPCodecTypeVideo:
+		v := newRemoteVideo(track, pliFor(s.pc, track), s.log.Debug)
+		s.video.Store(v)
+		s.startWorker(v.run)
+	case webrtc.RTPCodecTypeAudio:
+		a := &remoteAudio{track: track}
+		s.audio.Store(a)
+		s.startWorker(func() {
+			if s.e.hasSpeaker {
+				sp, err := openSpeaker()
+				if err != nil {
+					s.log.Warn("no audio playback; level meter only", "err", err)
+				} else {
+					a.speaker = sp
+					defer sp.close()
+				}
+			}
+			a.run()
+		})
+	}
+}
+
+// startWorker runs f on a goroutine the session waits for at the end.
+func (s *Session) startWorker(f func()) bool {
+	s.workersMu.Lock()
+	defer s.workersMu.Unlock()
+	if s.workersClosed {
+		return false
+	}
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		f()
+	}()
+	return true
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"teleconsole/call"
+	"teleconsole/patient"
+	"teleconsole/uhiclient"
+)
+
+// runPatient runs one simulated patient against any HSPA until interrupted,
+// printing what happens to it, one line each.
+func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("teleconsole patient", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg patient.Config
+	fs.StringVar(&cfg.ConsoleURI, "console", "", "the HSPA's provider_uri `URL`; the patient posts to URL/on_message (required)")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "`HOST:PORT` for the patient's own on_message endpoint")
+	fs.StringVar(&cfg.Name, "name", "", "the patient's name")
+	fs.StringVar(&cfg.Gender, "gender", "M", "the patient's gender: M, F or O")
+	fs.StringVar(&cfg.Address, "abha", "", "the patient's ABHA `ADDRESS` (required)")
+	fs.StringVar(&cfg.Doctor, "hpr", "", "the HPR `ADDRESS` of the doctor booked (required)")
+	fs.DurationVar(&cfg.ReadyInterval, "ready-interval", 5*time.Second, "time between READYs until the doctor ACKs")
+	fs.DurationVar(&cfg.AnswerDelay, "answer-delay", 0, "how long the patient takes to accept a call")
+	fs.BoolVar(&cfg.Decline, "decline", false, "refuse every call with BYE")
+	fs.BoolVar(&cfg.Rejoin, "rejoin", false, "READY again after each call")
+	ice := fs.String("ice-servers", defaultICEServers, "comma-separated STUN/TURN URLs; \"\" means host candidates only")
+	turnUser := fs.String("turn-user", "openrelayproject", "username for the TURN servers")
+	turnPass := fs.String("turn-password", "openrelayproject", "credential for the TURN servers")
+	privateKey := fs.String("private-key", "", "base64 PKCS#8 Ed25519 key to sign requests with")
+	subscriberID := fs.String("subscriber-id", "teleconsole-patient", "subscriber id in the signing keyId")
+	keyID := fs.String("key-id", "", "unique key id in the signing keyId")
+	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
+	if err := parseFlags(fs, args, patientLookup); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if cfg.ConsoleURI == "" || cfg.Address == "" || cfg.Doctor == "" {
+		return fail(stderr, errors.New("patient: --console, --abha and --hpr are required"))
+	}
+
+	log := slog.New(slog.DiscardHandler)
+	if *logPath != "" {
+		f, err := openLog(*logPath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer f.Close()
+		log = slog.New(slog.NewTextHandler(f, nil))
+	}
+	servers, err := call.ParseICEServers(*ice, *turnUser, *turnPass)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	engine, err := call.New(call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
+		call.WithPlayback(false), call.WithLogger(log))
+	if err != nil {
+		return fail(stderr, err)
+	}
+	var clientOpts []uhiclient.ClientOption
+	if *privateKey != "" {
+		priv, err := uhiclient.ParsePrivateKey(*privateKey)
+		if err != nil {
+			return fail(stderr, fmt.Errorf("--private-key: %w", err))
+		}
+		signer, err := uhiclient.NewSigner(priv, *subscriberID, *keyID)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		clientOpts = append(clientOpts, uhiclient.WithSigner(signer))
+	}
+	client, err := uhiclient.NewClient(clientOpts...)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	lines := make(chan string, 64)
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for l := range lines {
+			fmt.Fprintln(stdout, l)
+		}
+	}()
+	p, err := patient.New(cfg, engine, client, patient.WithLogger(log), patient.WithEvents(func(e patient.Event) {
+		lines <- e.At.Format("15:04:05") + " " + e.Text
+	}))
+	if err != nil {
+		close(lines)
+		<-printed
+		return fail(stderr, err)
+	}
+	err = p.Run(ctx)
+	close(lines)
+	<-printed
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// patientLookup reads the patient's flags from TELECONSOLE_PATIENT_...
+// variables, so a patient and a console can share one environment.
+func patientLookup(key string) (string, bool) {
+	return osLookup("TELECONSOLE_PATIENT_" + key[len(envPrefix):])
+}

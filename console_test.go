@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"teleconsole/call"
+	"teleconsole/patient"
+	"teleconsole/uhiclient"
+	"teleconsole/waitingroom"
+)
+
+// These tests run a whole consultation in one process over loopback HTTP:
+// the doctor's console (waiting room, wire, engine) against simulated
+// patients, each with their own on_message endpoint, as in issue 3.
+
+const testDoctor = "ganeshborse@hpr.ndhm"
+
+// lockedBuffer is a log sink shown when a test fails.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type rig struct {
+	t       *testing.T
+	console *console
+	uri     string
+	client  *uhiclient.Client
+	engine  *call.Engine // the patients'
+	log     *slog.Logger
+	ctx     context.Context
+}
+
+// newRig starts a console on loopback; extra engine options tune its timeouts.
+func newRig(t *testing.T, opts ...call.Option) *rig {
+	t.Helper()
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", tail(logs.String(), 60))
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+
+	base := []call.Option{
+		call.WithMedia(call.MediaSynthetic), call.WithICEServers(nil), call.WithLoopback(true),
+		call.WithPlayback(false), call.WithVideo(320, 240, 15),
+	}
+	engine, err := call.New(append(base, append([]call.Option{call.WithLogger(log.With("side", "doctor"))}, opts...)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patients, err := call.New(append(base, call.WithLogger(log.With("side", "patient")))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := waitingroom.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := uhiclient.NewServer(testDoctor, uhiclient.WithServerLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := uhiclient.NewClient(uhiclient.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := "http://" + ln.Addr().String() + "/api/v1"
+	self := uhiclient.Identity{Self: uhiclient.Person{Name: "Dr Borse", Cred: testDoctor}, ProviderID: "teleconsole", ProviderURI: uri}
+	c := newConsole(room, engine, client, self, log.With("side", "console"))
+	hs := server.HTTPServer("")
+	go func() { _ = hs.Serve(ln) }()
+	go c.run(ctx, server.Signals())
+	t.Cleanup(func() {
+		grace, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		c.shutdown(grace)
+		cancel()
+		_ = hs.Shutdown(grace)
+	})
+	return &rig{t: t, console: c, uri: uri, client: client, engine: patients, log: log, ctx: ctx}
+}
+
+// addPatient starts a simulated patient and returns its events.
+func (r *rig) addPatient(cfg patient.Config) (*patient.Patient, <-chan patient.Event) {
+	r.t.Helper()
+	cfg.Doctor, cfg.ConsoleURI = testDoctor, r.uri
+	if cfg.ReadyInterval == 0 {
+		cfg.ReadyInterval = 200 * time.Millisecond
+	}
+	events := make(chan patient.Event, 256)
+	p, err := patient.New(cfg, r.engine, r.client, patient.WithLogger(r.log.With("patient", cfg.Address)),
+		patient.WithEvents(func(e patient.Event) {
+			select {
+			case events <- e:
+			default:
+			}
+		}))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	r.t.Cleanup(func() { cancel(); <-done })
+	return p, events
+}
+
+// waitPatient waits until the waiting room shows addr in state want.
+func (r *rig) waitPatient(addr string, want waitingroom.State, d time.Duration) waitingroom.Patient {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		for _, p := range r.console.Patients() {
+			if p.Address == addr && p.State == want {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("patient %s never %s; room: %+v", addr, want, r.console.Patients())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitState waits for the console to report a call state, and returns it.
+func (r *rig) waitState(want call.State, d time.Duration) call.StateEvent {
+	r.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case ev := <-r.console.Events():
+			if se, ok := ev.(call.StateEvent); ok && se.State == want {
+				return se
+			}
+		case <-timeout:
+			r.t.Fatalf("the console never reported %s within %v", want, d)
+		}
+	}
+}
+
+func waitPatientEvent(t *testing.T, events <-chan patient.Event, kind patient.EventKind, d time.Duration) patient.Event {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case e := <-events:
+			if e.Kind == kind {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("the patient never reported event kind %d within %v", kind, d)
+		}
+	}
+}
+
+func TestConsultationOverHTTP(t *testing.T) {
+	r := newRig(t)
+	const addr = "manishkahane1992@sbx"
+	p, events := r.addPatient(patient.Config{Name: "Manish Pravin Kahane", Address: addr})
+
+	waitPatientEvent(t, events, patient.EventAcked, 5*time.Second)
+	got := r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if got.Name != "Manish Pravin Kahane" || got.ConsumerURI != p.URI() || got.TransactionID == "" {
+		t.Fatalf("waiting room has %+v; want the READY's name, consumer_uri %s and a transaction id", got, p.URI())
+	}
+
+	start := time.Now()
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.console.Call(addr); !errors.Is(err, errBusy) {
+		t.Fatalf("a second Call during a call returned %v, want errBusy", err)
+	}
+	r.waitState(call.StateConnected, 15*time.Second)
+	t.Logf("connected %v after Call", time.Since(start).Round(time.Millisecond))
+	r.waitPatient(addr, waitingroom.StateInCall, time.Second)
+
+	// Media both ways: the doctor decodes the patient's video, and the
+	// patient decodes the doctor's.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, seq := r.console.Frame()
+		if seq >= 10 && p.SessionFramesDecoded() >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("frames decoded: doctor %d, patient %d; want at least 10 each", seq, p.SessionFramesDecoded())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	r.console.Hangup()
+	ended := r.waitState(call.StateEnded, 10*time.Second)
+	if ended.Reason != call.EndHangup {
+		t.Errorf("call ended with %v, want %v", ended.Reason, call.EndHangup)
+	}
+	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+	r.waitPatient(addr, waitingroom.StateDone, 2*time.Second)
+}
+
+func TestRingTimeoutOverHTTP(t *testing.T) {
+	r := newRig(t, call.WithRingTimeout(time.Second))
+	const addr = "slowpatient@sbx"
+	_, events := r.addPatient(patient.Config{Address: addr, AnswerDelay: time.Minute})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	waitPatientEvent(t, events, patient.EventOffered, 5*time.Second)
+	ended := r.waitState(call.StateEnded, 10*time.Second)
+	if ended.Reason != call.EndNoAnswer {
+		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndNoAnswer)
+	}
+	r.waitPatient(addr, waitingroom.StateNoAnswer, 2*time.Second)
+	// The doctor's BYE reaches the patient, whose pending answer is dropped.
+	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+}
+
+func TestDeclinedOverHTTP(t *testing.T) {
+	r := newRig(t)
+	const addr = "busypatient@sbx"
+	_, events := r.addPatient(patient.Config{Address: addr, Decline: true})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	waitPatientEvent(t, events, patient.EventDeclined, 5*time.Second)
+	ended := r.waitState(call.StateEnded, 10*time.Second)
+	if ended.Reason != call.EndDeclined {
+		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndDeclined)
+	}
+	r.waitPatient(addr, waitingroom.StateLeft, 2*time.Second)
+}
+
+func TestPatientVanishesOverHTTP(t *testing.T) {
+	r := newRig(t, call.WithDisconnectTimeout(time.Second), call.WithReconnectTimeout(3*time.Second))
+	const addr = "vanishing@sbx"
+	p, _ := r.addPatient(patient.Config{Address: addr})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(call.StateConnected, 15*time.Second)
+	lostAt := time.Now()
+	p.Vanish()
+	ended := r.waitState(call.StateEnded, 20*time.Second)
+	if ended.Reason != call.EndConnectionLost {
+		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndConnectionLost)
+	}
+	t.Logf("lost peer noticed and call ended %v after it vanished", time.Since(lostAt).Round(time.Millisecond))
+	r.waitPatient(addr, waitingroom.StateLost, 2*time.Second)
+}
+
+func TestFiveCallsInARowOverHTTP(t *testing.T) {
+	r := newRig(t)
+	const addr = "regular@sbx"
+	_, events := r.addPatient(patient.Config{Address: addr, Rejoin: true})
+	settle := func() int {
+		time.Sleep(300 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	var before int
+	for i := range 5 {
+		r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+		if i == 1 {
+			before = settle() // after the first call: lazily started pools are up
+		}
+		if err := r.console.Call(addr); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		r.waitState(call.StateConnected, 15*time.Second)
+		r.console.Hangup()
+		if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
+			t.Fatalf("call %d ended with %v", i+1, ended.Reason)
+		}
+		waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+		r.waitPatient(addr, waitingroom.StateDone, 2*time.Second)
+	}
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	after := settle()
+	if after > before+5 {
+		t.Fatalf("goroutines grew from %d to %d over four calls: a call leaks", before, after)
+	}
+}
+
+func TestConsoleDropsSignalsFromStrangers(t *testing.T) {
+	r := newRig(t)
+	const addr = "honest@sbx"
+	r.addPatient(patient.Config{Address: addr})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	// Another patient's BYE must not end this call (contract §3).
+	id := uhiclient.Identity{
+		Self: uhiclient.Person{Cred: "stranger@sbx"}, Peer: uhiclient.Person{Cred: testDoctor},
+		ConsumerURI: "http://127.0.0.1:1/api/v1", ProviderURI: r.uri, TransactionID: "t-1",
+	}
+	b, err := uhiclient.NewBuilder(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bye, err := b.Bye(uhiclient.SessionID(testDoctor, addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.client.Send(context.Background(), r.uri, bye); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(call.StateConnected, 15*time.Second)
+	r.console.Hangup()
+	if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
+		t.Fatalf("call ended with %v, want %v: a stranger's BYE was obeyed", ended.Reason, call.EndHangup)
+	}
+}

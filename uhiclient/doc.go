@@ -1,0 +1,15 @@
+// Package uhiclient speaks the UHI video-call signalling wire described in
+// docs/uhi-signalling.md (the contract): the on_message envelope (contract §2),
+// the six signalling payloads carried in content_value (contract §3), Ed25519
+// request signing with BLAKE2b-512 digests (contract §5), an HTTP handler for
+// inbound POST /on_message calls that acknowledges at once and delivers the
+// decoded message on bounded channels, and an outbound client that posts to a
+// peer's consumer_uri with retries.
+//
+// The package is used from both ends of a consultation: the doctor's console
+// (HSPA) and simulated patients (EUA). Nothing in it assumes which side it runs
+// on; every constructor takes the local identity.
+//
+// Nothing here prints: logs go to an injected *slog.Logger, time comes from an
+// injected clock, and there is no package-level state.
+package uhiclient

@@ -1,0 +1,140 @@
+package uhiclient
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Decoding errors (contract §2, §3). A *FieldError wraps one of them.
+var (
+	// ErrMalformedJSON means the body (or content_value) is not valid JSON or
+	// has the wrong JSON type where an object was required.
+	ErrMalformedJSON = errors.New("malformed JSON")
+	// ErrMissingField means a field the protocol needs is absent, null or empty.
+	ErrMissingField = errors.New("missing field")
+	// ErrInvalidField means a field is present but its value cannot be used.
+	ErrInvalidField = errors.New("invalid field")
+)
+
+// Server-side rejection errors (contract §1, §2).
+var (
+	// ErrBodyTooLarge means an inbound body exceeded the size limit (2 MiB by default).
+	ErrBodyTooLarge = errors.New("body too large")
+	// ErrNotForMe means the message's receiver is not one of the local addresses.
+	ErrNotForMe = errors.New("message is for another receiver")
+	// ErrQueueFull means the program could not take the message right now; the
+	// sender is told to retry (HTTP 503) rather than having it dropped in silence.
+	ErrQueueFull = errors.New("delivery queue full")
+)
+
+// Signature errors (contract §5).
+var (
+	// ErrMissingSignature means verification is on and the request has no
+	// Authorization header.
+	ErrMissingSignature = errors.New("missing authorization header")
+	// ErrMalformedHeader means the Authorization header cannot be parsed or
+	// breaks the format of contract §5 (not a JSON object, bad keyId, wrong
+	// algorithm, non-numeric created/expires...).
+	ErrMalformedHeader = errors.New("malformed authorization header")
+	// ErrBadSignature means the Ed25519 signature does not verify over the
+	// signing string built from this body. A body changed after signing and a
+	// wrong signature or key are indistinguishable here (the header does not
+	// carry the digest), so the text names both; ErrDigestMismatch is the
+	// precise answer when a Digest value was sent beside the signature.
+	ErrBadSignature = errors.New("bad signature or digest mismatch (the signature does not verify over this body's digest with this key)")
+	// ErrDigestMismatch means a Digest value sent beside the signature does not
+	// match the BLAKE2b-512 digest of the body actually received.
+	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrExpired means the signature's expires time (plus clock-skew allowance)
+	// is in the past.
+	ErrExpired = errors.New("signature expired")
+	// ErrNotYetValid means the signature's created time is in the future beyond
+	// the clock-skew allowance.
+	ErrNotYetValid = errors.New("signature not yet valid")
+	// ErrUnknownKey means no public key is known for the header's keyId.
+	ErrUnknownKey = errors.New("unknown keyId")
+	// ErrLookup means the public key could not be fetched (registry down,
+	// bad reply); it is temporary, unlike ErrUnknownKey.
+	ErrLookup = errors.New("public key lookup failed")
+	// ErrBadKey means a private or public key is not valid base64 PKCS#8 / SPKI
+	// DER of an Ed25519 key.
+	ErrBadKey = errors.New("bad ed25519 key")
+)
+
+// Configuration and client errors.
+var (
+	// ErrBadURI means a peer URI is empty, relative or not http(s).
+	ErrBadURI = errors.New("bad peer URI")
+	// ErrBadOption means an option was given an unusable value.
+	ErrBadOption = errors.New("bad option")
+	// ErrBadSignal means a signal handed to a constructor lacks what its type needs.
+	ErrBadSignal = errors.New("bad signal")
+)
+
+// FieldError says which field of an inbound message is broken and why. Path is
+// the dotted JSON path from the envelope root (for example
+// "message.intent.chat.content.content_value.data.description.sdp"); it is
+// what the NACK's error.path carries (contract §1).
+type FieldError struct {
+	// Path is the dotted JSON path of the broken field ("body" for the whole body).
+	Path string
+	// Reason says, in a few words, what is wrong with it.
+	Reason string
+	// Err is one of ErrMalformedJSON, ErrMissingField, ErrInvalidField.
+	Err error
+}
+
+// Error implements error.
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.Err, e.Path, e.Reason)
+}
+
+// Unwrap lets errors.Is match the sentinel kind.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func missing(path string) *FieldError {
+	return &FieldError{Path: path, Reason: "required", Err: ErrMissingField}
+}
+
+func invalid(path, format string, args ...any) *FieldError {
+	return &FieldError{Path: path, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidField}
+}
+
+// NackError is a peer's refusal of an on_message call (contract §1): either an
+// HTTP error status or an acknowledgement whose status is NACK. Check for it
+// with errors.As.
+type NackError struct {
+	// HTTPStatus is the status code of the reply.
+	HTTPStatus int
+	// Type is error.type from the reply body, if any.
+	Type string
+	// Code is error.code (for example "UHI-1405"), if any.
+	Code string
+	// Path is error.path, if any.
+	Path string
+	// Message is error.message, or a short excerpt of a non-UHI body.
+	Message string
+}
+
+// Error implements error.
+func (e *NackError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "peer NACK (HTTP %d)", e.HTTPStatus)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Type != "" {
+		fmt.Fprintf(&b, " %s", e.Type)
+	}
+	if e.Path != "" {
+		fmt.Fprintf(&b, " at %s", e.Path)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	return b.String()
+}
+
+// Temporary reports whether the refusal is worth retrying (a 5xx status).
+func (e *NackError) Temporary() bool { return e.HTTPStatus >= 500 }

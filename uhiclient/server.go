@@ -1,0 +1,380 @@
+package uhiclient
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server limits and defaults.
+const (
+	// DefaultMaxBody is the largest accepted body: photos make ~2 MiB normal (contract §2).
+	DefaultMaxBody = 2 << 20
+	// DefaultQueueSize is the default capacity of each delivery channel.
+	DefaultQueueSize = 128
+	// DefaultMaxImage is the largest person.image kept in a delivered message.
+	DefaultMaxImage = 64 << 10
+	// DefaultDedupSize is how many recent message ids are remembered.
+	DefaultDedupSize = 8192
+	// DefaultDedupWindow is how long a message id is remembered at most.
+	DefaultDedupWindow = 10 * time.Minute
+	// DefaultBasePath is where the reference HSPA serves on_message.
+	DefaultBasePath = "/api/v1"
+)
+
+// Server is the on_message endpoint (contract §1). It answers every request at
+// once, ACK or NACK, and hands accepted messages to the program on two bounded
+// channels, Signals and Chats, never blocking the reply on the reader. It is an
+// http.Handler that works on any path; Handler mounts it on the usual ones.
+//
+// It serves either side of a consultation: the doctor's console passes its
+// HPR address, a simulated patient its ABHA address.
+type Server struct {
+	local    []string
+	verifier Verifier
+	logger   *slog.Logger
+	now      func() time.Time
+	maxBody  int64
+	maxImage int
+	basePath string
+	signals  chan *Inbound
+	chats    chan *Inbound
+	dedup    *dedup
+	bufs     sync.Pool
+	stats    serverStats
+}
+
+type serverStats struct {
+	accepted, duplicates, rejected, queueFull atomic.Uint64
+}
+
+// Stats are the server's counters since it was made.
+type Stats struct {
+	// Accepted counts messages delivered to a channel.
+	Accepted uint64
+	// Duplicates counts repeated message_ids acknowledged and dropped.
+	Duplicates uint64
+	// Rejected counts NACKs for bad requests and signatures.
+	Rejected uint64
+	// QueueFull counts 503 NACKs because a channel was full.
+	QueueFull uint64
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server) error
+
+// WithVerifier sets request authentication (default NoVerification()).
+func WithVerifier(v Verifier) ServerOption {
+	return func(s *Server) error {
+		if v == nil {
+			return fmt.Errorf("%w: nil verifier", ErrBadOption)
+		}
+		s.verifier = v
+		return nil
+	}
+}
+
+// WithServerLogger sets the logger (default: discard).
+func WithServerLogger(l *slog.Logger) ServerOption {
+	return func(s *Server) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrBadOption)
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// WithServerClock sets the clock for ReceivedAt and de-duplication.
+func WithServerClock(now func() time.Time) ServerOption {
+	return func(s *Server) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrBadOption)
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithQueueSize sets the capacity of the Signals and Chats channels.
+func WithQueueSize(signals, chats int) ServerOption {
+	return func(s *Server) error {
+		if signals < 1 || chats < 1 {
+			return fmt.Errorf("%w: queue sizes %d/%d", ErrBadOption, signals, chats)
+		}
+		s.signals, s.chats = make(chan *Inbound, signals), make(chan *Inbound, chats)
+		return nil
+	}
+}
+
+// WithDedup sets how many message ids are remembered and for how long.
+func WithDedup(size int, window time.Duration) ServerOption {
+	return func(s *Server) error {
+		if size < 1 || window < 0 {
+			return fmt.Errorf("%w: dedup %d/%s", ErrBadOption, size, window)
+		}
+		s.dedup = newDedup(size, window)
+		return nil
+	}
+}
+
+// WithMaxBody sets the body size limit (default 2 MiB).
+func WithMaxBody(n int64) ServerOption {
+	return func(s *Server) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max body %d", ErrBadOption, n)
+		}
+		s.maxBody = n
+		return nil
+	}
+}
+
+// WithMaxImage sets the largest person.image (a base64 photo, contract §2)
+// kept in delivered messages; larger ones are cleared after the message is
+// accepted, so a queue full of 2 MiB photos cannot pin hundreds of MiB
+// (default 64 KiB; 0 keeps every image).
+func WithMaxImage(n int) ServerOption {
+	return func(s *Server) error {
+		if n < 0 {
+			return fmt.Errorf("%w: max image %d", ErrBadOption, n)
+		}
+		s.maxImage = n
+		return nil
+	}
+}
+
+// WithExtraAddresses lets the server accept messages for more local
+// addresses (several simulated patients behind one consumer_uri).
+func WithExtraAddresses(addrs ...string) ServerOption {
+	return func(s *Server) error {
+		for _, a := range addrs {
+			if a = strings.TrimSpace(a); a == "" {
+				return fmt.Errorf("%w: empty address", ErrBadOption)
+			}
+			s.local = append(s.local, a)
+		}
+		return nil
+	}
+}
+
+// WithBasePath sets the prefix Handler serves on_message under (default "/api/v1").
+func WithBasePath(p string) ServerOption {
+	return func(s *Server) error {
+		p = "/" + strings.Trim(p, "/")
+		if p == "/" {
+			p = ""
+		}
+		s.basePath = p
+		return nil
+	}
+}
+
+// NewServer returns a Server that accepts messages whose receiver is
+// localAddress (cred or id, case-insensitive; contract §3: drop messages whose
+// receiver is not this doctor).
+func NewServer(localAddress string, opts ...ServerOption) (*Server, error) {
+	localAddress = strings.TrimSpace(localAddress)
+	if localAddress == "" {
+		return nil, fmt.Errorf("%w: empty local address", ErrBadOption)
+	}
+	s := &Server{
+		local:    []string{localAddress},
+		verifier: NoVerification(),
+		logger:   slog.New(slog.DiscardHandler),
+		now:      time.Now,
+		maxBody:  DefaultMaxBody,
+		maxImage: DefaultMaxImage,
+		basePath: DefaultBasePath,
+		signals:  make(chan *Inbound, DefaultQueueSize),
+		chats:    make(chan *Inbound, DefaultQueueSize),
+		dedup:    newDedup(DefaultDedupSize, DefaultDedupWindow),
+	}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Signals delivers accepted signalling messages (Inbound.Signal set). It is
+// never closed; read it until your context ends. While it is full, new
+// messages are refused with 503 so senders retry.
+func (s *Server) Signals() <-chan *Inbound { return s.signals }
+
+// Chats delivers accepted chat messages (Inbound.Chat set), kept apart from
+// signalling (contract §2). Same rules as Signals: read it, or chat senders get 503.
+func (s *Server) Chats() <-chan *Inbound { return s.chats }
+
+// Verification describes the authentication in force, for display.
+func (s *Server) Verification() string { return s.verifier.String() }
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Accepted: s.stats.accepted.Load(), Duplicates: s.stats.duplicates.Load(),
+		Rejected: s.stats.rejected.Load(), QueueFull: s.stats.queueFull.Load(),
+	}
+}
+
+// Handler returns a mux serving the endpoint at basePath + "/on_message"
+// (default "/api/v1/on_message") and at "/on_message".
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(s.basePath+"/on_message", s)
+	if s.basePath != "" {
+		mux.Handle("/on_message", s)
+	}
+	return mux
+}
+
+// HTTPServer returns an *http.Server for addr serving Handler, with timeouts
+// so a slow or half-open client cannot pin it, and errors logged to the
+// server's logger.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       20 * time.Second, // a 2 MiB photo on a slow clinic link
+		WriteTimeout:      30 * time.Second, // counts from the request's start, so > ReadTimeout
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// ServeHTTP implements the on_message endpoint (contract §1).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.reject(w, r, http.StatusMethodNotAllowed, ErrorBody{Type: TypeContext, Code: CodeBadRequest,
+			Message: "method " + r.Method + " not allowed; use POST"})
+		return
+	}
+	if r.ContentLength > s.maxBody {
+		s.tooLarge(w, r)
+		return
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // one allocation for a large photo
+	}
+	defer func() {
+		if buf.Cap() <= 256<<10 { // keep photo-sized buffers out of the pool
+			s.bufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.tooLarge(w, r)
+			return
+		}
+		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeSchema, Code: CodeInvalidJSON, Path: pathBody,
+			Message: "could not read body: " + err.Error()})
+		return
+	}
+	body := buf.Bytes()
+
+	keyID, err := s.verifier.Verify(r.Context(), r.Header, body)
+	if err != nil {
+		s.authFailed(w, r, err)
+		return
+	}
+	in, err := Decode(body)
+	if err != nil {
+		e := ErrorBody{Type: TypeSchema, Code: CodeInvalidJSON, Path: pathBody, Message: err.Error()}
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			e.Path = fe.Path
+		}
+		s.reject(w, r, http.StatusBadRequest, e)
+		return
+	}
+	if !s.forMe(in) {
+		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeContext, Code: CodeBadRequest, Path: pathReceiverCred,
+			Message: fmt.Sprintf("%v: receiver %q is not %s", ErrNotForMe, in.Receiver, strings.Join(s.local, ", "))})
+		return
+	}
+	now := s.now()
+	in.KeyID, in.ReceivedAt = keyID, now
+	if s.maxImage > 0 {
+		chat := &in.Envelope.Message.Intent.Chat
+		for _, p := range []*Person{&chat.Sender.Person, &chat.Receiver.Person} {
+			if len(p.Image) > s.maxImage {
+				p.Image = ""
+			}
+		}
+	}
+	if !s.dedup.add(in.MessageID, now) {
+		s.stats.duplicates.Add(1)
+		s.logger.Debug("on_message duplicate dropped", "message_id", in.MessageID, "sender", in.Sender)
+		writeAck(w)
+		return
+	}
+	q := s.chats
+	if in.Signal != nil {
+		q = s.signals
+	}
+	select {
+	case q <- in:
+	default:
+		s.dedup.forget(in.MessageID)
+		s.stats.queueFull.Add(1)
+		s.logger.Warn("on_message refused: queue full", "message_id", in.MessageID, "sender", in.Sender)
+		w.Header().Set("Retry-After", "1")
+		writeNack(w, http.StatusServiceUnavailable, ErrorBody{Type: TypeCore, Code: CodeUnavailable,
+			Message: ErrQueueFull.Error() + "; retry later"})
+		return
+	}
+	s.stats.accepted.Add(1)
+	writeAck(w)
+}
+
+func (s *Server) forMe(in *Inbound) bool {
+	p := in.Envelope.Message.Intent.Chat.Receiver.Person
+	for _, a := range s.local {
+		if p.Is(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	s.reject(w, r, http.StatusRequestEntityTooLarge, ErrorBody{Type: TypePolicy, Code: CodeTooLarge, Path: pathBody,
+		Message: fmt.Sprintf("%v: limit is %d bytes", ErrBodyTooLarge, s.maxBody)})
+}
+
+// authFailed maps signature errors to contract §1's codes.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
+	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: "Authorization", Message: err.Error()}
+	status := http.StatusUnauthorized
+	switch {
+	case errors.Is(err, ErrMissingSignature):
+		e.Code = CodeAuthMissing
+	case errors.Is(err, ErrBadSignature), errors.Is(err, ErrDigestMismatch):
+		e.Code = CodeInvalidSignature
+	case !IsAuthError(err):
+		// The key source is down: not the sender's fault, let it retry.
+		status, e.Type, e.Code = http.StatusServiceUnavailable, TypeCore, CodeUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	s.reject(w, r, status, e)
+}
+
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, status int, e ErrorBody) {
+	s.stats.rejected.Add(1)
+	s.logger.Info("on_message NACK", "status", status, "code", e.Code, "path", e.Path, "reason", e.Message,
+		"remote", r.RemoteAddr)
+	writeNack(w, status, e)
+}

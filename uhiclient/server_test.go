@@ -1,0 +1,413 @@
+package uhiclient
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+const wantACK = `{"message":{"ack":{"status":"ACK"}}}`
+
+func newTestServer(t *testing.T, local string, opts ...ServerOption) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := NewServer(local, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+func post(t *testing.T, url string, body []byte, h http.Header) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// nack decodes a NACK reply and checks its shape (contract §1).
+func nack(t *testing.T, body string) ErrorBody {
+	t.Helper()
+	var r struct {
+		Message struct {
+			Ack struct {
+				Status string `json:"status"`
+			} `json:"ack"`
+		} `json:"message"`
+		Error *ErrorBody `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("NACK is not JSON: %q", body)
+	}
+	if r.Message.Ack.Status != "NACK" || r.Error == nil || r.Error.Code == "" || r.Error.Type == "" || r.Error.Message == "" {
+		t.Fatalf("bad NACK shape: %s", body)
+	}
+	return *r.Error
+}
+
+func recv(t *testing.T, ch <-chan *Inbound) *Inbound {
+	t.Helper()
+	select {
+	case in := <-ch:
+		return in
+	case <-time.After(2 * time.Second):
+		t.Fatal("nothing delivered")
+		return nil
+	}
+}
+
+func none(t *testing.T, ch <-chan *Inbound) {
+	t.Helper()
+	select {
+	case in := <-ch:
+		t.Fatalf("unexpected delivery %s", in.MessageID)
+	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+func TestServerAcksAndDelivers(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	s, hs := newTestServer(t, doctorAddr, WithServerClock(func() time.Time { return now }))
+	for _, path := range []string{"/api/v1/on_message", "/on_message"} {
+		body := answerBody(t)
+		body = patch(t, body, func(m map[string]any) { at(m, "context")["message_id"] = "id-" + path })
+		status, reply, h := post(t, hs.URL+path, body, nil)
+		if status != 200 || reply != wantACK || h.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: %d %q", path, status, reply)
+		}
+		in := recv(t, s.Signals())
+		if in.Signal.Type != SignalAnswer || in.Sender != patientAddr || in.MessageID != "id-"+path || !in.ReceivedAt.Equal(now) {
+			t.Fatalf("%s: delivered %+v", path, in)
+		}
+	}
+	// Chat goes to its own channel.
+	status, reply, _ := post(t, hs.URL+"/on_message", mustMarshal(t, newTestBuilder(t, patientIdentity()).Text("hello")), nil)
+	if status != 200 || reply != wantACK {
+		t.Fatalf("chat: %d %s", status, reply)
+	}
+	if in := recv(t, s.Chats()); in.Chat == nil || in.Chat.Value != "hello" {
+		t.Fatalf("chat delivered %+v", in)
+	}
+	none(t, s.Signals())
+	if st := s.Stats(); st.Accepted != 3 || st.Rejected != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestServerNacks(t *testing.T) {
+	s, hs := newTestServer(t, doctorAddr)
+	big := patch(t, answerBody(t), func(m map[string]any) {
+		at(m, "message.intent.chat.sender.person")["image"] = base64.StdEncoding.EncodeToString(make([]byte, 1600<<10))
+	})
+	if len(big) <= 2<<20 {
+		t.Fatalf("big body only %d bytes", len(big))
+	}
+	forOther := patch(t, answerBody(t), func(m map[string]any) {
+		p := at(m, "message.intent.chat.receiver.person")
+		p["cred"], p["id"] = "someoneelse@hpr.ndhm", "someoneelse@hpr.ndhm"
+	})
+	cases := []struct {
+		name   string
+		method string
+		body   []byte
+		chunk  bool
+		status int
+		code   string
+		path   string
+	}{
+		{"malformed JSON", "POST", []byte(`{"context":`), false, 400, "UHI-1411", "body"},
+		{"broken field", "POST", patchValue(t, answerBody(t), func(v map[string]any) { delete(at(v, "data.description"), "sdp") }), false, 400, "UHI-1411",
+			"message.intent.chat.content.content_value.data.description.sdp"},
+		{"over 2 MiB with length", "POST", big, false, 413, "UHI-1413", "body"},
+		{"over 2 MiB chunked", "POST", big, true, 413, "UHI-1413", "body"},
+		{"for another doctor", "POST", forOther, false, 400, "UHI-1400", "message.intent.chat.receiver.person.cred"},
+		{"GET", "GET", nil, false, 405, "UHI-1400", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r io.Reader = bytes.NewReader(tc.body)
+			if tc.chunk {
+				r = io.MultiReader(r) // hides the length: chunked transfer
+			}
+			req, _ := http.NewRequest(tc.method, hs.URL+"/api/v1/on_message", r)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+			e := nack(t, string(b))
+			if e.Code != tc.code || e.Path != tc.path {
+				t.Errorf("code %s path %q, want %s %q (%s)", e.Code, e.Path, tc.code, tc.path, e.Message)
+			}
+			if tc.status == 405 && resp.Header.Get("Allow") != "POST" {
+				t.Error("no Allow header")
+			}
+		})
+	}
+	none(t, s.Signals())
+	if st := s.Stats(); st.Rejected != uint64(len(cases)) {
+		t.Errorf("rejected %d, want %d", st.Rejected, len(cases))
+	}
+}
+
+func TestServerAcceptsLargePhoto(t *testing.T) {
+	s, hs := newTestServer(t, doctorAddr)
+	body := patch(t, answerBody(t), func(m map[string]any) {
+		at(m, "message.intent.chat.sender.person")["image"] = base64.StdEncoding.EncodeToString(make([]byte, 1150<<10))
+	})
+	if len(body) < 3<<19 || len(body) > 2<<20 {
+		t.Fatalf("body is %d bytes, want about 1.5 MiB", len(body))
+	}
+	if status, reply, _ := post(t, hs.URL+"/api/v1/on_message", body, nil); status != 200 || reply != wantACK {
+		t.Fatalf("%d %s", status, reply)
+	}
+	recv(t, s.Signals())
+}
+
+func TestServerDedup(t *testing.T) {
+	s, hs := newTestServer(t, doctorAddr)
+	body := answerBody(t)
+	for i := range 3 {
+		if status, reply, _ := post(t, hs.URL+"/on_message", body, nil); status != 200 || reply != wantACK {
+			t.Fatalf("send %d: %d %s", i, status, reply)
+		}
+	}
+	recv(t, s.Signals())
+	none(t, s.Signals())
+	if st := s.Stats(); st.Duplicates != 2 || st.Accepted != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	// Memory stays bounded: a small dedup forgets the oldest ids.
+	d := newDedup(3, time.Hour)
+	t0 := time.Unix(0, 0)
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if !d.add(id, t0) {
+			t.Fatalf("%s not new", id)
+		}
+	}
+	if d.len() != 3 || !d.add("a", t0) || d.add("e", t0) {
+		t.Errorf("ring eviction wrong, len %d", d.len())
+	}
+	// And ids older than the window are forgotten.
+	w := newDedup(10, time.Minute)
+	w.add("x", t0)
+	if w.add("x", t0.Add(30*time.Second)) || !w.add("x", t0.Add(2*time.Minute)) {
+		t.Error("window not honoured")
+	}
+}
+
+// With nobody reading, replies still come at once; once the queue is full the
+// sender gets 503 and its retry is taken after the reader catches up.
+func TestServerQueueFullAndNonBlocking(t *testing.T) {
+	s, hs := newTestServer(t, doctorAddr, WithQueueSize(2, 1))
+	bodies := make([][]byte, 3)
+	for i := range bodies {
+		bodies[i] = patch(t, answerBody(t), func(m map[string]any) { at(m, "context")["message_id"] = "m" + string(rune('0'+i)) })
+	}
+	for i := range 2 {
+		start := time.Now()
+		if status, reply, _ := post(t, hs.URL+"/on_message", bodies[i], nil); status != 200 || reply != wantACK {
+			t.Fatalf("%d: %d %s", i, status, reply)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("reply took %s with nobody reading", d)
+		}
+	}
+	status, reply, h := post(t, hs.URL+"/on_message", bodies[2], nil)
+	if status != 503 || h.Get("Retry-After") == "" {
+		t.Fatalf("full queue: %d %s", status, reply)
+	}
+	if e := nack(t, reply); e.Code != CodeUnavailable {
+		t.Errorf("code %s", e.Code)
+	}
+	recv(t, s.Signals())
+	if status, reply, _ := post(t, hs.URL+"/on_message", bodies[2], nil); status != 200 || reply != wantACK {
+		t.Fatalf("retry after drain: %d %s", status, reply)
+	}
+	if in := recv(t, s.Signals()); in.MessageID != "m1" {
+		t.Fatalf("order: got %s", in.MessageID)
+	}
+	if in := recv(t, s.Signals()); in.MessageID != "m2" {
+		t.Fatalf("retried message not delivered: %s", in.MessageID)
+	}
+	if st := s.Stats(); st.QueueFull != 1 || st.Accepted != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestServerReceiverCheck(t *testing.T) {
+	// A simulated patient's server: the receiver check uses its local address,
+	// matched on cred or id, ignoring case; extra addresses are accepted.
+	s, hs := newTestServer(t, strings.ToUpper(patientAddr), WithExtraAddresses("second@sbx"))
+	offer := offerBody(t)
+	if status, reply, _ := post(t, hs.URL+"/on_message", offer, nil); status != 200 {
+		t.Fatalf("%d %s", status, reply)
+	}
+	recv(t, s.Signals())
+	idOnly := patch(t, offerBody(t), func(m map[string]any) {
+		at(m, "context")["message_id"] = "x2"
+		p := at(m, "message.intent.chat.receiver.person")
+		p["cred"], p["id"] = nil, "second@sbx"
+	})
+	if status, reply, _ := post(t, hs.URL+"/on_message", idOnly, nil); status != 200 {
+		t.Fatalf("%d %s", status, reply)
+	}
+	recv(t, s.Signals())
+	if _, err := NewServer(""); err == nil {
+		t.Error("empty local address accepted")
+	}
+}
+
+func TestServerSignatures(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	clock := func() time.Time { return now }
+	kr, _ := NewKeyring(map[string]string{"eua-nha|k1|ed25519": tvPublic})
+	v, _ := NewSignatureVerifier(kr, WithVerifierClock(clock))
+	s, hs := newTestServer(t, doctorAddr, WithVerifier(v), WithServerClock(clock))
+	if !strings.HasPrefix(s.Verification(), "ed25519 signatures") {
+		t.Errorf("Verification() = %q", s.Verification())
+	}
+	body := answerBody(t)
+	tampered := bytes.Replace(body, []byte("a=mid:0"), []byte("a=mid:9"), 1)
+	withDigest := signedHeader(t, body, "eua-nha|k1|ed25519", now)
+	withDigest.Set("Digest", DigestHeaderPrefix+Digest(body))
+	cases := []struct {
+		name   string
+		body   []byte
+		h      http.Header
+		status int
+		code   string
+	}{
+		{"missing", body, nil, 401, CodeAuthMissing},
+		{"bearer token", body, http.Header{"Authorization": {"bearer abc"}}, 401, CodeHeaderFailed},
+		{"tampered body", tampered, signedHeader(t, body, "eua-nha|k1|ed25519", now), 401, CodeInvalidSignature},
+		{"tampered body, digest header", tampered, withDigest, 401, CodeInvalidSignature},
+		{"expired", body, signedHeader(t, body, "eua-nha|k1|ed25519", now.Add(-time.Minute)), 401, CodeHeaderFailed},
+		{"unknown key", body, signedHeader(t, body, "eua-nha|k7|ed25519", now), 401, CodeHeaderFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, reply, _ := post(t, hs.URL+"/on_message", tc.body, tc.h)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, reply)
+			}
+			if e := nack(t, reply); e.Code != tc.code || e.Path != "Authorization" {
+				t.Errorf("code %s path %s, want %s (%s)", e.Code, e.Path, tc.code, e.Message)
+			}
+		})
+	}
+	none(t, s.Signals())
+	status, reply, _ := post(t, hs.URL+"/on_message", body, withDigest)
+	if status != 200 || reply != wantACK {
+		t.Fatalf("good signature: %d %s", status, reply)
+	}
+	if in := recv(t, s.Signals()); in.KeyID != "eua-nha|k1|ed25519" {
+		t.Fatalf("KeyID %q", in.KeyID)
+	}
+}
+
+func TestServerRegistryDown(t *testing.T) {
+	reg, _ := NewRegistry("http://127.0.0.1:1/registry", WithRegistryHTTPClient(&http.Client{Timeout: time.Second}))
+	v, _ := NewSignatureVerifier(reg)
+	_, hs := newTestServer(t, doctorAddr, WithVerifier(v))
+	body := answerBody(t)
+	status, reply, h := post(t, hs.URL+"/on_message", body, signedHeader(t, body, "eua-nha|k1|ed25519", time.Now()))
+	if status != 503 || h.Get("Retry-After") == "" {
+		t.Fatalf("%d %s", status, reply)
+	}
+	if e := nack(t, reply); e.Code != CodeUnavailable {
+		t.Errorf("code %s", e.Code)
+	}
+}
+
+func TestHTTPServerTimeouts(t *testing.T) {
+	s, _ := NewServer(doctorAddr)
+	hs := s.HTTPServer("127.0.0.1:0")
+	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.WriteTimeout <= hs.ReadTimeout || hs.IdleTimeout <= 0 ||
+		hs.MaxHeaderBytes <= 0 || hs.ErrorLog == nil || hs.Handler == nil {
+		t.Fatalf("server not hardened: %+v", hs)
+	}
+}
+
+func TestServerOptionsRejectBadValues(t *testing.T) {
+	for i, o := range []ServerOption{WithVerifier(nil), WithServerLogger(nil), WithServerClock(nil), WithQueueSize(0, 1),
+		WithDedup(0, time.Second), WithMaxBody(0), WithExtraAddresses("")} {
+		if _, err := NewServer(doctorAddr, o); err == nil {
+			t.Errorf("option %d accepted a bad value", i)
+		}
+	}
+}
+
+func TestServerClearsLargeImages(t *testing.T) {
+	photo := base64.StdEncoding.EncodeToString(make([]byte, 100<<10))
+	thumb := "iVBORw0KGgo="
+	body := patch(t, answerBody(t), func(m map[string]any) {
+		at(m, "message.intent.chat.sender.person")["image"] = photo
+		at(m, "message.intent.chat.receiver.person")["image"] = thumb
+	})
+	for _, tc := range []struct {
+		limit      int
+		wantSender string
+	}{{DefaultMaxImage, ""}, {0, photo}} {
+		s, hs := newTestServer(t, doctorAddr, WithMaxImage(tc.limit))
+		if status, _, _ := post(t, hs.URL+"/on_message", body, nil); status != 200 {
+			t.Fatal(status)
+		}
+		in := recv(t, s.Signals())
+		c := in.Envelope.Message.Intent.Chat
+		if c.Sender.Person.Image != tc.wantSender || c.Receiver.Person.Image != thumb {
+			t.Errorf("limit %d: sender image %d bytes, receiver %q", tc.limit, len(c.Sender.Person.Image), c.Receiver.Person.Image)
+		}
+	}
+}
+
+func TestServerWithRegistry(t *testing.T) {
+	fr := &fakeRegistry{reply: func(lookupRequest) (int, string) {
+		return 200, `[{"subscriber_id":"eua-nha","ukId":"k1","signing_public_key":"` + tvPublic + `"}]`
+	}}
+	reg := httptest.NewServer(fr)
+	defer reg.Close()
+	r, err := NewRegistry(reg.URL + "/registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := NewSignatureVerifier(r)
+	s, hs := newTestServer(t, doctorAddr, WithVerifier(v))
+	for i := range 3 {
+		body := patch(t, answerBody(t), func(m map[string]any) { at(m, "context")["message_id"] = "r" + string(rune('0'+i)) })
+		if status, reply, _ := post(t, hs.URL+"/on_message", body, signedHeader(t, body, "eua-nha|k1|ed25519", time.Now())); status != 200 {
+			t.Fatalf("%d %s", status, reply)
+		}
+		if in := recv(t, s.Signals()); in.KeyID != "eua-nha|k1|ed25519" {
+			t.Fatalf("KeyID %q", in.KeyID)
+		}
+	}
+	if n := fr.calls.Load(); n != 1 {
+		t.Fatalf("registry asked %d times, want 1", n)
+	}
+	if !strings.Contains(s.Verification(), "registry "+reg.URL+"/registry/lookup") {
+		t.Errorf("Verification() = %q", s.Verification())
+	}
+}
