@@ -134,7 +134,9 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Media:    parts.engine.MediaSource(),
 	}
 	prog := tea.NewProgram(ui.New(parts.console, info),
-		tea.WithContext(ctx),
+		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
+		// would race it, and when it loses it blocks shutdown for good.
+		tea.WithContext(ctx), tea.WithoutSignalHandler(),
 		tea.WithColorProfile(terminalProfile()),
 	)
 	_, uiErr := prog.Run()
