@@ -38,7 +38,7 @@ unit:
 
 # The real binary in tmux: a simulated patient READYs, the doctor calls and hangs up.
 e2e: build
-	$(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 .
+	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 .
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./uhiclient/ ./call/ ./ui/ | tee bench.out

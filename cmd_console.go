@@ -171,9 +171,9 @@ func terminalProfile() colorprofile.Profile {
 // authenticated; the log has the full mode.
 func verifyWords(cfg *consoleConfig) string {
 	if cfg.verify == "off" && cfg.keyring == nil {
-		return "signatures NOT verified"
+		return "sigs NOT verified"
 	}
-	return "signatures verified"
+	return "sigs verified"
 }
 
 // drainChats keeps chat messages (content_type text or media) apart from the
