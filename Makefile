@@ -41,7 +41,7 @@ e2e: build
 	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 .
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./uhiclient/ ./call/ ./ui/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./uhiclient/ ./call/ ./ui/ . | tee bench.out
 
 clean:
 	rm -f teleconsole bench.out

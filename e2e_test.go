@@ -19,18 +19,18 @@ import (
 
 // tmuxPane is one tmux session running a program in a fixed-size terminal.
 type tmuxPane struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	socket string // each pane has its own tmux server
 }
 
-func startTmux(t *testing.T, width, height int, env []string, argv ...string) *tmuxPane {
+func startTmux(t testing.TB, width, height int, env []string, argv ...string) *tmuxPane {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is needed for the end-to-end test (make deps installs it): %v", err)
 	}
 	name := "e2e"
-	socket := fmt.Sprintf("teleconsole-%d-%s", os.Getpid(), t.Name())
+	socket := fmt.Sprintf("teleconsole-%d-%s-%d", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
 	args := []string{"-L", socket, "new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
 	for _, e := range env {
 		args = append(args, "-e", e)
@@ -118,7 +118,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +130,7 @@ func freePort(t *testing.T) string {
 
 // binary returns the teleconsole binary to test: $TELECONSOLE_BIN when set
 // (make e2e builds it first), else a fresh build.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if b := os.Getenv("TELECONSOLE_BIN"); b != "" {
 		abs, err := filepath.Abs(b)
