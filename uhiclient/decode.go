@@ -477,11 +477,9 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*f = ""
 	case b[0] == '"':
-		s, ok := unquoteJSON(b)
-		if !ok {
-			if err := json.Unmarshal(b, &s); err != nil {
-				return err
-			}
+		s, err := decodeJSONString(b)
+		if err != nil {
+			return err
 		}
 		*f = flexString(s)
 	case b[0] == '{' || b[0] == '[':

@@ -157,11 +157,9 @@ func (v *ContentValue) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*v = ""
 	case b[0] == '"':
-		s, ok := unquoteJSON(b)
-		if !ok {
-			if err := json.Unmarshal(b, &s); err != nil {
-				return err
-			}
+		s, err := decodeJSONString(b)
+		if err != nil {
+			return err
 		}
 		*v = ContentValue(s)
 	case b[0] == '{' || b[0] == '[':

@@ -1,9 +1,21 @@
 package uhiclient
 
 import (
+	"encoding/json"
 	"unicode/utf16"
 	"unicode/utf8"
 )
+
+// decodeJSONString decodes a JSON string token: by unquoteJSON when it can,
+// else by encoding/json, which also reports what is wrong with it.
+func decodeJSONString(b []byte) (string, error) {
+	if s, ok := unquoteJSON(b); ok {
+		return s, nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
 
 // unquoteJSON decodes a JSON string literal (quotes included) that
 // encoding/json has already validated. It exists because content_value, a
