@@ -6,17 +6,27 @@ STATICCHECK_V := v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 STATICCHECK   := $(GOBIN)/staticcheck
 # System packages: libvpx for the VP8 codec (cgo), pkg-config to find it,
-# tmux for the end-to-end test of the real binary.
-SYSTEM_PKGS   := libvpx-dev pkg-config gcc tmux
+# tmux for the end-to-end test of the real binary, chromium for the interop
+# test against a real libwebrtc peer (the patients' apps run libwebrtc),
+# iproute2 to bring up loopback in the interop test's network namespace and
+# to build the fault tests' pair of namespaces (make faults).
+SYSTEM_PKGS   := libvpx-dev pkg-config gcc tmux chromium iproute2
+# The interop test and the side-by-side benchmark run in a network namespace
+# of their own that has only loopback (as root, or in a user namespace), so
+# nothing the browsers do can leave the machine.
+NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net sh -c
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build demo test lint unit e2e bench clean
+.PHONY: all deps build demo test lint unit e2e interop faults bench clean
 
 all: build
 
 deps:
 	@sh scripts/deps.sh $(SYSTEM_PKGS)
+	@# Node.js with npm runs playwright-core; Debian's own packages when the
+	@# machine has no npm (NodeSource's nodejs brings its npm with it).
+	@command -v npm >/dev/null 2>&1 || sh scripts/deps.sh nodejs npm
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_V)
 
 build: deps
@@ -25,7 +35,7 @@ build: deps
 demo: build
 	./teleconsole demo
 
-test: deps lint unit e2e
+test: deps lint unit e2e interop faults
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -34,14 +44,38 @@ lint:
 	$(STATICCHECK) ./...
 
 unit:
-	$(GO) test -race -timeout 10m -skip 'TestEndToEnd' ./...
+	$(GO) test -race -timeout 10m -skip 'TestEndToEnd|TestInterop|TestFault' ./...
 
 # The real binary in tmux: a simulated patient READYs, the doctor calls and hangs up.
 e2e: build
 	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 .
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./uhiclient/ ./call/ ./ui/ . | tee bench.out
+# Faults and low bandwidth (issue 6), as root: two network namespaces joined
+# by a shaped link (netlab_test.go), the real binary on each side, and the
+# adaptation with in-process engines. Fails, never skips, without root.
+faults: build
+	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -race -timeout 6m -run 'TestFault' -count=1 -v .
+
+# playwright-core, pinned by interop/package-lock.json; it uses Debian's
+# Chromium and never downloads a browser.
+interop/node_modules: interop/package.json interop/package-lock.json
+	cd interop && npm ci --no-audit --no-fund
+	@touch $@
+
+# Real libwebrtc peers: headless Chromium as the patient against the console
+# in tmux, and as the doctor against the simulated patient.
+interop: build interop/node_modules
+	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v .'
+
+# The benchmarks of each package, then the side-by-side run against headless
+# Chromium (in a loopback-only network namespace) that prints the table.
+bench: build interop/node_modules
+	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ . | tee bench.out
+	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
+	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench SideBySide -benchtime 1x -timeout 15m .' \
+	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }
+	@cat bench-side.out >> bench.out
+	@echo; echo "Side by side (bench-table.md):"; echo; cat bench-table.md
 
 clean:
-	rm -f teleconsole bench.out
+	rm -rf teleconsole bench.out bench-side.out bench-table.md interop/node_modules

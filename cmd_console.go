@@ -43,6 +43,7 @@ type consoleConfig struct {
 	loopback             bool
 	providerID           string
 	videoWidth, videoFPS int
+	lowBandwidth         bool
 	keyring              *uhiclient.Keyring // set by the demo instead of --verify
 	signer               *uhiclient.Signer  // set by the demo instead of --private-key
 }
@@ -65,6 +66,8 @@ func consoleFlags(fs *flag.FlagSet) *consoleConfig {
 	fs.StringVar(&c.keyID, "key-id", "", "unique key id in the signing keyId")
 	fs.StringVar(&c.logPath, "log", "", "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", 45*time.Second, "how long a call rings before it ends as \"no answer\"")
+	fs.BoolVar(&c.lowBandwidth, "low-bandwidth", false, "start calls in the lean mode (small picture, low bit rate) for a slow clinic link")
+	fs.BoolVar(&c.loopback, "loopback-candidates", false, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
 	return c
 }
 
@@ -238,7 +241,7 @@ func assemble(cfg *consoleConfig, log *slog.Logger) (*parts, error) {
 	engineOpts := []call.Option{
 		call.WithICEServers(ice), call.WithMedia(media),
 		call.WithLogger(log.With("part", "call")), call.WithRingTimeout(cfg.ring),
-		call.WithLoopback(cfg.loopback),
+		call.WithLoopback(cfg.loopback), call.WithLowBandwidth(cfg.lowBandwidth),
 	}
 	if cfg.videoWidth > 0 {
 		engineOpts = append(engineOpts, call.WithVideo(cfg.videoWidth, cfg.videoWidth*3/4, cfg.videoFPS))

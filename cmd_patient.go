@@ -36,7 +36,9 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	privateKey := fs.String("private-key", "", "base64 PKCS#8 Ed25519 key to sign requests with")
 	subscriberID := fs.String("subscriber-id", "teleconsole-patient", "subscriber id in the signing keyId")
 	keyID := fs.String("key-id", "", "unique key id in the signing keyId")
+	lowBandwidth := fs.Bool("low-bandwidth", false, "start calls in the lean mode (small picture, low bit rate)")
 	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
+	loopback := fs.Bool("loopback-candidates", false, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
 	if err := parseFlags(fs, args, patientLookup); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -61,7 +63,8 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, err)
 	}
 	engine, err := call.New(call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
-		call.WithPlayback(false), call.WithLogger(log))
+		call.WithPlayback(false), call.WithLoopback(*loopback), call.WithLogger(log),
+		call.WithLowBandwidth(*lowBandwidth))
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -201,6 +201,10 @@ func TestConsultationOverHTTP(t *testing.T) {
 	r.waitState(call.StateConnected, 15*time.Second)
 	t.Logf("connected %v after Call", time.Since(start).Round(time.Millisecond))
 	r.waitPatient(addr, waitingroom.StateInCall, time.Second)
+	first := waitPatientEvent(t, events, patient.EventFirstFrame, 10*time.Second)
+	if n := p.SessionFramesDecoded(); n == 0 || first.Text != "first video frame decoded" {
+		t.Fatalf("first-frame event %q with %d frames decoded; want the event after a decoded frame", first.Text, n)
+	}
 
 	// Media both ways: the doctor decodes the patient's video, and the
 	// patient decodes the doctor's.

@@ -31,7 +31,7 @@ const (
 	defaultRingTimeout       = 45 * time.Second
 	defaultSetupTimeout      = 20 * time.Second
 	defaultDisconnectTimeout = 4 * time.Second
-	defaultReconnectTimeout  = 15 * time.Second
+	defaultReconnectTimeout  = 10 * time.Second
 	defaultSignalTimeout     = 10 * time.Second
 	defaultMinBitrate        = 100_000
 	defaultStartBitrate      = 600_000
@@ -39,6 +39,7 @@ const (
 	defaultWidth             = 640
 	defaultHeight            = 480
 	defaultFPS               = 30
+	maxNacksPerPacket        = 10
 )
 
 // Engine makes calls. It holds what all calls share: ICE servers, the media
@@ -60,11 +61,13 @@ type Engine struct {
 	width, height     int
 	fps               int
 	playback          bool
+	lowBandwidth      bool
 	now               func() time.Time
 
 	hasCamera, hasMic, hasSpeaker bool
 
-	// testNet replaces pion's network in tests (to make a peer go silent).
+	// testNet replaces pion's network (WithNet; tests make a peer go silent
+	// with it, or put it in a network namespace).
 	testNet transport.Net
 
 	source      atomic.Pointer[string]
@@ -201,8 +204,14 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 	})
 	reg.Add(sf)
 	// The rest of webrtc.RegisterDefaultInterceptors, each with our logger.
+	// NACKs for one packet are capped: pion's default asks again every
+	// interval for as long as the packet is in the window, and when the
+	// sender pauses video (audio only, issue 6) the window stops moving, so
+	// the two sides traded retransmissions at megabits per second on a link
+	// already too slow for video.
 	if err := webrtc.ConfigureNackWithOptions(me, reg,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)}, nack.WithResponderLoggerFactory(lf)); err != nil {
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf), nack.GeneratorMaxNacksPerPacket(maxNacksPerPacket)},
+		nack.WithResponderLoggerFactory(lf)); err != nil {
 		return nil, fmt.Errorf("nack: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
@@ -222,7 +231,10 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	if e.testNet != nil {
+		// A network given by WithNet is a namespace or a virtual network:
+		// multicast DNS would reach past it, and host addresses are all it has.
 		se.SetNet(e.testNet)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	sa.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return sa, nil

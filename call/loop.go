@@ -23,7 +23,13 @@ func (s *Session) loop() {
 			}
 		case <-ticker.C:
 			if st := s.State(); st == StateConnected || st == StateReconnecting {
-				s.emit(StatsEvent{Peer: s.peer, Stats: s.sample()})
+				sample := s.sample()
+				if st == StateConnected {
+					s.adaptTo(&sample)
+				}
+				sample.AudioOnly = sample.AudioOnly || s.adapt.level == levelAudioOnly
+				sample.Note = s.adapt.note
+				s.emit(StatsEvent{Peer: s.peer, Stats: sample})
 			}
 		case <-timerC(s.ringTimer):
 			s.log.Info("no answer", "after", s.e.ringTimeout)
@@ -87,7 +93,7 @@ func (s *Session) handle(m any) {
 		// GCC's loss-based estimate can dip below SendSideBWEMinBitrate
 		// (seen in tests), so the floor and ceiling are enforced here too.
 		s.target = max(s.e.minBitrate, min(s.e.maxBitrate, m.bps))
-		s.media.setBitrate(s.target)
+		s.media.setBitrate(min(s.target, s.adapt.ceiling(s.e.maxBitrate)))
 	}
 }
 
@@ -299,6 +305,10 @@ func (s *Session) cleanup() {
 			sig.reply <- ErrEnded
 		}
 	}
+	// Unpause video first: while audio-only the encoder's reader waits in
+	// gateVideo for a frame it may send, and mediadevices' unbind (inside
+	// pc.Close) waits for that reader's loop to come round.
+	s.media.level.Store(int32(levelFull))
 	if err := s.pc.Close(); err != nil {
 		s.log.Debug("closing peer connection", "err", err)
 	}
@@ -351,4 +361,53 @@ func (s *Session) flush() {
 			return
 		}
 	}
+}
+
+// adaptTo feeds one second's link figures to the adapter (issue 6) and
+// applies a change of rung: picture size and rate, encoder ceilings, and a
+// key frame so the peer's picture restarts cleanly.
+func (s *Session) adaptTo(st *Stats) {
+	if s.bwe == nil {
+		return
+	}
+	ls := linkSample{target: s.bwe.GetTargetBitrate(), rtt: st.RTT}
+	if v, ok := s.bwe.GetStats()["averageLoss"].(float64); ok {
+		ls.loss = v
+	}
+	if s.adapt.level == levelAudioOnly {
+		// Without video GCC hears nothing new (its feedback rides on the
+		// video packets) and its figures freeze; the audio's RTCP receiver
+		// reports say what the link does now.
+		ls.loss = s.audioLoss()
+	}
+	from := s.adapt.level
+	if !s.adapt.step(ls, time.Second) {
+		return
+	}
+	to := s.adapt.level
+	s.media.level.Store(int32(to))
+	s.media.setBitrate(min(s.target, s.adapt.ceiling(s.e.maxBitrate)))
+	opusRate := withVideoOpus
+	if to == levelAudioOnly {
+		opusRate = audioOnlyOpus
+	}
+	s.media.setAudioBitrate(opusRate)
+	s.media.forceKeyFrame()
+	s.log.Info("video adapted", "from", from.String(), "to", to.String(), "why", s.adapt.note,
+		"target", ls.target, "loss", ls.loss, "rtt", ls.rtt)
+}
+
+// audioLoss is the fraction of our audio the peer's last receiver report
+// says was lost, 0 to 1.
+func (s *Session) audioLoss() float64 {
+	if s.statsGetter == nil {
+		return 0
+	}
+	var loss float64
+	for _, enc := range s.audioSender.GetParameters().Encodings {
+		if st := s.statsGetter.Get(uint32(enc.SSRC)); st != nil {
+			loss = max(loss, st.RemoteInboundRTPStreamStats.FractionLost)
+		}
+	}
+	return loss
 }

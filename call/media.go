@@ -6,6 +6,7 @@ import (
 	"image"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec"
@@ -30,9 +31,19 @@ type localMedia struct {
 	framesOut           atomic.Uint64
 	widthOut, heightOut atomic.Int64
 
-	encMu   sync.Mutex
-	encoder codec.ReadCloser // the live VP8 encoder, for SetBitRate
-	applied atomic.Int64     // the last bit rate the encoder accepted
+	encMu    sync.Mutex
+	encoder  codec.ReadCloser // the live VP8 encoder, for SetBitRate
+	audioEnc codec.ReadCloser // the live Opus encoder, for SetBitRate
+	applied  atomic.Int64     // the last bit rate the encoder accepted
+
+	level atomic.Int32 // the adaptation's videoLevel; gateVideo reads it
+
+	// Wishes for the video encoder, applied by control (see setBitrate).
+	wantRate atomic.Int64
+	wantKey  atomic.Bool
+	ctl      chan struct{}
+	closing  chan struct{}
+	ctlDone  chan struct{}
 
 	closeOnce sync.Once
 	e         *Engine
@@ -62,39 +73,101 @@ func (b *vp8Builder) BuildVideoEncoder(r video.Reader, p prop.Media) (codec.Read
 	return enc, nil
 }
 
-// setBitrate feeds a new target into the running encoder, if any.
-func (m *localMedia) setBitrate(bps int) {
+// opusBuilder wraps mediadevices' Opus encoder builder to keep hold of the
+// encoder, so audio can use less of a link too slow for video.
+type opusBuilder struct {
+	params *opus.Params
+	m      *localMedia
+}
+
+// RTPCodec describes Opus to pion.
+func (b *opusBuilder) RTPCodec() *codec.RTPCodec { return b.params.RTPCodec() }
+
+// BuildAudioEncoder builds the encoder and records it.
+func (b *opusBuilder) BuildAudioEncoder(r audio.Reader, p prop.Media) (codec.ReadCloser, error) {
+	enc, err := b.params.BuildAudioEncoder(r, p)
+	if err != nil {
+		return nil, err
+	}
+	b.m.encMu.Lock()
+	b.m.audioEnc = enc
+	b.m.encMu.Unlock()
+	return enc, nil
+}
+
+// setAudioBitrate sets the running Opus encoder's rate, if any.
+func (m *localMedia) setAudioBitrate(bps int) {
 	m.encMu.Lock()
-	enc := m.encoder
+	enc := m.audioEnc
 	m.encMu.Unlock()
 	if enc == nil {
 		return
 	}
-	if bc, ok := enc.Controller().(codec.BitRateController); ok && bc.SetBitRate(bps) == nil {
-		m.applied.Store(int64(bps))
+	if bc, ok := enc.Controller().(codec.BitRateController); ok {
+		_ = bc.SetBitRate(bps)
 	}
 }
 
-// forceKeyFrame asks the running encoder for a key frame. The encoder starts
-// when the track is bound, before DTLS is up, so its first key frame is
-// usually lost; one sent as soon as the call connects spares the peer a PLI
-// round trip before its first picture.
+// setBitrate asks the running encoder for a new target, and forceKeyFrame
+// for a key frame. Both only record the wish and wake the control worker:
+// mediadevices' VP8 encoder holds its lock while it waits for the next frame,
+// and while the adaptation pauses video (audio only) that wait has no end,
+// so the session's loop must never call into the encoder itself.
+func (m *localMedia) setBitrate(bps int) {
+	m.wantRate.Store(int64(bps))
+	m.poke()
+}
+
+// forceKeyFrame: see setBitrate. The encoder starts when the track is
+// bound, before DTLS is up, so its first key frame is usually lost; one sent
+// as soon as the call connects spares the peer a PLI round trip before its
+// first picture.
 func (m *localMedia) forceKeyFrame() {
-	m.encMu.Lock()
-	enc := m.encoder
-	m.encMu.Unlock()
-	if enc == nil {
-		return
+	m.wantKey.Store(true)
+	m.poke()
+}
+
+func (m *localMedia) poke() {
+	select {
+	case m.ctl <- struct{}{}:
+	default:
 	}
-	if kc, ok := enc.Controller().(codec.KeyFrameController); ok {
-		_ = kc.ForceKeyFrame()
+}
+
+// control applies the wishes of setBitrate and forceKeyFrame to the video
+// encoder, on its own goroutine, until the media are closed.
+func (m *localMedia) control() {
+	defer close(m.ctlDone)
+	for {
+		select {
+		case <-m.closing:
+			return
+		case <-m.ctl:
+		}
+		m.encMu.Lock()
+		enc := m.encoder
+		m.encMu.Unlock()
+		if enc == nil {
+			continue // not built yet: the wish stays for the next poke
+		}
+		if bps := m.wantRate.Swap(0); bps > 0 {
+			if bc, ok := enc.Controller().(codec.BitRateController); ok && bc.SetBitRate(int(bps)) == nil {
+				m.applied.Store(bps)
+			}
+		}
+		if m.wantKey.Swap(false) {
+			if kc, ok := enc.Controller().(codec.KeyFrameController); ok {
+				_ = kc.ForceKeyFrame()
+			}
+		}
 	}
 }
 
 // openMedia opens the call's local media as the engine's Media choice says.
 // In MediaAuto a missing device is replaced by its synthetic counterpart.
 func (e *Engine) openMedia(callID string) (*localMedia, error) {
-	m := &localMedia{e: e}
+	m := &localMedia{e: e, ctl: make(chan struct{}, 1), closing: make(chan struct{}), ctlDone: make(chan struct{})}
+	go m.control()
 	vp8, err := vpx.NewVP8Params()
 	if err != nil {
 		return nil, fmt.Errorf("vp8 params: %w", err)
@@ -108,11 +181,12 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opus params: %w", err)
 	}
-	op.BitRate = 32_000
+	op.BitRate = withVideoOpus
 	m.selector = mediadevices.NewCodecSelector(
 		mediadevices.WithVideoEncoders(&vp8Builder{params: vp8, m: m}),
-		mediadevices.WithAudioEncoders(&op),
+		mediadevices.WithAudioEncoders(&opusBuilder{params: &op, m: m}),
 	)
+	m.level.Store(int32(levelFull))
 
 	var videoSrc, audioSrc string
 	if e.media == MediaDevices || (e.media == MediaAuto && e.hasCamera) {
@@ -188,36 +262,98 @@ func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track
 	return tracks[0], nil
 }
 
-// gateVideo counts outgoing frames and replaces them with black while the
-// camera is off. The source keeps being read so its pacing is unchanged.
+// gateVideo applies the adaptation's rung (issue 6) and the camera switch
+// to the outgoing picture: it drops every frame while audio-only, drops
+// frames down to the rung's frame rate, scales the picture down, counts what
+// goes out, and sends black while the camera is off. The source keeps being
+// read so its pacing is unchanged.
 func (m *localMedia) gateVideo(r video.Reader) video.Reader {
 	var black *image.YCbCr
+	var scaled [2]*image.YCbCr
+	var flip int
+	var last time.Time
+	srcFPS := m.e.fps
 	return video.ReaderFunc(func() (image.Image, func(), error) {
-		img, release, err := r.Read()
-		if err != nil {
-			return nil, func() {}, err
-		}
-		b := img.Bounds()
-		m.framesOut.Add(1)
-		m.widthOut.Store(int64(b.Dx()))
-		m.heightOut.Store(int64(b.Dy()))
-		if !m.cameraOff.Load() {
-			return img, release, nil
-		}
-		if release != nil {
+		for {
+			img, release, err := r.Read()
+			if err != nil {
+				return nil, func() {}, err
+			}
+			if release == nil {
+				release = func() {}
+			}
+			lvl := videoLevel(m.level.Load())
+			if lvl == levelAudioOnly {
+				release()
+				last = time.Time{}
+				continue
+			}
+			div, maxFPS := lvl.shape(srcFPS)
+			now := time.Now()
+			if maxFPS < srcFPS && !last.IsZero() {
+				interval := time.Second / time.Duration(maxFPS)
+				if now.Sub(last) < interval-interval/4 {
+					release()
+					continue
+				}
+			}
+			last = now
+			if src, ok := img.(*image.YCbCr); ok && div > 1 && src.Rect.Dx()/div >= 16 && src.Rect.Dy()/div >= 16 {
+				img = downscale(src, div, &scaled[flip])
+				flip ^= 1
+				release()
+				release = func() {}
+			}
+			b := img.Bounds()
+			m.framesOut.Add(1)
+			m.widthOut.Store(int64(b.Dx()))
+			m.heightOut.Store(int64(b.Dy()))
+			if !m.cameraOff.Load() {
+				return img, release, nil
+			}
 			release()
-		}
-		if black == nil || black.Rect != b {
-			black = image.NewYCbCr(b, image.YCbCrSubsampleRatio420)
-			for i := range black.Y {
-				black.Y[i] = 16
+			if black == nil || black.Rect != b {
+				black = image.NewYCbCr(b, image.YCbCrSubsampleRatio420)
+				for i := range black.Y {
+					black.Y[i] = 16
+				}
+				for i := range black.Cb {
+					black.Cb[i], black.Cr[i] = 128, 128
+				}
 			}
-			for i := range black.Cb {
-				black.Cb[i], black.Cr[i] = 128, 128
-			}
+			return black, func() {}, nil
 		}
-		return black, func() {}, nil
 	})
+}
+
+// downscale shrinks a 4:2:0 picture by div in both directions, taking every
+// div-th sample, into *dst (reused while its size fits).
+func downscale(src *image.YCbCr, div int, dst **image.YCbCr) *image.YCbCr {
+	w, h := (src.Rect.Dx()/div)&^1, (src.Rect.Dy()/div)&^1
+	out := *dst
+	if out == nil || out.Rect.Dx() != w || out.Rect.Dy() != h {
+		out = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+		*dst = out
+	}
+	x0, y0 := src.Rect.Min.X, src.Rect.Min.Y
+	for y := 0; y < h; y++ {
+		srow := src.Y[src.YOffset(x0, y0+y*div):]
+		drow := out.Y[y*out.YStride : y*out.YStride+w]
+		for x := range drow {
+			drow[x] = srow[x*div]
+		}
+	}
+	for y := 0; y < h/2; y++ {
+		off := src.COffset(x0, y0+y*2*div)
+		cb, cr := src.Cb[off:], src.Cr[off:]
+		dcb := out.Cb[y*out.CStride : y*out.CStride+w/2]
+		dcr := out.Cr[y*out.CStride : y*out.CStride+w/2]
+		for x := range dcb {
+			dcb[x] = cb[x*div]
+			dcr[x] = cr[x*div]
+		}
+	}
+	return out
 }
 
 // gateAudio sends silence while the microphone is muted.
@@ -242,6 +378,7 @@ func (m *localMedia) gateAudio(r audio.Reader) audio.Reader {
 // closing a bound track has deadlocked for users).
 func (m *localMedia) close() {
 	m.closeOnce.Do(func() {
+		close(m.closing)
 		var errs []error
 		if m.video != nil {
 			errs = append(errs, m.video.Close())
@@ -253,6 +390,7 @@ func (m *localMedia) close() {
 		if m.audio != nil {
 			errs = append(errs, m.audio.Close())
 		}
+		<-m.ctlDone // closed sources end any encoder wait it was stuck in
 		if err := errors.Join(errs...); err != nil {
 			m.e.log.Debug("closing local media", "err", err)
 		}

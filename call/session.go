@@ -86,6 +86,7 @@ type Session struct {
 	closedTimer    *time.Timer
 	target         int
 	sampler        sampler
+	adapt          *adapter
 }
 
 // Loop messages.
@@ -136,7 +137,9 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		pc:     pc,
 		seen:   make(map[string]struct{}),
 		target: e.startBitrate,
+		adapt:  newAdapter(e.lowBandwidth),
 	}
+	m.level.Store(int32(s.adapt.level))
 	select {
 	case s.bwe = <-sa.bwe:
 		s.bwe.OnTargetBitrateChange(func(bps int) { s.box.push(msgBitrate{bps}) })

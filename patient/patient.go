@@ -78,6 +78,9 @@ const (
 	EventBye
 	// EventError reports something that went wrong; Err is set.
 	EventError
+	// EventFirstFrame means the first frame of the doctor's video was
+	// decoded: the end of call setup as the benchmarks measure it.
+	EventFirstFrame
 )
 
 // Event is one thing that happened to the patient.
@@ -458,6 +461,7 @@ func (p *Patient) accept(ctx context.Context, peer *link.Peer, offer webrtc.Sess
 	p.held = nil
 	p.mu.Unlock()
 	p.emit(Event{Kind: EventAnswered, Text: "ANSWER sent"})
+	p.wg.Go(func() { p.watchFirstFrame(s) })
 	for _, c := range held {
 		_ = s.Handle(c)
 	}
@@ -473,7 +477,30 @@ func (p *Patient) accept(ctx context.Context, peer *link.Peer, offer webrtc.Sess
 	p.callEnded()
 }
 
+// watchFirstFrame reports the first decoded frame of the doctor's video,
+// looking every 5 ms until it comes or the call ends.
+func (p *Patient) watchFirstFrame(s *call.Session) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.Done():
+			return
+		case <-t.C:
+			if s.FramesDecoded() > 0 {
+				p.emit(Event{Kind: EventFirstFrame, Text: "first video frame decoded"})
+				return
+			}
+		}
+	}
+}
+
 func (p *Patient) callEnded() {
+	// The call is over before the patient READYs again: an OFFER that
+	// follows is a new call, not a repeat of this one (see offer).
+	p.mu.Lock()
+	p.cancel = nil
+	p.mu.Unlock()
 	if !p.cfg.Rejoin {
 		return
 	}

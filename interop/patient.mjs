@@ -1,0 +1,162 @@
+// patient.mjs: headless Chromium plays the patient exactly as the reference
+// patient app (Flutter, libwebrtc) does, against any HSPA: READY every
+// --ready-interval until the first ACK, answers the doctor's OFFER with
+// "from":"", sends cred and id and a large base64 photo, trickles each
+// candidate --candidate-delay after gathering (possibly before the ANSWER,
+// with --answer-delay), puts a private-network consumer_uri in its call
+// messages, and says BYE when it leaves (contract §2, §3).
+//
+//   node patient.mjs --console URL [--listen 127.0.0.1:0] [--name N] [--abha A]
+//        [--hpr D] [--ready-interval 5000] [--candidate-delay 1000]
+//        [--answer-delay 0] [--photo-kb 1024] [--stats-interval 1000] [--rejoin]
+//
+// Events on stdout, one JSON object a line: listening; sent and received
+// (with the signal's type); track, state (the connection's), firstFrame (the
+// first of the doctor's video frames decoded), stats (getStats figures), log
+// and error.
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import {
+  emit, serve, base, startBrowser, Envelopes, post, person, photo, statsLoop, onExit, isLoopbackCandidate,
+} from './peer.mjs';
+
+const { values: opt } = parseArgs({ options: {
+  console: { type: 'string' },
+  listen: { type: 'string', default: '127.0.0.1:0' },
+  name: { type: 'string', default: 'Manish Pravin Kahane' },
+  abha: { type: 'string', default: 'manishkahane1992@sbx' },
+  hpr: { type: 'string', default: 'ganeshborse@hpr.ndhm' },
+  'ready-interval': { type: 'string', default: '5000' },
+  'candidate-delay': { type: 'string', default: '1000' },
+  'answer-delay': { type: 'string', default: '0' },
+  'photo-kb': { type: 'string', default: '1024' },
+  'stats-interval': { type: 'string', default: '1000' },
+  rejoin: { type: 'boolean', default: false },
+} });
+if (!opt.console) {
+  emit('error', { text: '--console URL is required' });
+  process.exit(2);
+}
+const readyEvery = Number(opt['ready-interval']);
+const candidateDelay = Number(opt['candidate-delay']);
+const answerDelay = Number(opt['answer-delay']);
+
+let wire; // Envelopes for the appointment
+let callWire; // the same with the reference app's hard-coded consumer_uri
+let session = ''; // session_id of the current call
+let acked = false;
+let readyTimer = null;
+let inCall = false;
+let page;
+
+const send = async (what, inner, w = callWire) => {
+  try {
+    await post(opt.console, w.build({ ...inner, sender: opt.abha }));
+    emit('sent', { type: inner.type, ...(inner.type === 'CANDIDATE' ? { candidate: inner.data.candidate.candidate } : {}) });
+  } catch (err) {
+    emit('error', { text: `${what} not delivered: ${err.message}` });
+  }
+};
+
+// announce: the first READY one interval after the screen opens, then every
+// interval until ACKed (contract §3).
+function announce() {
+  acked = false;
+  clearInterval(readyTimer);
+  readyTimer = setInterval(() => {
+    if (!acked) send('READY', { type: 'READY', data: true }, wire);
+  }, readyEvery);
+}
+
+async function onSignal(sig, env) {
+  // Like the reference app: drop what is not from the booked doctor.
+  const from = sig.sender || env.message.intent.chat.sender.person.cred || env.message.intent.chat.sender.person.id;
+  if (from !== opt.hpr) {
+    emit('log', { text: `dropped ${sig.type} from ${from}` });
+    return;
+  }
+  emit('received', { type: sig.type });
+  switch (sig.type) {
+    case 'ACK':
+      acked = true;
+      clearInterval(readyTimer);
+      break;
+    case 'OFFER': {
+      if (inCall) return; // a repeated OFFER
+      inCall = true;
+      session = sig.data.session_id;
+      const sdp = await page.evaluate((s) => window.rtc.answer(s), sig.data.description.sdp);
+      // Candidates are already on their way (--candidate-delay after
+      // gathering); a slow ANSWER is overtaken by them.
+      if (answerDelay > 0) await new Promise((r) => setTimeout(r, answerDelay));
+      await send('ANSWER', { type: 'ANSWER', data: {
+        to: opt.hpr, from: '', description: { sdp, type: 'answer' }, session_id: session,
+      } });
+      break;
+    }
+    case 'CANDIDATE':
+      await page.evaluate((c) => window.rtc.addCandidate(c), sig.data.candidate);
+      break;
+    case 'BYE':
+      inCall = false;
+      await page.evaluate(() => window.rtc.hangup());
+      if (opt.rejoin) announce(); // the patient re-opens the waiting room
+      break;
+    default:
+      emit('log', { text: 'ignored ' + sig.type });
+  }
+}
+
+function onPage(msg) {
+  switch (msg.kind) {
+    case 'candidate':
+      if (!isLoopbackCandidate(msg.candidate.candidate)) return;
+      setTimeout(() => send('CANDIDATE', { type: 'CANDIDATE', data: {
+        to: opt.hpr, from: '', candidate: msg.candidate, session_id: session,
+      } }), candidateDelay);
+      break;
+    case 'firstFrame':
+      emit('firstFrame', { frameAt: msg.at });
+      break;
+    default:
+      emit(msg.kind, msg);
+  }
+}
+
+const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((err) => emit('error', { text: String(err) })));
+const self = base(server);
+const common = {
+  self: person(opt.name, opt.abha, photo(Number(opt['photo-kb']))),
+  peer: { name: '', cred: opt.hpr, id: opt.hpr },
+  consumerID: 'eua-nha',
+  providerID: 'hspa-nha',
+  providerURI: opt.console,
+  transactionID: randomUUID(),
+};
+wire = new Envelopes({ ...common, consumerURI: self + '/api/v1' });
+// The reference app's signalling carries a hard-coded private-network
+// consumer_uri; the doctor must keep the one it learnt (contract §2). This
+// one is on loopback so a console that wrongly used it stays on this host.
+callWire = new Envelopes({ ...common, consumerURI: 'http://127.0.0.1:9/api/v1/euaService' });
+
+let browser;
+try {
+  browser = await startBrowser(self + '/', onPage);
+} catch (err) {
+  emit('error', { text: err.message });
+  process.exit(1);
+}
+page = browser.page;
+await page.evaluate(() => window.rtc.openMedia()); // the app's camera preview
+const stopStats = statsLoop(page, Number(opt['stats-interval']));
+emit('listening', { uri: self + '/api/v1' });
+announce();
+
+onExit(async () => {
+  clearInterval(readyTimer);
+  stopStats();
+  // Leaving the screen sends BYE (contract §3).
+  await send('BYE', { type: 'BYE', data: { session_id: session || `${opt.hpr}-${opt.abha}`, from: '' } });
+  await browser.close();
+  server.close();
+});
