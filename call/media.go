@@ -49,8 +49,9 @@ type localMedia struct {
 	e         *Engine
 }
 
-// vp8Builder wraps mediadevices' VP8 encoder builder to keep hold of the
-// encoder it builds, so the congestion controller's target can be fed into
+// vp8Builder builds the engine's own VP8 encoder (vp8enc.go: mediadevices'
+// runs libvpx at its slowest) with mediadevices' VP8 parameters, and keeps
+// hold of it, so the congestion controller's target can be fed into
 // codec.BitRateController.SetBitRate at run time (stack.md "pion stats and
 // congestion control") without touching the track's unsynchronised field.
 type vp8Builder struct {
@@ -63,7 +64,7 @@ func (b *vp8Builder) RTPCodec() *codec.RTPCodec { return b.params.RTPCodec() }
 
 // BuildVideoEncoder builds the encoder and records it.
 func (b *vp8Builder) BuildVideoEncoder(r video.Reader, p prop.Media) (codec.ReadCloser, error) {
-	enc, err := b.params.BuildVideoEncoder(r, p)
+	enc, err := newVP8Encoder(r, p, b.params.BitRate, b.params.KeyFrameInterval)
 	if err != nil {
 		return nil, err
 	}
