@@ -31,19 +31,14 @@ const defaultICEServers = "stun:stun.l.google.com:19302," +
 
 // consoleConfig is everything the console's flags set.
 type consoleConfig struct {
-	listen, providerURI  string
-	hpr, name            string
-	iceServers           string
-	turnUser, turnPass   string
+	listen, providerURI string
+	hpr, name           string
+	peerFlags
 	media, verify        string
-	privateKey           string
-	subscriberID, keyID  string
 	logPath              string
 	ring                 time.Duration
-	loopback             bool
 	providerID           string
 	videoWidth, videoFPS int
-	lowBandwidth         bool
 	keyring              *uhiclient.Keyring // set by the demo instead of --verify
 	signer               *uhiclient.Signer  // set by the demo instead of --private-key
 }
@@ -56,18 +51,11 @@ func consoleFlags(fs *flag.FlagSet) *consoleConfig {
 	fs.StringVar(&c.providerID, "provider-id", "teleconsole", "the console's provider_id (subscriber id)")
 	fs.StringVar(&c.hpr, "hpr", "", "the doctor's HPR `ADDRESS`, e.g. ganeshborse@hpr.ndhm (required)")
 	fs.StringVar(&c.name, "name", "", "the doctor's name as patients see it")
-	fs.StringVar(&c.iceServers, "ice-servers", defaultICEServers, "comma-separated STUN/TURN URLs; \"\" means host candidates only")
-	fs.StringVar(&c.turnUser, "turn-user", "openrelayproject", "username for the TURN servers")
-	fs.StringVar(&c.turnPass, "turn-password", "openrelayproject", "credential for the TURN servers")
 	fs.StringVar(&c.media, "media", "auto", "where the doctor's picture and sound come from: auto, devices or synthetic")
 	fs.StringVar(&c.verify, "verify", "off", "request signatures: off, keyring:PATH or registry:URL")
-	fs.StringVar(&c.privateKey, "private-key", "", "base64 PKCS#8 Ed25519 key to sign outbound requests with")
-	fs.StringVar(&c.subscriberID, "subscriber-id", "", "subscriber id in the signing keyId (default: --provider-id)")
-	fs.StringVar(&c.keyID, "key-id", "", "unique key id in the signing keyId")
 	fs.StringVar(&c.logPath, "log", "", "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", 45*time.Second, "how long a call rings before it ends as \"no answer\"")
-	fs.BoolVar(&c.lowBandwidth, "low-bandwidth", false, "start calls in the lean mode (small picture, low bit rate) for a slow clinic link")
-	fs.BoolVar(&c.loopback, "loopback-candidates", false, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
+	c.peerFlags.register(fs, "", " (default: --provider-id)")
 	return c
 }
 
@@ -234,7 +222,7 @@ func assemble(cfg *consoleConfig, log *slog.Logger) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	ice, err := call.ParseICEServers(cfg.iceServers, cfg.turnUser, cfg.turnPass)
+	ice, err := cfg.ice()
 	if err != nil {
 		return nil, err
 	}
@@ -306,25 +294,10 @@ func makeVerifier(cfg *consoleConfig, log *slog.Logger) (uhiclient.Verifier, err
 	}
 }
 
-// makeSigner turns --private-key, --subscriber-id and --key-id into a
-// signer, or nil when no key is given.
+// makeSigner is the demo's signer, or the one the flags describe.
 func makeSigner(cfg *consoleConfig) (*uhiclient.Signer, error) {
 	if cfg.signer != nil {
 		return cfg.signer, nil
 	}
-	if cfg.privateKey == "" {
-		return nil, nil
-	}
-	priv, err := uhiclient.ParsePrivateKey(cfg.privateKey)
-	if err != nil {
-		return nil, fmt.Errorf("--private-key: %w", err)
-	}
-	sub := cfg.subscriberID
-	if sub == "" {
-		sub = cfg.providerID
-	}
-	if cfg.keyID == "" {
-		return nil, errors.New("--key-id is needed with --private-key")
-	}
-	return uhiclient.NewSigner(priv, sub, cfg.keyID)
+	return cfg.peerFlags.signer(cfg.providerID)
 }

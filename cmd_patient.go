@@ -30,15 +30,9 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&cfg.AnswerDelay, "answer-delay", 0, "how long the patient takes to accept a call")
 	fs.BoolVar(&cfg.Decline, "decline", false, "refuse every call with BYE")
 	fs.BoolVar(&cfg.Rejoin, "rejoin", false, "READY again after each call")
-	ice := fs.String("ice-servers", defaultICEServers, "comma-separated STUN/TURN URLs; \"\" means host candidates only")
-	turnUser := fs.String("turn-user", "openrelayproject", "username for the TURN servers")
-	turnPass := fs.String("turn-password", "openrelayproject", "credential for the TURN servers")
-	privateKey := fs.String("private-key", "", "base64 PKCS#8 Ed25519 key to sign requests with")
-	subscriberID := fs.String("subscriber-id", "teleconsole-patient", "subscriber id in the signing keyId")
-	keyID := fs.String("key-id", "", "unique key id in the signing keyId")
-	lowBandwidth := fs.Bool("low-bandwidth", false, "start calls in the lean mode (small picture, low bit rate)")
+	var peer peerFlags
+	peer.register(fs, "teleconsole-patient", "")
 	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
-	loopback := fs.Bool("loopback-candidates", false, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
 	if err := parseFlags(fs, args, patientLookup); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -58,26 +52,22 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer f.Close()
 		log = slog.New(slog.NewTextHandler(f, nil))
 	}
-	servers, err := call.ParseICEServers(*ice, *turnUser, *turnPass)
+	servers, err := peer.ice()
 	if err != nil {
 		return fail(stderr, err)
 	}
 	engine, err := call.New(call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
-		call.WithPlayback(false), call.WithLoopback(*loopback), call.WithLogger(log),
-		call.WithLowBandwidth(*lowBandwidth))
+		call.WithPlayback(false), call.WithLoopback(peer.loopback), call.WithLogger(log),
+		call.WithLowBandwidth(peer.lowBandwidth))
 	if err != nil {
 		return fail(stderr, err)
 	}
 	var clientOpts []uhiclient.ClientOption
-	if *privateKey != "" {
-		priv, err := uhiclient.ParsePrivateKey(*privateKey)
-		if err != nil {
-			return fail(stderr, fmt.Errorf("--private-key: %w", err))
-		}
-		signer, err := uhiclient.NewSigner(priv, *subscriberID, *keyID)
-		if err != nil {
-			return fail(stderr, err)
-		}
+	signer, err := peer.signer("")
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if signer != nil {
 		clientOpts = append(clientOpts, uhiclient.WithSigner(signer))
 	}
 	client, err := uhiclient.NewClient(clientOpts...)

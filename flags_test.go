@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
 	"flag"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"teleconsole/uhiclient"
 )
 
 func TestParseFlagsEnvironment(t *testing.T) {
@@ -61,5 +64,44 @@ func TestParseFlagsBadEnvironment(t *testing.T) {
 	}
 	if want := "TELECONSOLE_RING"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %s", err, want)
+	}
+}
+
+func TestPeerFlagsSigner(t *testing.T) {
+	_, priv, err := uhiclient.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := uhiclient.EncodePrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	var p peerFlags
+	p.register(fs, "", "")
+	if s, err := p.signer("hspa"); s != nil || err != nil {
+		t.Fatalf("no key: signer %v, err %v; want neither", s, err)
+	}
+	if err := fs.Parse([]string{"--private-key", key}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.signer("hspa"); err == nil || !strings.Contains(err.Error(), "--key-id") {
+		t.Fatalf("a key without --key-id gave %v, want an error naming --key-id", err)
+	}
+	if err := fs.Parse([]string{"--key-id", "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.signer("hspa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KeyID() != "hspa|k1|ed25519" {
+		t.Fatalf("keyId %q, want the fallback subscriber: hspa|k1|ed25519", s.KeyID())
+	}
+	if err := fs.Parse([]string{"--private-key", "not base64!"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.signer("hspa"); err == nil || !strings.Contains(err.Error(), "--private-key") {
+		t.Fatalf("a bad key gave %v, want an error naming --private-key", err)
 	}
 }
