@@ -5,12 +5,14 @@ GO            ?= go
 STATICCHECK_V := v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 STATICCHECK   := $(GOBIN)/staticcheck
-# System packages: libvpx for the VP8 codec (cgo), pkg-config to find it,
-# tmux for the end-to-end test of the real binary, chromium for the interop
-# test against a real libwebrtc peer (the patients' apps run libwebrtc),
-# iproute2 to bring up loopback in the interop test's network namespace and
-# to build the fault tests' pair of namespaces (make faults).
-SYSTEM_PKGS   := libvpx-dev pkg-config gcc tmux chromium iproute2
+# System packages. To build and run: libvpx for the VP8 codec (cgo) and
+# pkg-config to find it. To test, also: tmux for the end-to-end test of the
+# real binary, chromium for the interop test against a real libwebrtc peer
+# (the patients' apps run libwebrtc), iproute2 to bring up loopback in the
+# interop test's network namespace and to build the fault tests' pair of
+# namespaces (make faults).
+BUILD_PKGS    := libvpx-dev pkg-config gcc
+TEST_PKGS     := tmux chromium iproute2
 # The interop test and the side-by-side benchmark run in a network namespace
 # of their own that has only loopback (as root, or in a user namespace), so
 # nothing the browsers do can leave the machine.
@@ -18,12 +20,16 @@ NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build demo test lint unit e2e interop faults bench clean
+.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench clean
 
 all: build
 
 deps:
-	@sh scripts/deps.sh $(SYSTEM_PKGS)
+	@sh scripts/deps.sh $(BUILD_PKGS)
+
+# What the tests need beyond the build: make demo does not install a browser.
+test-deps: deps
+	@sh scripts/deps.sh $(TEST_PKGS)
 	@# Node.js with npm runs playwright-core; Debian's own packages when the
 	@# machine has no npm (NodeSource's nodejs brings its npm with it).
 	@command -v npm >/dev/null 2>&1 || sh scripts/deps.sh nodejs npm
@@ -35,7 +41,7 @@ build: deps
 demo: build
 	./teleconsole demo
 
-test: deps lint unit e2e interop faults
+test: test-deps lint unit e2e interop faults
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -69,7 +75,7 @@ interop: build interop/node_modules
 
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.
-bench: build interop/node_modules
+bench: test-deps build interop/node_modules
 	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ . | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
 	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench SideBySide -benchtime 1x -timeout 15m .' \
