@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"teleconsole/call"
 )
 
 // BenchmarkSideBySide measures the console next to what a doctor would
@@ -147,7 +150,9 @@ func teleconsoleWithChromiumPatient(b *testing.B, runs int, hold time.Duration) 
 // measures the doctor's Chromium (every process under its Node bridge) and,
 // apart, the bridge itself.
 func chromiumWithChromiumPatient(b *testing.B, runs int, hold time.Duration) (setups []time.Duration, chrome, bridge usage) {
-	doc := startBrowserPeer(b, "doctor.mjs", "--candidate-delay", "0", "--stats-interval", "3600000")
+	camera, mic := syntheticMediaFiles(b)
+	doc := startBrowserPeer(b, "doctor.mjs", "--candidate-delay", "0", "--stats-interval", "3600000",
+		"--camera-file", camera, "--mic-file", mic)
 	defer doc.stop()
 	uri := doc.waitEvent("listening", time.Second, func(e peerEvent) bool { return e.Event == "listening" }).URI
 	pt := startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, browserPatientArgs...)...)
@@ -191,6 +196,28 @@ func chromiumWithChromiumPatient(b *testing.B, runs int, hold time.Duration) (se
 		b.Fatalf("a Chromium-to-Chromium call dropped during the benchmark")
 	}
 	return setups, chrome, bridge
+}
+
+// syntheticMediaFiles writes the console's synthetic picture (640x480 at 30
+// fps, 4 s, looped by Chromium) and tone as files for the Chromium doctor's
+// fake camera and microphone, so both doctors encode the same pictures and
+// sound: a VP8 encoder's work depends on how much of the picture moves, and
+// Chromium's own fake camera moves far less of it than the console's.
+func syntheticMediaFiles(b *testing.B) (camera, mic string) {
+	dir := b.TempDir()
+	camera, mic = filepath.Join(dir, "doctor.y4m"), filepath.Join(dir, "doctor.wav")
+	write := func(path string, fill func(*os.File) error) {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmp.Or(fill(f), f.Close()); err != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+	}
+	write(camera, func(f *os.File) error { return call.WriteSyntheticVideo(f, 640, 480, 30, 120) })
+	write(mic, func(f *os.File) error { return call.WriteSyntheticTone(f, 4*time.Second) })
+	return camera, mic
 }
 
 // endConsoleCall hangs up on the console and goes back to the waiting room.

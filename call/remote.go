@@ -103,7 +103,9 @@ func (v *remoteVideo) run() {
 	}
 }
 
-// frame returns the latest frame as RGBA, converting at most once per frame.
+// frame returns the latest frame as RGBA for display, converting at most
+// once per frame. The picture is reduced by an integer factor to at most
+// displayW by displayH (see displayScale).
 func (v *remoteVideo) frame() (*image.RGBA, uint64) {
 	f := v.latest.Load()
 	if f == nil {
@@ -112,13 +114,13 @@ func (v *remoteVideo) frame() (*image.RGBA, uint64) {
 	v.rgbaMu.Lock()
 	defer v.rgbaMu.Unlock()
 	if v.rgbaSeq != f.seq {
-		v.rgba = ycbcrToRGBA(f.img)
+		v.rgba = ycbcrToRGBA(f.img, displayScale(f.img.Rect.Dx(), f.img.Rect.Dy()))
 		v.rgbaSeq = f.seq
 	}
 	return v.rgba, f.seq
 }
 
-// size returns the latest frame's width and height.
+// size returns the latest frame's width and height as decoded.
 func (v *remoteVideo) size() (int, int) {
 	if f := v.latest.Load(); f != nil {
 		return f.img.Rect.Dx(), f.img.Rect.Dy()
@@ -126,19 +128,46 @@ func (v *remoteVideo) size() (int, int) {
 	return 0, 0
 }
 
-// ycbcrToRGBA converts a 4:2:0 frame with BT.601 integer arithmetic; a new
-// image each time, so a frame handed out is never written again.
-func ycbcrToRGBA(src *image.YCbCr) *image.RGBA {
+// The largest picture frame() hands out. A terminal shows the patient in at
+// most a couple of hundred half-block pixels across, so converting every
+// pixel of a VGA or HD frame ten times a second is work thrown away: at
+// 640x480 it was a quarter of the console's CPU while the video was shown.
+const displayW, displayH = 320, 240
+
+// displayScale returns the integer factor that brings a w by h picture
+// within displayW by displayH on at least one side, 1 for smaller ones.
+func displayScale(w, h int) int {
+	return max(1, min(w/displayW, h/displayH))
+}
+
+// ycbcrToRGBA converts a 4:2:0 frame with BT.601 integer arithmetic, each
+// output pixel being the mean luma of a k by k block with the chroma at its
+// centre; a new image each time, so a frame handed out is never written
+// again.
+func ycbcrToRGBA(src *image.YCbCr, k int) *image.RGBA {
 	b := src.Rect
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		yrow := src.Y[y*src.YStride:]
-		crow := (y / 2) * src.CStride
+	w, h := b.Dx()/k, b.Dy()/k
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	if k == 2 {
+		halveToRGBA(src, dst)
+		return dst
+	}
+	area := int32(k * k)
+	for y := range h {
+		crow := ((y*k + k/2) / 2) * src.CStride
 		out := dst.Pix[y*dst.Stride:]
-		for x := 0; x < b.Dx(); x++ {
-			yy := (int32(yrow[x]) - 16) * 76309
-			cb := int32(src.Cb[crow+x/2]) - 128
-			cr := int32(src.Cr[crow+x/2]) - 128
+		for x := range w {
+			var sum int32
+			for dy := range k {
+				row := src.Y[(y*k+dy)*src.YStride+x*k:]
+				for dx := range k {
+					sum += int32(row[dx])
+				}
+			}
+			yy := (sum/area - 16) * 76309
+			ci := crow + (x*k+k/2)/2
+			cb := int32(src.Cb[ci]) - 128
+			cr := int32(src.Cr[ci]) - 128
 			out[4*x] = clamp8((yy + 104597*cr) >> 16)
 			out[4*x+1] = clamp8((yy - 25675*cb - 53279*cr) >> 16)
 			out[4*x+2] = clamp8((yy + 132201*cb) >> 16)
@@ -146,6 +175,31 @@ func ycbcrToRGBA(src *image.YCbCr) *image.RGBA {
 		}
 	}
 	return dst
+}
+
+// halveToRGBA is ycbcrToRGBA for k = 2, the VGA case, with the block loops
+// unrolled: each output pixel has exactly one chroma sample.
+func halveToRGBA(src *image.YCbCr, dst *image.RGBA) {
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	for y := range h {
+		y0 := src.Y[2*y*src.YStride:]
+		y1 := src.Y[(2*y+1)*src.YStride:]
+		y0, y1 = y0[:2*w], y1[:2*w]
+		cbRow := src.Cb[y*src.CStride:][:w]
+		crRow := src.Cr[y*src.CStride:][:w]
+		out := dst.Pix[y*dst.Stride:][:4*w]
+		for x := range w {
+			sum := int32(y0[2*x]) + int32(y0[2*x+1]) + int32(y1[2*x]) + int32(y1[2*x+1])
+			yy := (sum>>2 - 16) * 76309
+			cb := int32(cbRow[x]) - 128
+			cr := int32(crRow[x]) - 128
+			px := out[4*x : 4*x+4]
+			px[0] = clamp8((yy + 104597*cr) >> 16)
+			px[1] = clamp8((yy - 25675*cb - 53279*cr) >> 16)
+			px[2] = clamp8((yy + 132201*cb) >> 16)
+			px[3] = 255
+		}
+	}
 }
 
 func clamp8(v int32) uint8 {

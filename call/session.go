@@ -290,9 +290,11 @@ func (s *Session) SetMicMuted(muted bool) { s.media.micMuted.Store(muted) }
 // SetCameraOff sends black frames instead of the picture, or resumes it.
 func (s *Session) SetCameraOff(off bool) { s.media.cameraOff.Store(off) }
 
-// Frame returns the latest decoded frame of the peer's video and its
-// sequence number, or nil and 0 before the first. The image is never
-// modified afterwards; the UI may keep it.
+// Frame returns the latest decoded frame of the peer's video, reduced for
+// display to at most 320x240 by an integer factor (a 640x480 picture comes
+// out at 320x240, smaller ones whole), and its sequence number, or nil and 0
+// before the first. The image is never modified afterwards; the UI may keep
+// it. Stats report the size as decoded.
 func (s *Session) Frame() (*image.RGBA, uint64) {
 	if v := s.video.Load(); v != nil {
 		return v.frame()

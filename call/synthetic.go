@@ -274,11 +274,15 @@ func (s *syntheticTone) Read() (wave.Audio, func(), error) {
 		return nil, func() {}, io.EOF
 	}
 	chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate})
-	step := 2 * math.Pi * toneFrequency / audioRate
 	for i := range chunk.Data {
-		chunk.Data[i] = int16(0.2 * math.MaxInt16 * math.Sin(s.phase))
-		s.phase += step
+		chunk.Data[i] = s.sample()
 	}
-	s.phase = math.Mod(s.phase, 2*math.Pi)
 	return chunk, func() {}, nil
+}
+
+// sample returns the tone's next sample.
+func (s *syntheticTone) sample() int16 {
+	v := int16(0.2 * math.MaxInt16 * math.Sin(s.phase))
+	s.phase = math.Mod(s.phase+2*math.Pi*toneFrequency/audioRate, 2*math.Pi)
+	return v
 }

@@ -7,8 +7,11 @@
 //
 //   node doctor.mjs [--listen 127.0.0.1:0] [--hpr D] [--name N]
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
+//        [--camera-file clip.y4m] [--mic-file sound.wav]
 //
-// --auto-call MS calls the first patient MS after their first READY. Lines on
+// --auto-call MS calls the first patient MS after their first READY.
+// --camera-file and --mic-file make the fake camera and microphone play
+// those files (the benchmark gives it the console's own synthetic media). Lines on
 // stdin are commands: "call" (the last patient heard), "hangup", "quit".
 // Events on stdout, one JSON object a line: listening; received and sent
 // (with the signal's type); calling (the doctor's action, at = its time);
@@ -16,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import {
-  emit, serve, base, startBrowser, Envelopes, post, person, statsLoop, onExit, isLoopbackCandidate,
+  emit, serve, base, startBrowser, fakeMediaArgs, Envelopes, post, person, statsLoop, onExit, isLoopbackCandidate,
 } from './peer.mjs';
 
 const { values: opt } = parseArgs({ options: {
@@ -26,6 +29,8 @@ const { values: opt } = parseArgs({ options: {
   'candidate-delay': { type: 'string', default: '1000' },
   'auto-call': { type: 'string', default: '-1' },
   'stats-interval': { type: 'string', default: '1000' },
+  'camera-file': { type: 'string', default: '' },
+  'mic-file': { type: 'string', default: '' },
 } });
 const candidateDelay = Number(opt['candidate-delay']);
 const autoCall = Number(opt['auto-call']);
@@ -140,7 +145,7 @@ const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((e
 self = base(server);
 let browser;
 try {
-  browser = await startBrowser(self + '/', onPage);
+  browser = await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
 } catch (err) {
   emit('error', { text: err.message });
   process.exit(1);

@@ -51,10 +51,21 @@ export function isLoopbackCandidate(line) {
   return f.length > 5 && f[4].startsWith('127.');
 }
 
+// fakeMediaArgs are the flags that make Chromium's fake camera and
+// microphone play files (a .y4m clip and a .wav) instead of its own
+// animation and beeps; empty names keep those.
+export function fakeMediaArgs(videoFile, audioFile) {
+  const args = [];
+  if (videoFile) args.push(`--use-file-for-fake-video-capture=${videoFile}`);
+  if (audioFile) args.push(`--use-file-for-fake-audio-capture=${audioFile}`);
+  return args;
+}
+
 // startBrowser starts Debian's Chromium with a fresh profile and opens the
 // peer page from our own loopback server (a secure context, so getUserMedia
-// works). onMessage gets every report of the page.
-export async function startBrowser(pageURL, onMessage) {
+// works). onMessage gets every report of the page; extraArgs are added to
+// chromiumArgs.
+export async function startBrowser(pageURL, onMessage, extraArgs = []) {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
   const profile = mkdtempSync(join(tmpdir(), 'teleconsole-chromium-'));
   let context;
@@ -62,7 +73,7 @@ export async function startBrowser(pageURL, onMessage) {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
-      args: chromiumArgs,
+      args: [...chromiumArgs, ...extraArgs],
       ignoreDefaultArgs: ['--mute-audio'],
       permissions: ['camera', 'microphone'],
     });
