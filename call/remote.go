@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/opus"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
@@ -20,24 +18,23 @@ import (
 // samplebuilder (one whole frame per sample) -> libvpx decoder, as stack.md
 // requires ("every Read must return exactly one whole frame").
 type remoteVideo struct {
-	track   *webrtc.TrackRemote
-	sb      *samplebuilder.SampleBuilder
-	pli     func()
-	log     func(msg string, args ...any)
-	readErr error
+	track *webrtc.TrackRemote
+	sb    *samplebuilder.SampleBuilder
+	pli   func()
+	log   func(msg string, args ...any)
 
-	latest  atomic.Pointer[decodedFrame]
 	decoded atomic.Uint64
 	errors  atomic.Uint64
 
-	rgbaMu  sync.Mutex
+	// The decoder writes each frame into back and then swaps it with front
+	// under mu, so two pictures serve a whole call. frame() converts front
+	// under mu too: the decoder waits for one conversion at most.
+	back    *image.YCbCr
+	mu      sync.Mutex
+	front   *image.YCbCr
+	seq     uint64 // frames decoded into front
 	rgba    *image.RGBA
 	rgbaSeq uint64
-}
-
-type decodedFrame struct {
-	img *image.YCbCr
-	seq uint64
 }
 
 func newRemoteVideo(track *webrtc.TrackRemote, pli func(), log func(string, ...any)) *remoteVideo {
@@ -49,19 +46,15 @@ func newRemoteVideo(track *webrtc.TrackRemote, pli func(), log func(string, ...a
 	}
 }
 
-// Read gives the decoder one whole VP8 frame per call.
-func (v *remoteVideo) Read(p []byte) (int, error) {
+// next returns the next whole VP8 frame.
+func (v *remoteVideo) next() ([]byte, error) {
 	for {
 		if s := v.sb.Pop(); s != nil {
-			if len(s.Data) > len(p) {
-				continue // larger than the decoder's 1 MiB buffer: drop it
-			}
-			return copy(p, s.Data), nil
+			return s.Data, nil
 		}
 		pkt, _, err := v.track.ReadRTP()
 		if err != nil {
-			v.readErr = err
-			return 0, err
+			return nil, err
 		}
 		v.sb.Push(pkt)
 	}
@@ -70,19 +63,24 @@ func (v *remoteVideo) Read(p []byte) (int, error) {
 // run decodes until the track ends. It asks for a key frame (PLI) at the
 // start and after a decode error, at most twice a second.
 func (v *remoteVideo) run() {
-	dec, err := vpx.NewDecoder(v, prop.Media{})
+	dec, err := newVP8Decoder()
 	if err != nil {
+		v.log("no video decoder", "err", err)
 		return
 	}
-	defer dec.Close()
+	defer dec.close()
 	v.pli()
 	var lastPLI time.Time
 	for {
-		img, _, err := dec.Read()
+		frame, err := v.next()
 		if err != nil {
-			if v.readErr != nil {
-				return
-			}
+			return
+		}
+		img, err := dec.decode(frame, v.back)
+		if err == errNoPicture {
+			continue
+		}
+		if err != nil {
 			v.log("video decode error", "err", err)
 			v.errors.Add(1)
 			if time.Since(lastPLI) > 500*time.Millisecond {
@@ -91,14 +89,13 @@ func (v *remoteVideo) run() {
 			}
 			continue
 		}
-		y, ok := img.(*image.YCbCr)
-		if !ok {
-			continue
-		}
 		n := v.decoded.Add(1)
-		v.latest.Store(&decodedFrame{img: y, seq: n})
+		v.mu.Lock()
+		v.back, v.front = v.front, img
+		v.seq = n
+		v.mu.Unlock()
 		if n == 1 {
-			v.log("first video frame decoded", "width", y.Rect.Dx(), "height", y.Rect.Dy())
+			v.log("first video frame decoded", "width", img.Rect.Dx(), "height", img.Rect.Dy())
 		}
 	}
 }
@@ -107,25 +104,26 @@ func (v *remoteVideo) run() {
 // once per frame. The picture is reduced by an integer factor to at most
 // displayW by displayH (see displayScale).
 func (v *remoteVideo) frame() (*image.RGBA, uint64) {
-	f := v.latest.Load()
-	if f == nil {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.front == nil {
 		return nil, 0
 	}
-	v.rgbaMu.Lock()
-	defer v.rgbaMu.Unlock()
-	if v.rgbaSeq != f.seq {
-		v.rgba = ycbcrToRGBA(f.img, displayScale(f.img.Rect.Dx(), f.img.Rect.Dy()))
-		v.rgbaSeq = f.seq
+	if v.rgbaSeq != v.seq {
+		v.rgba = ycbcrToRGBA(v.front, displayScale(v.front.Rect.Dx(), v.front.Rect.Dy()))
+		v.rgbaSeq = v.seq
 	}
-	return v.rgba, f.seq
+	return v.rgba, v.seq
 }
 
 // size returns the latest frame's width and height as decoded.
 func (v *remoteVideo) size() (int, int) {
-	if f := v.latest.Load(); f != nil {
-		return f.img.Rect.Dx(), f.img.Rect.Dy()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.front == nil {
+		return 0, 0
 	}
-	return 0, 0
+	return v.front.Rect.Dx(), v.front.Rect.Dy()
 }
 
 // The largest picture frame() hands out. A terminal shows the patient in at

@@ -142,18 +142,20 @@ func newVP8Encoder(r video.Reader, p prop.Media, bitrate, keyGap int) (*vp8Encod
 		e.free()
 		return nil, errors.New("call: VP8 encoder: out of memory")
 	}
-	if err := vpxErr("default config", C.tc_vp8_config(e.cfg)); err != nil {
+	if err := vpxErr("encoder: default config", C.tc_vp8_config(e.cfg)); err != nil {
 		e.free()
 		return nil, err
 	}
 	return e, nil
 }
 
+// vpxErr is libvpx's status code as an error naming what failed, nil for
+// VPX_CODEC_OK.
 func vpxErr(what string, code C.vpx_codec_err_t) error {
 	if code == C.VPX_CODEC_OK {
 		return nil
 	}
-	return fmt.Errorf("call: VP8 encoder: %s: %s", what, C.GoString(C.vpx_codec_err_to_string(code)))
+	return fmt.Errorf("call: VP8 %s: %s", what, C.GoString(C.vpx_codec_err_to_string(code)))
 }
 
 // configure (re)opens the encoder for pictures of w x h. Callers hold mu.
@@ -182,7 +184,7 @@ func (e *vp8Encoder) configure(w, h int) error {
 	// in frames, at least 300%).
 	maxIntra := C.uint(max(300, 600*e.fps/2/10))
 	speed := C.int(vp8Speed(runtime.NumCPU(), w, h))
-	if err := vpxErr("init", C.tc_vp8_init(e.ctx, e.cfg, speed, maxIntra)); err != nil {
+	if err := vpxErr("encoder: init", C.tc_vp8_init(e.ctx, e.cfg, speed, maxIntra)); err != nil {
 		return err
 	}
 	e.open, e.w, e.h, e.applied = true, w, h, e.bitrate
@@ -227,7 +229,7 @@ func (e *vp8Encoder) encode(img image.Image) ([]byte, error) {
 	}
 	if e.bitrate != e.applied {
 		e.cfg.rc_target_bitrate = C.uint(max(e.bitrate/1000, 1))
-		if err := vpxErr("set bit rate", C.vpx_codec_enc_config_set(e.ctx, e.cfg)); err != nil {
+		if err := vpxErr("encoder: set bit rate", C.vpx_codec_enc_config_set(e.ctx, e.cfg)); err != nil {
 			return nil, err
 		}
 		e.applied = e.bitrate
@@ -248,7 +250,7 @@ func (e *vp8Encoder) encode(img image.Image) ([]byte, error) {
 	pts := max(time.Since(e.start).Milliseconds(), e.lastPTS+step)
 	duration := C.ulong(pts - e.lastPTS)
 	e.lastPTS = pts
-	if err := vpxErr("encode", C.tc_vp8_encode(e.ctx, C.int(w), C.int(h),
+	if err := vpxErr("encoder: encode", C.tc_vp8_encode(e.ctx, C.int(w), C.int(h),
 		(*C.uchar)(y), (*C.uchar)(u), (*C.uchar)(v), C.int(yuv.YStride), C.int(yuv.CStride),
 		C.vpx_codec_pts_t(pts), duration, flags)); err != nil {
 		return nil, err

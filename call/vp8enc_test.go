@@ -36,7 +36,7 @@ func (p *pictures) Read() (image.Image, func(), error) {
 // first byte is 0 for a key frame.
 func isKeyFrame(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 }
 
-func encodeN(t *testing.T, e *vp8Encoder, n int) (frames [][]byte, bytes int) {
+func encodeN(t testing.TB, e *vp8Encoder, n int) (frames [][]byte, bytes int) {
 	t.Helper()
 	for range n {
 		f, release, err := e.Read()

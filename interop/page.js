@@ -135,6 +135,12 @@ window.rtc = (() => {
     // stats: what the test asserts on, from getStats.
     async stats() {
       const out = { state: pc ? pc.connectionState : 'none' };
+      const cam = local && local.getVideoTracks()[0];
+      if (cam) {
+        // What the camera gives (a fake camera playing a file has its size).
+        const c = cam.getSettings();
+        Object.assign(out, { cameraWidth: c.width || 0, cameraHeight: c.height || 0 });
+      }
       if (!pc) return out;
       const s = await pc.getStats();
       const byId = new Map([...s.values()].map((r) => [r.id, r]));
