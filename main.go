@@ -19,10 +19,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
 func main() {
+	// One thread at a time runs Go code unless GOMAXPROCS says otherwise.
+	// The heavy work of a call (libvpx, libopus) runs in C, outside the Go
+	// scheduler's count, so a second P buys no speed: it only adds threads
+	// woken to look for work at every packet. Measured on two cores, a call
+	// costs the console about 7% less CPU this way (make bench, README).
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
