@@ -21,7 +21,7 @@ func WriteSyntheticVideo(out io.Writer, w, h, fps, frames int) error {
 		return fmt.Errorf("call: synthetic clip of %d frames at %dx%d, %d fps: need positive even sizes and counts", frames, w, h, fps)
 	}
 	start := clipStart()
-	s := newSyntheticVideo("clip", w, h, fps, func() time.Time { return start }, nil)
+	s := newSyntheticVideo("clip", w, h, fps, clipStart, nil)
 	img := s.frames[0]
 	bw := bufio.NewWriterSize(out, 1<<20)
 	fmt.Fprintf(bw, "YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n", w, h, fps)

@@ -6,13 +6,14 @@ import (
 	"testing"
 )
 
-// yuvFrame returns a w by h 4:2:0 frame whose luma is lum(x, y) and whose
-// chroma is the colour c everywhere.
-func yuvFrame(w, h int, lum func(x, y int) uint8, c color.YCbCr) *image.YCbCr {
+// yuvFrame returns a w by h 4:2:0 frame whose pixel (x, y) is at(x, y); each
+// chroma sample is that of the last pixel of its 2x2 block.
+func yuvFrame(w, h int, at func(x, y int) color.YCbCr) *image.YCbCr {
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	for y := range h {
 		for x := range w {
-			img.Y[img.YOffset(x, y)] = lum(x, y)
+			c := at(x, y)
+			img.Y[img.YOffset(x, y)] = c.Y
 			ci := img.COffset(x, y)
 			img.Cb[ci], img.Cr[ci] = c.Cb, c.Cr
 		}
@@ -47,7 +48,7 @@ func TestDisplayFrameColour(t *testing.T) {
 	near := func(a, b uint8) bool { return int(a)-int(b) <= 3 && int(b)-int(a) <= 3 }
 	for _, bar := range bars {
 		for _, k := range []int{1, 2, 3} {
-			src := yuvFrame(96, 72, func(int, int) uint8 { return bar.in.Y }, bar.in)
+			src := yuvFrame(96, 72, func(int, int) color.YCbCr { return bar.in })
 			dst := ycbcrToRGBA(src, k)
 			if b := dst.Bounds(); b.Dx() != 96/k || b.Dy() != 72/k {
 				t.Fatalf("k=%d: bounds %v, want %dx%d", k, b, 96/k, 72/k)
@@ -66,14 +67,13 @@ func TestDisplayFrameColour(t *testing.T) {
 // reduced by 2 is an even grey, not the black or white that picking one
 // pixel of each block would give; at k=1 it stays a checkerboard.
 func TestDisplayFrameAveragesLuma(t *testing.T) {
-	grey := color.YCbCr{Cb: 128, Cr: 128}
-	checker := func(x, y int) uint8 {
+	checker := func(x, y int) color.YCbCr {
 		if (x+y)%2 == 0 {
-			return 16
+			return color.YCbCr{Y: 16, Cb: 128, Cr: 128}
 		}
-		return 235
+		return color.YCbCr{Y: 235, Cb: 128, Cr: 128}
 	}
-	src := yuvFrame(640, 480, checker, grey)
+	src := yuvFrame(640, 480, checker)
 	dst := ycbcrToRGBA(src, displayScale(640, 480))
 	if b := dst.Bounds(); b.Dx() != 320 || b.Dy() != 240 {
 		t.Fatalf("bounds %v, want 320x240", b)
@@ -96,18 +96,12 @@ func TestDisplayFrameHalves(t *testing.T) {
 	red, blue := color.YCbCr{Y: 81, Cb: 90, Cr: 240}, color.YCbCr{Y: 41, Cb: 240, Cr: 110}
 	for _, size := range []image.Point{{640, 480}, {641, 481}, {1280, 720}} {
 		w, h := size.X, size.Y
-		src := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-		for y := range h {
-			for x := range w {
-				c := red
-				if x >= w/2 {
-					c = blue
-				}
-				src.Y[src.YOffset(x, y)] = c.Y
-				ci := src.COffset(x, y)
-				src.Cb[ci], src.Cr[ci] = c.Cb, c.Cr
+		src := yuvFrame(w, h, func(x, _ int) color.YCbCr {
+			if x >= w/2 {
+				return blue
 			}
-		}
+			return red
+		})
 		k := displayScale(w, h)
 		dst := ycbcrToRGBA(src, k)
 		dw := dst.Rect.Dx()
@@ -127,7 +121,7 @@ func TestDisplayFrameHalves(t *testing.T) {
 // BenchmarkDisplayFrame compares converting a VGA frame whole with the
 // reduction frame() does; the ratio of the two is the saving per frame.
 func BenchmarkDisplayFrame(b *testing.B) {
-	src := yuvFrame(640, 480, func(x, y int) uint8 { return uint8(x ^ y) }, color.YCbCr{Cb: 100, Cr: 150})
+	src := yuvFrame(640, 480, func(x, y int) color.YCbCr { return color.YCbCr{Y: uint8(x ^ y), Cb: 100, Cr: 150} })
 	for _, k := range []int{1, displayScale(640, 480)} {
 		b.Run("k="+string(rune('0'+k)), func(b *testing.B) {
 			for b.Loop() {

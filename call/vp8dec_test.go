@@ -39,13 +39,20 @@ func meanLumaError(a, b *image.YCbCr) float64 {
 	return float64(sum) / float64(w*h)
 }
 
-func TestVP8DecoderDecodesIntoTheSamePicture(t *testing.T) {
-	frames, pics := encodePictures(t, 320, 240, 10)
+// openVP8Decoder returns a decoder closed when the test ends.
+func openVP8Decoder(t *testing.T) *vp8Decoder {
+	t.Helper()
 	dec, err := newVP8Decoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.close()
+	t.Cleanup(dec.close)
+	return dec
+}
+
+func TestVP8DecoderDecodesIntoTheSamePicture(t *testing.T) {
+	frames, pics := encodePictures(t, 320, 240, 10)
+	dec := openVP8Decoder(t)
 
 	var dst *image.YCbCr
 	for i, f := range frames {
@@ -87,11 +94,7 @@ func TestVP8DecoderDecodesIntoTheSamePicture(t *testing.T) {
 func TestVP8DecoderFollowsSizeChanges(t *testing.T) {
 	big, _ := encodePictures(t, 320, 240, 1)
 	small, _ := encodePictures(t, 160, 120, 1)
-	dec, err := newVP8Decoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.close()
+	dec := openVP8Decoder(t)
 	first, err := dec.decode(big[0], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +113,7 @@ func TestVP8DecoderFollowsSizeChanges(t *testing.T) {
 
 func TestVP8DecoderRefusesBadInputAndRecovers(t *testing.T) {
 	frames, pics := encodePictures(t, 320, 240, 1)
-	dec, err := newVP8Decoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.close()
+	dec := openVP8Decoder(t)
 	if _, err := dec.decode(nil, nil); err == nil {
 		t.Error("no error for an empty frame")
 	}
