@@ -154,3 +154,25 @@ func terminalBytesPerSecond(b *testing.B, opts []Option, noise bool, span time.D
 	}
 	return float64(n) / el.Seconds()
 }
+
+// BenchmarkCallFrame measures what the console spends on each frame of the
+// patient's video it shows (10 a second in a call): the frame drawn in half
+// blocks, and the whole call screen's View, at 80x24 and 120x40.
+func BenchmarkCallFrame(b *testing.B) {
+	frames := make([]*image.RGBA, 30)
+	for i := range frames {
+		frames[i] = testFrame(320, 240, 3*i)
+	}
+	for _, sz := range sizes {
+		b.Run(sizeName("call", sz.w, sz.h), func(b *testing.B) {
+			m := connected(b, sz.w, sz.h, true)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				m, _ = update(b, m, frameMsg{call: m.call.id, gen: m.call.gen, img: frames[i%len(frames)], seq: uint64(i + 8)})
+				if m.View().Content == "" {
+					b.Fatal("empty view")
+				}
+			}
+		})
+	}
+}

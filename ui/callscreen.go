@@ -49,6 +49,7 @@ type callModel struct {
 	frameSeq   uint64
 	blocks     *halfBlocks
 	video      string // frame drawn for the current video area
+	statsPanel string // the Network panel, drawn when the figures or the size change
 	videoCols  int
 	videoRows  int
 	videoAreaW int
@@ -112,6 +113,7 @@ func (m callModel) Active() bool { return m.state != call.StateEnded }
 func (m *callModel) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.layoutVideo()
+	m.drawStats()
 }
 
 // SetTime moves the screen's clock, which drives the call duration.
@@ -147,6 +149,13 @@ func (m *callModel) HandleStats(s call.Stats) {
 	m.inHist = push(m.inHist, float64(s.BitrateIn))
 	m.outHist = push(m.outHist, float64(s.BitrateOut))
 	m.rttHist = push(m.rttHist, float64(s.RTT))
+	m.drawStats()
+}
+
+// drawStats draws the Network panel for the current figures and size.
+func (m *callModel) drawStats() {
+	sw := statsWidth(m.width)
+	m.statsPanel = box(m.styles.Border, "Network", m.statsBody(sw-2), sw, m.panelsHeight())
 }
 
 // SetFrame takes a new frame of the patient's video and draws it.
@@ -212,7 +221,8 @@ func (m *callModel) drawVideo() {
 	m.video = m.blocks.Draw(m.frame, m.videoCols, m.videoRows)
 }
 
-// View draws the call screen.
+// View draws the call screen: exactly as wide and as high as SetSize said
+// (Model.View relies on it and does not cut it again).
 func (m callModel) View() string {
 	st := m.styles
 	w := m.width
@@ -231,13 +241,48 @@ func (m callModel) View() string {
 	}
 	indicators := spread(strings.Join(ind, "  "), st.Dim.Render(m.stateDetail()), w)
 
-	h := m.panelsHeight()
-	sw := statsWidth(w)
-	vw := w - sw
-	video := box(st.Border, "Patient video", m.videoBody(), vw, h)
-	stats := box(st.Border, "Network", m.statsBody(sw-2), sw, h)
-	panels := lipgloss.JoinHorizontal(lipgloss.Top, video, stats)
-	return header + "\n" + indicators + "\n" + panels
+	out := header + "\n" + indicators + "\n" + besides(m.videoPanel(), m.statsPanel)
+	if m.height < 2+m.panelsHeight() { // a terminal too short for the panels
+		out = fitBlock(out, w, m.height)
+	}
+	return out
+}
+
+// videoPanel draws the Patient video panel.
+func (m callModel) videoPanel() string {
+	vw, h := m.width-statsWidth(m.width), m.panelsHeight()
+	if lines := m.videoLines(); lines != nil && vw >= 2 {
+		return boxLines(m.styles.Border, "Patient video", lines, vw)
+	}
+	return box(m.styles.Border, "Patient video", m.videoBody(), vw, h)
+}
+
+// videoLines returns the drawn frame centred in the video area, as lines of
+// exactly its width, or nil when there is no frame to show.
+func (m callModel) videoLines() []string {
+	if !m.videoOn || m.state == call.StateEnded || m.video == "" {
+		return nil
+	}
+	aw, ah := m.videoAreaW, m.videoAreaH
+	left := max(0, (aw-m.videoCols)/2)
+	right := max(0, aw-left-m.videoCols)
+	top := max(0, (ah-m.videoRows)/2)
+	blank := strings.Repeat(" ", aw)
+	lines := make([]string, 0, ah)
+	for range top {
+		lines = append(lines, blank)
+	}
+	padL, padR := strings.Repeat(" ", left), strings.Repeat(" ", right)
+	for l := range strings.SplitSeq(m.video, "\n") {
+		if len(lines) == ah {
+			break
+		}
+		lines = append(lines, padL+l+padR)
+	}
+	for len(lines) < ah {
+		lines = append(lines, blank)
+	}
+	return lines
 }
 
 func (m callModel) indicator(on bool, onText, offText string) string {
@@ -294,6 +339,7 @@ func (m callModel) stateStyle() lipgloss.Style {
 	}
 }
 
+// videoBody is the Patient video panel's text while no frame is shown.
 func (m callModel) videoBody() string {
 	st := m.styles
 	mid := func(s string) string {
@@ -304,16 +350,9 @@ func (m callModel) videoBody() string {
 		return mid("video hidden (v to show)")
 	case m.state == call.StateEnded:
 		return mid("call ended")
-	case m.video == "":
+	default:
 		return mid("waiting for video")
 	}
-	pad := strings.Repeat(" ", max(0, (m.videoAreaW-m.videoCols)/2))
-	top := max(0, (m.videoAreaH-m.videoRows)/2)
-	lines := strings.Split(m.video, "\n")
-	for i, l := range lines {
-		lines[i] = pad + l
-	}
-	return strings.Repeat("\n", top) + strings.Join(lines, "\n")
 }
 
 // statsBody draws the stats panel w cells wide.

@@ -49,6 +49,13 @@ func box(border lipgloss.Style, title, body string, w, h int) string {
 	if w < 2 || h < 2 {
 		return fitBlock("", w, h)
 	}
+	return boxLines(border, title, strings.Split(fitBlock(body, w-2, h-2), "\n"), w)
+}
+
+// boxLines is box for a body already cut to size: h-2 lines of exactly w-2
+// cells each. It measures none of them, which matters for the video, whose
+// lines are mostly colour escapes (w >= 2).
+func boxLines(border lipgloss.Style, title string, lines []string, w int) string {
 	inner := w - 2
 	top := "┌"
 	if title != "" && inner >= 4 {
@@ -61,11 +68,32 @@ func box(border lipgloss.Style, title, body string, w, h int) string {
 	var b strings.Builder
 	b.WriteString(border.Render(top))
 	side := border.Render("│")
-	for _, l := range strings.Split(fitBlock(body, inner, h-2), "\n") {
+	for _, l := range lines {
 		b.WriteString("\n" + side + l + side)
 	}
 	b.WriteString("\n" + border.Render("└"+strings.Repeat("─", inner)+"┘"))
 	return b.String()
+}
+
+// besides puts block b to the right of block a, line by line. Both have the
+// same number of lines, and a's lines the same width (box's do): so unlike
+// lipgloss.JoinHorizontal it need not measure them.
+func besides(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var sb strings.Builder
+	sb.Grow(len(a) + len(b))
+	for i := range max(len(al), len(bl)) {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		if i < len(al) {
+			sb.WriteString(al[i])
+		}
+		if i < len(bl) {
+			sb.WriteString(bl[i])
+		}
+	}
+	return sb.String()
 }
 
 // spread puts left at the start and right at the end of a w-cell line; when

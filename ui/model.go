@@ -248,11 +248,14 @@ func (m Model) View() tea.View {
 	var heading, content string
 	switch {
 	case m.helpOpen:
-		heading, content = "Help", m.help.View(m.keys)
+		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
 	case m.screen == screenCall:
+		// Already w by ch: the call screen is drawn 10 times a second
+		// with the video, and measuring its lines again costs more
+		// than drawing them.
 		heading, content = "Call", m.call.View()
 	default:
-		heading, content = "Waiting room", m.waiting.View()
+		heading, content = "Waiting room", fitBlock(m.waiting.View(), w, ch)
 	}
 	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading),
 		st.Dim.Render(cut(m.info.Doctor, 40)), w)
@@ -267,7 +270,7 @@ func (m Model) View() tea.View {
 
 	lines := []string{
 		fitLine(title, w),
-		fitBlock(content, w, ch),
+		content,
 		fitLine(msgLine, w),
 		fitLine(m.help.ShortView(m.keys), w),
 		m.statusBar(),

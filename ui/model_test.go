@@ -32,7 +32,7 @@ func press(s string) tea.KeyPressMsg {
 }
 
 // update feeds msg to m and returns the new model and command.
-func update(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
+func update(t testing.TB, m Model, msg tea.Msg) (Model, tea.Cmd) {
 	t.Helper()
 	nm, cmd := m.Update(msg)
 	return nm.(Model), cmd
@@ -69,7 +69,7 @@ func run(t *testing.T, cmd tea.Cmd) []tea.Msg {
 
 // loaded returns a model of the fake at size w x h with the waiting room
 // already read.
-func loaded(t *testing.T, f *fakeConsole, w, h int, opts ...Option) Model {
+func loaded(t testing.TB, f *fakeConsole, w, h int, opts ...Option) Model {
 	t.Helper()
 	m := New(f, Info{Endpoint: "127.0.0.1:8080", Doctor: "dr.kavya@hpr", Verify: "signatures verified", Media: "synthetic"},
 		append([]Option{WithClock(func() time.Time { return testNow })}, opts...)...)
@@ -162,7 +162,7 @@ func TestCallFailsToStart(t *testing.T) {
 
 // inCall returns a model on the call screen with the first patient,
 // connected.
-func inCall(t *testing.T, rec *recorder, w, h int, opts ...Option) Model {
+func inCall(t testing.TB, rec *recorder, w, h int, opts ...Option) Model {
 	t.Helper()
 	m := loaded(t, newFake(rec, nil), w, h, opts...)
 	m, _ = update(t, m, press("enter"))

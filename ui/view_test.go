@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"teleconsole/call"
@@ -75,7 +76,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // connected returns a model on the call screen, connected for 3m12s, with
 // 60 stats samples, and a note.
-func connected(t *testing.T, w, h int, videoOn bool) Model {
+func connected(t testing.TB, w, h int, videoOn bool) Model {
 	t.Helper()
 	now := testNow
 	opts := []Option{WithClock(func() time.Time { return now })}
@@ -130,5 +131,30 @@ func TestViews(t *testing.T) {
 			m, _ = update(t, m, press("?"))
 			checkGolden(t, sizeName("help_call", w, h), m, w, h)
 		})
+	}
+}
+
+// TestCallScreenFitsEverySize: the call screen is not cut to size again by
+// Model.View, so at every terminal size the console draws in (20x7 and up),
+// with the video or without, it must be exactly as many lines as the
+// terminal and no line wider.
+func TestCallScreenFitsEverySize(t *testing.T) {
+	for _, videoOn := range []bool{true, false} {
+		m := connected(t, 80, 24, videoOn)
+		for w := 20; w <= 130; w += 3 {
+			for h := chromeLines + 3; h <= 45; h++ {
+				m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+				v := m.View().Content
+				lines := strings.Split(v, "\n")
+				if len(lines) != h {
+					t.Fatalf("%dx%d, video %v: %d lines", w, h, videoOn, len(lines))
+				}
+				for i, l := range lines {
+					if lw := ansi.StringWidth(l); lw > w {
+						t.Fatalf("%dx%d, video %v: line %d is %d cells: %q", w, h, videoOn, i, lw, ansi.Strip(l))
+					}
+				}
+			}
+		}
 	}
 }
