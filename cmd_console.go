@@ -105,7 +105,8 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		return fail(stderr, err)
 	}
 	log.Info("console starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI,
-		"doctor", cfg.hpr, "verify", parts.server.Verification(), "media", parts.engine.MediaSource())
+		"doctor", cfg.hpr, "verify", parts.server.Verification(), "media", parts.engine.MediaSource(),
+		"timer_slack", currentTimerSlack())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -233,6 +233,16 @@ func TestEndToEnd(t *testing.T) {
 	c.pane.waitFor("Ended", 10*time.Second, c.logPath)
 	c.waitPatientSaw(t, "BYE", 10*time.Second)
 
+	// main gave the process its timer slack by executing itself again
+	// (timerslack.go), and the console runs on: its log says so.
+	logText, err := os.ReadFile(c.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "timer_slack=" + timerSlack.String(); !strings.Contains(string(logText), want) {
+		t.Fatalf("the console log does not say %s:\n%s", want, tail(string(logText), 20))
+	}
+
 	// The console owns the terminal: nothing of its logs may appear there.
 	if screen := c.pane.capture(); strings.Contains(screen, "level=") || strings.Contains(screen, "pion") {
 		t.Fatalf("log output leaked onto the terminal:\n%s", screen)

@@ -24,6 +24,7 @@ import (
 )
 
 func main() {
+	applyTimerSlack()
 	// One thread at a time runs Go code unless GOMAXPROCS says otherwise.
 	// The heavy work of a call (libvpx, libopus) runs in C, outside the Go
 	// scheduler's count, so a second P buys no speed: it only adds threads
