@@ -170,13 +170,18 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 	reg := &interceptor.Registry{}
 	sa := &sessionAPI{bwe: make(chan cc.BandwidthEstimator, 1), stats: make(chan stats.Getter, 1)}
 
+	var estimator atomic.Pointer[gcc.SendSideBWE] // this call's, once its peer connection has one
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
+		bwe, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(e.startBitrate),
 			gcc.SendSideBWEMinBitrate(e.minBitrate),
 			gcc.SendSideBWEMaxBitrate(e.maxBitrate),
 			gcc.WithLoggerFactory(lf),
 		)
+		if err == nil {
+			estimator.Store(bwe)
+		}
+		return bwe, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("congestion control: %w", err)
@@ -203,6 +208,14 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 		}
 	})
 	reg.Add(sf)
+	// Between the NACK responder (added next) and stats, so that what it
+	// drops is neither counted as sent nor given a transport sequence number.
+	reg.Add(rtxLimiterFactory{log: lf.NewLogger("rtx"), target: func() int {
+		if b := estimator.Load(); b != nil {
+			return b.GetTargetBitrate()
+		}
+		return e.startBitrate
+	}})
 	// The rest of webrtc.RegisterDefaultInterceptors, each with our logger.
 	// NACKs for one packet are capped: pion's default asks again every
 	// interval for as long as the packet is in the window, and when the

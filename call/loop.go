@@ -90,9 +90,13 @@ func (s *Session) handle(m any) {
 			s.end(EndUnreachable, fmt.Errorf("send offer: %w", m.err))
 		}
 	case msgBitrate:
+		// The target is read again rather than taken from the message: GCC
+		// calls back on a new goroutine for each change, so the calls can
+		// arrive out of order, and a stale high target once stayed for
+		// seconds after the link had fallen (seen in the fault tests).
 		// GCC's loss-based estimate can dip below SendSideBWEMinBitrate
 		// (seen in tests), so the floor and ceiling are enforced here too.
-		s.target = max(s.e.minBitrate, min(s.e.maxBitrate, m.bps))
+		s.target = max(s.e.minBitrate, min(s.e.maxBitrate, s.bwe.GetTargetBitrate()))
 		s.media.setBitrate(min(s.target, s.adapt.ceiling(s.e.maxBitrate)))
 	}
 }

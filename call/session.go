@@ -106,7 +106,7 @@ type (
 		sig Signal
 		err error
 	}
-	msgBitrate struct{ bps int }
+	msgBitrate struct{} // the congestion controller's target changed
 )
 
 // start builds a session for either role; see Dial and Answer.
@@ -142,7 +142,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 	m.level.Store(int32(s.adapt.level))
 	select {
 	case s.bwe = <-sa.bwe:
-		s.bwe.OnTargetBitrateChange(func(bps int) { s.box.push(msgBitrate{bps}) })
+		s.bwe.OnTargetBitrateChange(func(int) { s.box.push(msgBitrate{}) })
 	default:
 	}
 	select {
