@@ -2,6 +2,7 @@ package ui
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,20 +25,31 @@ func updateGolden() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
+// misfit says how content is not exactly h lines of at most w cells each, or
+// returns nil when it is.
+func misfit(content string, w, h int) error {
+	lines := strings.Split(content, "\n")
+	if len(lines) != h {
+		return fmt.Errorf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			return fmt.Errorf("line %d is %d cells wide, more than %d: %q", i, lw, w, ansi.Strip(l))
+		}
+	}
+	return nil
+}
+
 // checkGolden compares the ANSI-stripped view with testdata/<name>.golden
 // (rewritten with -update), after checking its size is exactly w by h.
 func checkGolden(t *testing.T, name string, m Model, w, h int) {
 	t.Helper()
 	v := m.View()
 	plain := ansi.Strip(v.Content)
-	lines := strings.Split(plain, "\n")
-	if len(lines) != h {
-		t.Errorf("%s: %d lines, want %d", name, len(lines), h)
+	if err := misfit(plain, w, h); err != nil {
+		t.Errorf("%s: %v", name, err)
 	}
-	for i, l := range lines {
-		if lw := ansi.StringWidth(l); lw > w {
-			t.Errorf("%s: line %d is %d cells wide, more than %d: %q", name, i, lw, w, l)
-		}
+	for i, l := range strings.Split(plain, "\n") {
 		for _, r := range l {
 			if r >= 0x80 && !(r >= 0x2500 && r <= 0x259f) {
 				t.Errorf("%s: line %d has %q, outside ASCII, box drawing and block elements", name, i, r)
@@ -144,15 +156,8 @@ func TestCallScreenFitsEverySize(t *testing.T) {
 		for w := 20; w <= 130; w += 3 {
 			for h := chromeLines + 3; h <= 45; h++ {
 				m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
-				v := m.View().Content
-				lines := strings.Split(v, "\n")
-				if len(lines) != h {
-					t.Fatalf("%dx%d, video %v: %d lines", w, h, videoOn, len(lines))
-				}
-				for i, l := range lines {
-					if lw := ansi.StringWidth(l); lw > w {
-						t.Fatalf("%dx%d, video %v: line %d is %d cells: %q", w, h, videoOn, i, lw, ansi.Strip(l))
-					}
+				if err := misfit(m.View().Content, w, h); err != nil {
+					t.Fatalf("%dx%d, video %v: %v", w, h, videoOn, err)
 				}
 			}
 		}
