@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/opus"
@@ -25,7 +26,8 @@ type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
 	source       string
-	camera       bool // video comes from a camera driver, not a synthetic source
+	camera       bool   // video comes from a camera driver, not a synthetic source
+	stream       string // the one media stream both tracks belong to
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -48,6 +50,23 @@ type localMedia struct {
 	closeOnce sync.Once
 	e         *Engine
 }
+
+// streamTrack puts a mediadevices track in the call's one media stream.
+// mediadevices' StreamID returns a new random id on every call, and pion asks
+// for it once for each line it writes (a=msid, and a=ssrc's msid: and cname:),
+// so every line, and each of the two tracks, named another stream. A
+// libwebrtc receiver then syncs neither track with the other (its sync group
+// is the msid stream), and an app that plays event.streams[0] of the video
+// track in one element never plays the sound. pion also writes the stream id
+// as the ssrc's cname, so one stream id gives all the call's RTP streams one
+// CNAME too.
+type streamTrack struct {
+	mediadevices.Track
+	stream string
+}
+
+// StreamID names the call's stream, the same on every call.
+func (t streamTrack) StreamID() string { return t.stream }
 
 // vp8Builder builds the engine's own VP8 encoder (vp8enc.go: mediadevices'
 // runs libvpx at its slowest) with mediadevices' VP8 parameters, and keeps
@@ -167,7 +186,10 @@ func (m *localMedia) control() {
 // openMedia opens the call's local media as the engine's Media choice says.
 // In MediaAuto a missing device is replaced by its synthetic counterpart.
 func (e *Engine) openMedia(callID string) (*localMedia, error) {
-	m := &localMedia{e: e, ctl: make(chan struct{}, 1), closing: make(chan struct{}), ctlDone: make(chan struct{})}
+	m := &localMedia{
+		e: e, stream: "teleconsole-" + uuid.NewString(),
+		ctl: make(chan struct{}, 1), closing: make(chan struct{}), ctlDone: make(chan struct{}),
+	}
 	go m.control()
 	vp8, err := vpx.NewVP8Params()
 	if err != nil {

@@ -193,10 +193,10 @@ func (s *Session) negotiate(offer *webrtc.SessionDescription) (Signal, error) {
 			return Signal{}, fmt.Errorf("set remote offer: %w", err)
 		}
 	}
-	if s.videoSender, err = s.pc.AddTrack(s.media.video); err != nil {
+	if s.videoSender, err = s.pc.AddTrack(streamTrack{s.media.video, s.media.stream}); err != nil {
 		return Signal{}, fmt.Errorf("add video track: %w", err)
 	}
-	if s.audioSender, err = s.pc.AddTrack(s.media.audio); err != nil {
+	if s.audioSender, err = s.pc.AddTrack(streamTrack{s.media.audio, s.media.stream}); err != nil {
 		return Signal{}, fmt.Errorf("add audio track: %w", err)
 	}
 	var desc webrtc.SessionDescription
