@@ -19,6 +19,7 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	// The V4L2 camera driver registers /dev/video* devices with
@@ -237,7 +238,29 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICETimeouts(e.disconnectTimeout, 3*e.disconnectTimeout, max(e.disconnectTimeout/4, 200*time.Millisecond))
-	if e.loopback {
+	// The patients' app posts each of its candidates about a second after
+	// gathering it, but its connectivity checks reach us within tens of
+	// milliseconds of its ANSWER. pion's agent learns the address they come
+	// from as a peer-reflexive candidate (RFC 8445 §7.3.1.3) and checks the
+	// new pair on its next tick; as the controlling side it nominates a
+	// succeeded pair only after a minimum wait per candidate type, counted
+	// from the start of its checks, and for peer-reflexive pairs that wait is
+	// 1 s. So the call waited for the trickled candidates instead: 1,080 ms
+	// from Enter to the patient's first frame, against 76 ms with candidates
+	// sent at once. A peer-reflexive pair has just carried a check both ways,
+	// and the best succeeded pair is still the one nominated, as libwebrtc,
+	// which has no such wait, does. Server-reflexive and relay pairs keep
+	// pion's waits: there a direct pair that succeeds a little later is worth
+	// waiting for.
+	se.SetPrflxAcceptanceMinWait(0)
+	loopback := e.loopback
+	if !loopback && !hasNetwork(e.network()) {
+		// A container, a sandbox or a laptop offline with both sides on it:
+		// pion leaves loopback out, so the call would have no candidate.
+		loopback = true
+		e.log.Info("no network interface but loopback: media on loopback")
+	}
+	if loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -251,6 +274,53 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 	}
 	sa.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return sa, nil
+}
+
+// network is the network calls use: WithNet's, or the machine's.
+func (e *Engine) network() transport.Net {
+	if e.testNet != nil {
+		return e.testNet
+	}
+	n, err := stdnet.NewNet()
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+// hasNetwork reports whether n has an interface other than loopback that is
+// up and has an address other than a link-local one: somewhere a host
+// candidate could come from (pion gathers no link-local addresses).
+func hasNetwork(n transport.Net) bool {
+	if n == nil {
+		return true // unknown: leave pion's defaults alone
+	}
+	ifaces, err := n.Interfaces()
+	if err != nil {
+		return true
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			var ip net.IP
+			switch a := a.(type) {
+			case *net.IPNet:
+				ip = a.IP
+			case *net.IPAddr:
+				ip = a.IP
+			}
+			if ip != nil && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && !ip.IsUnspecified() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sourceOpened and sourceClosed count media sources, so tests can prove

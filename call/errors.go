@@ -22,6 +22,9 @@ var (
 	// ErrPeerClosed means the peer closed the connection (DTLS close_notify)
 	// without a BYE.
 	ErrPeerClosed = errors.New("call: peer closed the connection without BYE")
+	// ErrNoCandidates means ICE gathering ended without a single local
+	// candidate, so the peer has no address to send media to.
+	ErrNoCandidates = errors.New("call: no ICE candidate gathered: no network interface is up and no STUN or TURN server answered")
 	// ErrNoCamera means no camera could be opened.
 	ErrNoCamera = errors.New("call: no camera found")
 	// ErrNoMicrophone means no microphone could be opened.

@@ -77,7 +77,16 @@ func (s *Session) handle(m any) {
 		s.end(m.reason, m.err)
 	case msgCandidate:
 		c := m.c
+		s.gathered++
 		s.out.send(Signal{Kind: SignalCandidate, Candidate: &c})
+	case msgGathered:
+		// Without one local candidate the peer has nowhere to send media:
+		// say so now rather than after the setup timeout. (After an ICE
+		// restart the first gathering's candidates count: the network did
+		// exist, and the reconnect timeout handles its loss.)
+		if s.gathered == 0 {
+			s.end(EndNoNetwork, ErrNoCandidates)
+		}
 	case msgICE:
 		s.onICE(m.st)
 	case msgPC:
@@ -290,7 +299,9 @@ func (s *Session) end(reason EndReason, err error) {
 	close(s.ended)
 	s.log.Info("call ended", "reason", reason.String(), "err", err)
 	s.emit(StateEvent{Peer: s.peer, State: StateEnded, Reason: reason, Err: err})
-	bye := reason != EndRemoteBye && reason != EndDeclined && reason != EndUnreachable
+	// No BYE to a peer that has left (BYE, or back in the waiting room) or
+	// that cannot be reached.
+	bye := reason != EndRemoteBye && reason != EndDeclined && reason != EndUnreachable && reason != EndRejoined
 	s.out.finish(bye)
 }
 

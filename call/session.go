@@ -79,6 +79,7 @@ type Session struct {
 	pending        []Event
 	held           []webrtc.ICECandidateInit
 	seen           map[string]struct{}
+	gathered       int // local candidates sent
 	connectedAt    time.Time
 	ringTimer      *time.Timer
 	setupTimer     *time.Timer
@@ -102,6 +103,7 @@ type (
 	msgICE       struct{ st webrtc.ICEConnectionState }
 	msgPC        struct{ st webrtc.PeerConnectionState }
 	msgCandidate struct{ c webrtc.ICECandidateInit }
+	msgGathered  struct{} // local ICE gathering is complete
 	msgSent      struct {
 		sig Signal
 		err error
@@ -150,9 +152,11 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 	default:
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil { // nil marks the end of gathering; UHI has no marker (§3)
-			s.box.push(msgCandidate{c.ToJSON()})
+		if c == nil { // the end of gathering; UHI has no marker for it
+			s.box.push(msgGathered{})
+			return
 		}
+		s.box.push(msgCandidate{c.ToJSON()})
 	})
 	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) { s.box.push(msgICE{st}) })
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) { s.box.push(msgPC{st}) })
@@ -253,8 +257,8 @@ func (s *Session) Hangup() { s.Close(EndHangup) }
 
 // Close ends the call with reason (EndShutdown when the console closes;
 // EndUnknown is taken as EndShutdown). The peer is sent a BYE unless it has
-// already left (EndRemoteBye, EndDeclined) or could not be reached
-// (EndUnreachable). Close does not wait: use Done. Only the first end counts.
+// already left (EndRemoteBye, EndDeclined, EndRejoined) or could not be
+// reached (EndUnreachable). Close does not wait: use Done. Only the first end counts.
 func (s *Session) Close(reason EndReason) {
 	if reason == EndUnknown {
 		reason = EndShutdown

@@ -36,6 +36,39 @@ func TestCandidatesBeforeAnswer(t *testing.T) {
 	c.wait()
 }
 
+// TestConnectsOnPatientChecks never delivers the patient's candidates: the
+// doctor connects on the peer-reflexive candidate it learns from the
+// patient's connectivity checks, as it must when the patients' app posts its
+// candidates late. (How soon is measured by BenchmarkCallSetupLateCandidates.)
+func TestConnectsOnPatientChecks(t *testing.T) {
+	c := newCallPair(t, testEngine(t), testEngine(t))
+	c.toDoctor.copies = func(s Signal) int {
+		if s.Kind == SignalCandidate {
+			return 0
+		}
+		return 1
+	}
+	ds := c.dial()
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	ps := c.patientSession(5 * time.Second)
+	waitFrames(t, ds, 5, 10*time.Second)
+	waitFrames(t, ps, 5, 10*time.Second)
+	if n := c.toDoctor.count(SignalCandidate); n == 0 {
+		t.Fatal("the patient sent no candidates, so none were held back")
+	}
+	pair, err := ds.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("doctor's selected pair: %v, %v", pair, err)
+	}
+	if got := pair.Remote.Typ.String(); got != "prflx" {
+		t.Errorf("doctor's selected pair %v: remote is %s, want prflx", pair, got)
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	waitDone(t, ps, 10*time.Second)
+	c.wait()
+}
+
 // TestRepeatedSignals delivers every OFFER, ANSWER and CANDIDATE three
 // times. The repeats are ignored and the call works (§3: a repeated
 // OFFER/ANSWER for a live session is ignored).

@@ -63,6 +63,12 @@ const (
 	EndFailed
 	// EndShutdown means the console was closing.
 	EndShutdown
+	// EndNoNetwork means this side gathered no ICE candidate at all: no
+	// interface to send media from, and no STUN or TURN server reached.
+	EndNoNetwork
+	// EndRejoined means the patient announced themselves from the waiting
+	// room (READY) during the call: their side of the call is gone.
+	EndRejoined
 )
 
 // String returns the reason in words the doctor reads on the call screen.
@@ -84,6 +90,10 @@ func (r EndReason) String() string {
 		return "call failed"
 	case EndShutdown:
 		return "console shut down"
+	case EndNoNetwork:
+		return "no network for media"
+	case EndRejoined:
+		return "patient rejoined the waiting room"
 	default:
 		return "unknown"
 	}
