@@ -125,6 +125,20 @@ func (c *console) ready(ctx context.Context, in *uhiclient.Inbound, log *slog.Lo
 	if !ack {
 		return
 	}
+	if s := c.current(); s != nil && s.Peer() == in.Sender && s.State() == call.StateReconnecting {
+		// The patients' app READYs only from its waiting room, and this
+		// call has lost its connection: their side of it is gone (the app
+		// restarted, or they went back). End it now rather than after the
+		// reconnect timeout, with no BYE to an app that has left the call,
+		// and list them again. While the call works, the READY is only an
+		// app still polling behind it (called before an ACK reached it):
+		// the ACK below stops that, and the call goes on.
+		if err := c.room.Rejoined(in.Sender); err != nil {
+			log.Info("waiting room not updated", "err", err)
+		}
+		log.Info("the patient of the current call is back in the waiting room: ending the call")
+		s.Close(call.EndRejoined)
+	}
 	b, err := c.builderFor(in.Sender)
 	if err != nil {
 		log.Warn("cannot address ACK", "err", err)
@@ -232,6 +246,9 @@ func (c *console) record(addr string, ev call.StateEvent) {
 	case call.StateConnecting, call.StateConnected:
 		err = c.room.Answered(addr)
 	case call.StateEnded:
+		if ev.Reason == call.EndRejoined {
+			return // the room already has them waiting again (ready)
+		}
 		err = c.room.Ended(addr, outcome(ev.Reason), ev.Reason.String())
 	}
 	if err != nil {

@@ -229,6 +229,33 @@ func TestConsultationOverHTTP(t *testing.T) {
 	r.waitPatient(addr, waitingroom.StateDone, 2*time.Second)
 }
 
+// TestReadyDuringAWorkingCall: a patient called before an ACK reached them
+// keeps READYing from the app's waiting room during the call. The READY is
+// ACKed, so the app stops, and the call goes on.
+func TestReadyDuringAWorkingCall(t *testing.T) {
+	r := newRig(t)
+	const addr = "polling@sbx"
+	_, events := r.addPatient(patient.Config{Address: addr})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	if err := r.console.Call(addr); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(call.StateConnected, 15*time.Second)
+	// The same app instance polling again: READY to the console by hand.
+	_, again := r.addPatient(patient.Config{Address: addr})
+	waitPatientEvent(t, again, patient.EventAcked, 5*time.Second)
+	time.Sleep(500 * time.Millisecond) // room for a wrong end to show
+	if s := r.console.current(); s == nil || s.State() != call.StateConnected {
+		t.Fatalf("the call did not go on after a READY: %v", s)
+	}
+	r.waitPatient(addr, waitingroom.StateInCall, time.Second)
+	r.console.Hangup()
+	if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
+		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndHangup)
+	}
+	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+}
+
 func TestRingTimeoutOverHTTP(t *testing.T) {
 	r := newRig(t, call.WithRingTimeout(time.Second))
 	const addr = "slowpatient@sbx"

@@ -55,9 +55,17 @@ func New(opts ...Option) (*Room, error) {
 //     or who left comes back for a new visit: waiting again, with a new
 //     FirstHeard, queued at the back (a new Seq), the old note cleared, and
 //     ACKed.
-//   - A patient being called or in a call only has LastHeard refreshed; the
-//     state is kept and no ACK is sent. Their app showing the waiting room
-//     means it lost our call; left un-ACKed it keeps polling, and its next
+//   - A patient in a call (their ANSWER came) has LastHeard and identity
+//     refreshed and is ACKed, so that their app stops polling; the state is
+//     kept. Their
+//     app READYs from its waiting room: either it still polls there behind
+//     a call that works (it was called before an ACK reached it), or their
+//     side of the call is gone (the app restarted, or they went back).
+//     Telling the two apart is for whoever runs the call, which can then
+//     call Rejoined.
+//   - A patient being called only has LastHeard refreshed; the state is kept
+//     and no ACK is sent. The READY may have crossed our OFFER, so the call
+//     goes on ringing; left un-ACKed the app keeps polling, and its next
 //     READY after the call ends re-queues it.
 //
 // Ready fails with ErrNoAddress if p has no address, and with ErrRoomFull for
@@ -82,8 +90,13 @@ func (r *Room) Ready(p Patient) (ack bool, err error) {
 	}
 	cur.LastHeard = now
 	switch {
-	case cur.State.Active():
+	case cur.State == StateCalling:
 		return false, nil
+	case cur.State == StateInCall:
+		// Refreshed too: the READY may come from a new instance of the app,
+		// which the ACK must reach.
+		refresh(cur, p)
+		return true, nil
 	case cur.State.Finished():
 		r.queueLocked(cur, now)
 	}
@@ -197,6 +210,22 @@ func (r *Room) Ended(address string, outcome State, note string) error {
 		}
 		p.State = outcome
 		p.Note = note
+		return nil
+	})
+}
+
+// Rejoined records that a patient in a call is back in the waiting room
+// (their READY came while the call had lost its connection): the call is
+// over for them, and they start a new visit, waiting at the back of the
+// queue. It fails with ErrNotInCall if the patient is not in a call, and
+// with ErrUnknownPatient.
+func (r *Room) Rejoined(address string) error {
+	return r.update(address, func(p *Patient, now time.Time) error {
+		if p.State != StateInCall {
+			return fmt.Errorf("rejoin of %s (%s): %w", address, p.State, ErrNotInCall)
+		}
+		p.LastHeard = now
+		r.queueLocked(p, now)
 		return nil
 	})
 }

@@ -91,6 +91,7 @@ func TestTransitions(t *testing.T) {
 	answered := func(r *Room) error { return r.Answered("p") }
 	left := func(r *Room) error { return r.Left("p") }
 	heard := func(r *Room) error { return r.Heard("p") }
+	rejoined := func(r *Room) error { return r.Rejoined("p") }
 	ended := func(s State) func(r *Room) error {
 		return func(r *Room) error { return r.Ended("p", s, "note") }
 	}
@@ -136,6 +137,11 @@ func TestTransitions(t *testing.T) {
 		{StateWaiting, "heard", heard, StateWaiting, nil},
 		{StateInCall, "heard", heard, StateInCall, nil},
 		{StateLeft, "heard", heard, StateLeft, nil},
+
+		{StateInCall, "rejoined", rejoined, StateWaiting, nil},
+		{StateCalling, "rejoined", rejoined, StateCalling, ErrNotInCall},
+		{StateWaiting, "rejoined", rejoined, StateWaiting, ErrNotInCall},
+		{StateDone, "rejoined", rejoined, StateDone, ErrNotInCall},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%s", tt.from, tt.op), func(t *testing.T) {
@@ -158,6 +164,7 @@ func TestUnknownPatient(t *testing.T) {
 		"heard":    func() error { return r.Heard("x") },
 		"calling":  func() error { return r.Calling("x") },
 		"answered": func() error { return r.Answered("x") },
+		"rejoined": func() error { return r.Rejoined("x") },
 		"ended":    func() error { return r.Ended("x", StateDone, "") },
 		"left":     func() error { return r.Left("x") },
 	} {
@@ -182,7 +189,7 @@ func TestReadyACKPolicy(t *testing.T) {
 	}{
 		{StateWaiting, true, StateWaiting, false},
 		{StateCalling, false, StateCalling, false},
-		{StateInCall, false, StateInCall, false},
+		{StateInCall, true, StateInCall, false}, // ACKed so the app stops polling; the call is judged elsewhere
 		{StateDone, true, StateWaiting, true},
 		{StateNoAnswer, true, StateWaiting, true},
 		{StateLost, true, StateWaiting, true},
@@ -457,5 +464,38 @@ func TestConcurrent(t *testing.T) {
 			t.Fatalf("duplicate Seq %d", p.Seq)
 		}
 		seen[p.Seq] = true
+	}
+}
+
+// TestRejoinedStartsANewVisit: a patient whose call lost its connection and
+// who READYs from the waiting room is waiting again, at the back of the
+// queue, from now.
+func TestRejoinedStartsANewVisit(t *testing.T) {
+	c := newClock()
+	r := newRoom(t, c)
+	ready(t, r, "a")
+	ready(t, r, "b")
+	if err := r.Calling("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Answered("a"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(3 * time.Minute)
+	if ack := ready(t, r, "a"); !ack {
+		t.Fatal("a READY during the call was not ACKed")
+	}
+	if p, _ := r.Get("a"); p.State != StateInCall {
+		t.Fatalf("after a READY during the call: %s, want the call kept", p.State)
+	}
+	if err := r.Rejoined("a"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Get("a")
+	if p.State != StateWaiting || !p.FirstHeard.Equal(c.Now()) || p.Note != "" {
+		t.Fatalf("after Rejoined: %+v", p)
+	}
+	if got := addrs(r.Patients()); got != "b a" {
+		t.Fatalf("order = %q, want %q", got, "b a")
 	}
 }
