@@ -151,6 +151,9 @@ func binary(t testing.TB) string {
 type consultation struct {
 	pane       *tmuxPane
 	logPath    string
+	bin        string
+	consoleURI string
+	patient    *exec.Cmd
 	patientOut *syncBuffer
 }
 
@@ -179,36 +182,46 @@ func startConsultation(t *testing.T) *consultation {
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
 	t.Logf("waiting room shown %v after start", time.Since(start).Round(time.Millisecond))
 
-	patientOut := &syncBuffer{}
+	uri := "http://" + consoleAddr + "/api/v1"
+	patient, patientOut := startPatient(t, bin, uri, patientAddr)
+	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
+	return &consultation{pane: pane, logPath: logPath, bin: bin, consoleURI: uri, patient: patient, patientOut: patientOut}
+}
+
+// startPatient starts the simulated patient Manish Pravin Kahane against
+// the console at uri, listening on addr; it is interrupted (BYE) at the end
+// of the test, and killed if it does not exit.
+func startPatient(t *testing.T, bin, uri, addr string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
 	patient := exec.Command(bin, "patient",
-		"--console", "http://"+consoleAddr+"/api/v1",
-		"--listen", patientAddr,
+		"--console", uri,
+		"--listen", addr,
 		"--name", "Manish Pravin Kahane",
 		"--abha", "manishkahane1992@sbx",
-		"--hpr", doctor,
+		"--hpr", "ganeshborse@hpr.ndhm",
 		"--ice-servers", "",
 		"--ready-interval", "1s",
 	)
-	patient.Stdout = patientOut
-	patient.Stderr = patientOut
+	patient.Stdout = out
+	patient.Stderr = out
 	if err := patient.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = patient.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = patient.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = patient.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(5 * time.Second):
 			_ = patient.Process.Kill()
 		}
 		if t.Failed() {
-			t.Logf("patient output:\n%s", tail(patientOut.String(), 40))
+			t.Logf("patient output:\n%s", tail(out.String(), 40))
 		}
 	})
-	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
-	return &consultation{pane: pane, logPath: logPath, patientOut: patientOut}
+	return patient, out
 }
 
 // waitPatientSaw waits until the patient process printed want.
@@ -232,6 +245,12 @@ func TestEndToEnd(t *testing.T) {
 	c.pane.keys("e")
 	c.pane.waitFor("Ended", 10*time.Second, c.logPath)
 	c.waitPatientSaw(t, "BYE", 10*time.Second)
+	// The waiting room comes back by itself (5 s after the end), with a
+	// line on the call just ended; the doctor presses nothing.
+	screen := c.pane.waitFor("Last call: Manish Pravin Kahane", 15*time.Second, c.logPath)
+	if !strings.Contains(screen, "Waiting room (") || !strings.Contains(screen, "ended by doctor") {
+		t.Fatalf("the waiting room did not come back with the last call's line:\n%s", screen)
+	}
 
 	// main gave the process its timer slack by executing itself again
 	// (timerslack.go), and the console runs on: its log says so.

@@ -271,15 +271,27 @@ func TestFaultLinkCutForGood(t *testing.T) {
 	t.Logf("FIGURE lost peer noticed (Reconnecting shown) %v after the cut", noticed.Round(100*time.Millisecond))
 	ended := noticed + c.waitFor(t, "Ended: connection lost", 20*time.Second-noticed)
 	t.Logf("FIGURE call ended as connection lost %v after the cut", ended.Round(100*time.Millisecond))
-	c.pane.keys("Enter")
-	c.waitScreen(t, "the patient as lost", 5*time.Second, func(s string) bool {
+	// The waiting room comes back by itself, 5 s after the end.
+	c.waitScreen(t, "the patient as lost in the waiting room", 15*time.Second, inWaitingRoom(rowShows("Manish Pravin Kahane", "lost")))
+}
+
+// rowShows says whether a line of the screen shows both name and state,
+// leaving out the waiting room's line on the last call, which has them too.
+func rowShows(name, state string) func(string) bool {
+	return func(s string) bool {
 		for _, line := range strings.Split(s, "\n") {
-			if strings.Contains(line, "Manish Pravin Kahane") && strings.Contains(line, "lost") {
+			if strings.Contains(line, name) && strings.Contains(line, state) && !strings.Contains(line, "Last call:") {
 				return true
 			}
 		}
 		return false
-	})
+	}
+}
+
+// inWaitingRoom is cond on the waiting room screen only: the call screen's
+// header also has the patient's name beside the reason the call ended.
+func inWaitingRoom(cond func(string) bool) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, "Waiting room (") && cond(s) }
 }
 
 // announce sends one READY to the console from a patient whose endpoint is
@@ -337,32 +349,28 @@ func TestFaultUnreachablePatient(t *testing.T) {
 	l.announce(t, c, "Dead Endpoint", "dead@sbx", "http://"+labAddrB+":8904/api/v1")
 	c.waitFor(t, "Dead Endpoint", 10*time.Second)
 
-	rowShows := func(name, state string) func(string) bool {
-		return func(s string) bool {
-			for _, line := range strings.Split(s, "\n") {
-				if strings.Contains(line, name) && strings.Contains(line, state) {
-					return true
-				}
-			}
-			return false
-		}
-	}
 	c.pane.keys("Enter") // the first patient, selected
 	took := c.waitFor(t, "Ended: patient unreachable", 20*time.Second)
 	t.Logf("FIGURE refusing endpoint shown unreachable %v after the call, after %d OFFER attempts", took.Round(100*time.Millisecond), offers.Load())
 	if n := offers.Load(); n < 2 {
 		t.Fatalf("the OFFER was tried %d times; want retries", n)
 	}
-	c.pane.keys("Enter")
-	c.waitScreen(t, "the refusing patient as unreachable", 5*time.Second, rowShows("Refusing Endpoint", "unreachable"))
+	// The waiting room comes back by itself, 5 s after the end.
+	c.waitScreen(t, "the refusing patient as unreachable in the waiting room", 15*time.Second,
+		inWaitingRoom(rowShows("Refusing Endpoint", "unreachable")))
 
 	c.pane.keys("Down")
-	time.Sleep(200 * time.Millisecond)
+	// Enter calls again once the help line offers it: for a moment after
+	// the waiting room came back by itself it does not, so that an Enter
+	// meant for the ended screen calls no one.
+	c.waitScreen(t, "the dead patient selected and callable", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "> Dead Endpoint") && strings.Contains(s, "enter call patient")
+	})
 	c.pane.keys("Enter")
 	took = c.waitFor(t, "Ended: patient unreachable", 30*time.Second)
 	t.Logf("FIGURE dead endpoint shown unreachable %v after the call", took.Round(100*time.Millisecond))
-	c.pane.keys("Enter")
-	c.waitScreen(t, "the dead patient as unreachable", 5*time.Second, rowShows("Dead Endpoint", "unreachable"))
+	c.waitScreen(t, "the dead patient as unreachable in the waiting room", 15*time.Second,
+		inWaitingRoom(rowShows("Dead Endpoint", "unreachable")))
 }
 
 // TestFaultConsoleRestart: the console is killed (SIGKILL: no BYE, no

@@ -20,7 +20,7 @@ const historyLen = 120
 
 // callModel is the call screen: who is called, the call's state and
 // duration, the doctor's mic and camera, the stats panel with its graphs,
-// and the patient's video.
+// the patient's video, and a line on who waits next.
 type callModel struct {
 	styles  Styles
 	console Console
@@ -28,6 +28,10 @@ type callModel struct {
 	gen     int // the video sampling loop this model accepts samples from
 	every   time.Duration
 	patient waitingroom.Patient
+
+	queue       []waitingroom.Patient // the waiting room's latest snapshot
+	queueLine   string                // drawn when the snapshot, the time or the size change
+	returnAfter time.Duration         // see Model.returnAfter
 
 	state       call.State
 	reason      call.EndReason
@@ -59,9 +63,10 @@ type callModel struct {
 }
 
 // newCallModel returns the screen of call number id, to patient p, sampling
-// the video from c every interval while it is shown.
-func newCallModel(st Styles, c Console, id int, p waitingroom.Patient, videoOn bool, every time.Duration, now time.Time) callModel {
-	return callModel{styles: st, console: c, id: id, patient: p, videoOn: videoOn, every: every, asOf: now}
+// the video from c every interval while it is shown; returnAfter is how long
+// the screen stays once the call has ended (0: until Back).
+func newCallModel(st Styles, c Console, id int, p waitingroom.Patient, videoOn bool, every, returnAfter time.Duration, now time.Time) callModel {
+	return callModel{styles: st, console: c, id: id, patient: p, videoOn: videoOn, every: every, returnAfter: returnAfter, asOf: now}
 }
 
 // Init starts sampling the video if it is shown.
@@ -114,10 +119,22 @@ func (m *callModel) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.layoutVideo()
 	m.drawStats()
+	m.drawQueue()
 }
 
-// SetTime moves the screen's clock, which drives the call duration.
-func (m *callModel) SetTime(now time.Time) { m.asOf = now }
+// SetTime moves the screen's clock, which drives the call duration and the
+// queue line's times.
+func (m *callModel) SetTime(now time.Time) {
+	m.asOf = now
+	m.drawQueue()
+}
+
+// SetQueue takes a snapshot of the waiting room, in arrival order, taken at
+// now.
+func (m *callModel) SetQueue(ps []waitingroom.Patient, now time.Time) {
+	m.queue = ps
+	m.SetTime(now)
+}
 
 // HandleState applies a state event of this call.
 func (m *callModel) HandleState(ev call.StateEvent, now time.Time) {
@@ -133,7 +150,7 @@ func (m *callModel) HandleState(ev call.StateEvent, now time.Time) {
 		m.frame, m.video = nil, ""
 		m.gen++ // stop the video sampling
 	}
-	m.asOf = now
+	m.SetTime(now)
 }
 
 // HandleStats records a stats sample of this call.
@@ -198,8 +215,9 @@ func statsWidth(w int) int {
 	}
 }
 
-// panelsHeight is the height of the video and stats boxes.
-func (m callModel) panelsHeight() int { return max(3, m.height-2) }
+// panelsHeight is the height of the video and stats boxes: the screen less
+// the header, the indicators and the queue line.
+func (m callModel) panelsHeight() int { return max(3, m.height-3) }
 
 // layoutVideo computes the video area and redraws the frame for it.
 func (m *callModel) layoutVideo() {
@@ -241,11 +259,52 @@ func (m callModel) View() string {
 	}
 	indicators := spread(strings.Join(ind, "  "), st.Dim.Render(m.stateDetail()), w)
 
-	out := header + "\n" + indicators + "\n" + besides(m.videoPanel(), m.statsPanel)
-	if m.height < 2+m.panelsHeight() { // a terminal too short for the panels
+	out := header + "\n" + indicators + "\n" + besides(m.videoPanel(), m.statsPanel) + "\n" + m.queueLine
+	if m.height < 3+m.panelsHeight() { // a terminal too short for the panels
 		out = fitBlock(out, w, m.height)
 	}
 	return out
+}
+
+// drawQueue draws the queue line: how many wait and who is next, the first
+// waiting patient in arrival order, with how long they have waited; once the
+// call has ended, when the waiting room comes back. It is drawn here, once a
+// second, and not in View, which runs for every video frame.
+func (m *callModel) drawQueue() {
+	st := m.styles
+	n, next := 0, waitingroom.Patient{}
+	for _, p := range m.queue {
+		// The patient of a call still on may be waiting again (they
+		// rejoined before the call ended): they are not next.
+		if p.State != waitingroom.StateWaiting || (m.Active() && p.Address == m.patient.Address) {
+			continue
+		}
+		if n == 0 {
+			next = p
+		}
+		n++
+	}
+	left := st.Label.Render("Queue ")
+	if n == 0 {
+		left += st.Dim.Render("no one waiting")
+	} else {
+		name := cut(next.Name, 30)
+		if name == "" {
+			name = cut(next.Address, 30)
+		}
+		left += st.Value.Render(fmt.Sprintf("%d waiting", n)) + st.Dim.Render(" | next ") +
+			st.Heading.Render(name) + st.Dim.Render(", waiting "+formatWait(next.Waited(m.asOf)))
+	}
+	var right string
+	if !m.Active() && m.returnAfter > 0 && !m.endedAt.IsZero() {
+		rest := max(0, m.endedAt.Add(m.returnAfter).Sub(m.asOf))
+		// Rounded to the nearest second, as the line is drawn once a
+		// second at no particular phase; never 0, as the screen is
+		// still up.
+		secs := max(1, int((rest+time.Second/2)/time.Second))
+		right = st.Dim.Render(fmt.Sprintf("waiting room in %ds", secs))
+	}
+	m.queueLine = spread(left, right, m.width)
 }
 
 // videoPanel draws the Patient video panel.

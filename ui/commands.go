@@ -38,6 +38,14 @@ type frameMsg struct {
 	seq  uint64
 }
 
+// returnMsg says an ended call's screen has been up for the return delay:
+// the waiting room comes back if call is still the call on screen.
+type returnMsg struct{ call int }
+
+// settledMsg ends the short guard after the waiting room came back by
+// itself, during which Enter does not call (see returnGrace).
+type settledMsg struct{ call int }
+
 // fetchPatientsCmd reads the waiting room now.
 func fetchPatientsCmd(c Console, clock func() time.Time) tea.Cmd {
 	return func() tea.Msg {
@@ -115,4 +123,16 @@ func frameCmd(c Console, callID, gen int, last uint64, d time.Duration) tea.Cmd 
 		}
 		return frameMsg{call: callID, gen: gen, img: img, seq: seq}
 	})
+}
+
+// returnCmd brings the waiting room back after d, for call number callID:
+// the number lets Update drop the tick of an earlier call, which may arrive
+// while a later one is on screen.
+func returnCmd(callID int, d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return returnMsg{call: callID} })
+}
+
+// settleCmd ends the guard of call number callID's return after d.
+func settleCmd(callID int, d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return settledMsg{call: callID} })
 }

@@ -53,11 +53,11 @@ func waitView(t *testing.T, s *viewSnapshot, want string) {
 	t.Fatalf("view never showed %q; last view:\n%s", want, s.get())
 }
 
-func startFlow(t *testing.T, f *fakeConsole) (*teatest.TestModel, *viewSnapshot) {
+func startFlow(t *testing.T, f *fakeConsole, opts ...Option) (*teatest.TestModel, *viewSnapshot) {
 	t.Helper()
 	snap := &viewSnapshot{}
 	m := New(f, Info{Endpoint: "127.0.0.1:8080", Doctor: "dr.kavya@hpr", Verify: "signatures verified", Media: "synthetic"},
-		WithClock(func() time.Time { return testNow }), WithPollInterval(100*time.Millisecond))
+		append([]Option{WithClock(func() time.Time { return testNow }), WithPollInterval(100 * time.Millisecond)}, opts...)...)
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24),
 		teatest.WithProgramOptions(tea.WithFilter(snap.filter), tea.WithColorProfile(colorprofile.ANSI256)))
 	return tm, snap
@@ -119,5 +119,29 @@ func TestFlowQuitDuringCall(t *testing.T) {
 	}
 	if fm.call.patient.Address != "vikram.singh@sbx" {
 		t.Fatalf("called %s", fm.call.patient.Address)
+	}
+}
+
+// TestFlowAutoReturn: after a call ends the waiting room comes back by
+// itself, with the last call's line, and the doctor presses nothing.
+func TestFlowAutoReturn(t *testing.T) {
+	rec := &recorder{}
+	events := make(chan call.Event, 16)
+	f := newFake(rec, events)
+	tm, snap := startFlow(t, f, WithReturnDelay(200*time.Millisecond))
+	waitView(t, snap, "Asha Rao")
+	tm.Send(press("enter"))
+	events <- call.StateEvent{Peer: "asha.rao@sbx", State: call.StateConnected}
+	waitView(t, snap, "Queue 1 waiting | next Meera Iyer")
+	events <- call.StateEvent{Peer: "asha.rao@sbx", State: call.StateEnded, Reason: call.EndRemoteBye}
+	waitView(t, snap, "Ended: patient hung up")
+	waitView(t, snap, "Last call: Asha Rao, 0:00, patient hung up")
+	if v := snap.get(); !strings.Contains(v, "Waiting room (3)") {
+		t.Fatalf("not the waiting room:\n%s", v)
+	}
+	tm.Send(press("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+	if got := strings.Join(rec.list(), ","); got != "call asha.rao@sbx" {
+		t.Fatalf("console calls %s", got)
 	}
 }

@@ -19,7 +19,8 @@ type KeyMap struct {
 	Camera key.Binding
 	// Video shows or hides the patient's video.
 	Video key.Binding
-	// Back returns from an ended call to the waiting room.
+	// Back returns from an ended call to the waiting room at once, without
+	// waiting for it to come back by itself.
 	Back key.Binding
 	// Help shows or hides the help screen.
 	Help key.Binding
@@ -58,6 +59,7 @@ type keyContext struct {
 	confirming bool // the quit confirmation is showing
 	helpOpen   bool
 	canCall    bool // the selected patient can be called
+	autoReturn bool // the waiting room comes back by itself after a call
 	patients   int
 	micMuted   bool
 	cameraOff  bool
@@ -86,6 +88,7 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Camera.SetHelp(k.Camera.Help().Key, pick(c.cameraOff, "camera on", "camera off"))
 	k.Video.SetHelp(k.Video.Help().Key, pick(c.videoOn, "hide video", "show video"))
 	k.Help.SetHelp(k.Help.Help().Key, pick(c.helpOpen, "close help", "help"))
+	k.Back.SetHelp(k.Back.Help().Key, pick(c.autoReturn, "back to waiting room now", "back to waiting room"))
 	k.ForceQuit.SetHelp(k.ForceQuit.Help().Key, pick(c.callActive, "hang up and quit now", "quit now"))
 	return k
 }

@@ -31,6 +31,7 @@ type Model struct {
 	poll         time.Duration
 	videoEvery   time.Duration
 	videoDefault bool
+	returnAfter  time.Duration // an ended call's screen stays this long; 0: until Back
 
 	baseKeys KeyMap // as configured
 	keys     KeyMap // baseKeys set for the current context
@@ -43,9 +44,15 @@ type Model struct {
 	waiting       waitingModel
 	call          callModel
 	help          helpModel
-	calls         int // calls started, to number them
+	calls         int  // calls started, to number them
+	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
 	err           error
 }
+
+// returnGrace is how long after the waiting room came back by itself Enter
+// does not call the selected patient: a doctor who presses Enter to go back
+// just as the screen returns on its own would otherwise call someone.
+const returnGrace = time.Second
 
 // New returns the console's model driving c, with info in its status bar.
 // Run it with tea.NewProgram; the waiting room shows at once and fills in
@@ -58,6 +65,7 @@ func New(c Console, info Info, opts ...Option) Model {
 		poll:         time.Second,
 		videoEvery:   time.Second / 10,
 		videoDefault: true,
+		returnAfter:  5 * time.Second,
 		keys:         DefaultKeyMap(),
 		styles:       DefaultStyles(),
 		width:        80,
@@ -68,7 +76,7 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.baseKeys = m.keys
 	m.waiting = newWaitingModel(m.styles)
-	m.help = newHelpModel(m.styles)
+	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
 	m.setSize(m.width, m.height)
 	m.refreshKeys()
@@ -86,6 +94,7 @@ func (m Model) Err() error { return m.err }
 
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	wasActive := m.screen == screenCall && m.call.Active()
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -94,7 +103,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m, cmd = m.handleKey(msg)
 	case patientsMsg:
 		m.waiting.SetPatients(msg.patients, msg.at)
-		m.call.SetTime(msg.at)
+		m.call.SetQueue(msg.patients, msg.at)
 		cmd = pollPatientsCmd(m.console, m.clock, m.poll)
 	case eventMsg:
 		m.handleEvent(msg.ev)
@@ -108,6 +117,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case frameMsg:
 		m.call, cmd = m.call.Update(msg, m.keys)
+	case returnMsg:
+		if m.screen == screenCall && m.call.id == msg.call && !m.call.Active() {
+			m.screen = screenWaiting
+			m.waiting.SelectNext()
+			m.settling = true
+			cmd = settleCmd(msg.call, returnGrace)
+		}
+	case settledMsg:
+		if msg.call == m.call.id {
+			m.settling = false
+		}
+	}
+	if wasActive && !m.call.Active() {
+		cmd = tea.Batch(cmd, m.callEnded())
 	}
 	m.refreshKeys()
 	return m, cmd
@@ -157,6 +180,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	if key.Matches(msg, k.Back) {
 		m.screen = screenWaiting
 		m.helpOpen = false
+		m.waiting.SelectNext()
 		return m, nil
 	}
 	var cmd tea.Cmd
@@ -179,9 +203,25 @@ func (m Model) startCall() (Model, tea.Cmd) {
 	m.helpOpen = false
 	m.screen = screenCall
 	m.calls++
-	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, m.videoEvery, m.clock())
+	m.waiting.SetLastCall("") // the line is kept only until the next call starts
+	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, m.videoEvery, m.returnAfter, m.clock())
+	m.call.SetQueue(m.waiting.patients, m.clock())
 	m.call.SetSize(m.contentSize())
 	return m, tea.Batch(startCallCmd(m.console, p.Address), m.call.Init())
+}
+
+// callEnded keeps the summary of the call that just ended for the waiting
+// room, and starts the wait for the waiting room to come back by itself.
+func (m *Model) callEnded() tea.Cmd {
+	name := m.call.patient.Name
+	if name == "" {
+		name = m.call.patient.Address
+	}
+	m.waiting.SetLastCall(fmt.Sprintf("Last call: %s, %s, %s", cut(name, 30), formatLength(m.call.Duration()), m.call.reason))
+	if m.returnAfter <= 0 {
+		return nil
+	}
+	return returnCmd(m.call.id, m.returnAfter)
 }
 
 // handleEvent applies an engine event to the call on screen; events of any
@@ -214,7 +254,8 @@ func (m *Model) refreshKeys() {
 		callActive: m.screen == screenCall && m.call.Active(),
 		confirming: m.confirming,
 		helpOpen:   m.helpOpen,
-		canCall:    ok && p.State.Callable(),
+		canCall:    ok && p.State.Callable() && !m.settling,
+		autoReturn: m.returnAfter > 0,
 		patients:   len(m.waiting.patients),
 		micMuted:   m.call.micMuted,
 		cameraOff:  m.call.cameraOff,

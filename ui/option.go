@@ -46,3 +46,11 @@ func WithVideoFPS(fps int) Option {
 func WithVideoHidden() Option {
 	return func(m *Model) { m.videoDefault = false }
 }
+
+// WithReturnDelay sets how long an ended call stays on screen before the
+// waiting room comes back by itself; the default is 5 s, long enough to read
+// how the call ended. Zero or less turns the return off: the doctor presses
+// Back. Back returns at once in either case.
+func WithReturnDelay(d time.Duration) Option {
+	return func(m *Model) { m.returnAfter = max(0, d) }
+}

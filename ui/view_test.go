@@ -133,6 +133,32 @@ func TestViews(t *testing.T) {
 			m, _ = update(t, m, eventMsg{call.StateEvent{Peer: "asha.rao@sbx", State: call.StateEnded, Reason: call.EndRemoteBye}})
 			checkGolden(t, sizeName("call_ended", w, h), m, w, h)
 		})
+		t.Run(sizeName("call_queue2", w, h), func(t *testing.T) {
+			m := connected(t, w, h, true)
+			m, _ = update(t, m, patientsMsg{patients: queuePatients(), at: m.call.asOf})
+			checkGolden(t, sizeName("call_queue2", w, h), m, w, h)
+		})
+		t.Run(sizeName("call_ended_queue2", w, h), func(t *testing.T) {
+			m := connected(t, w, h, true)
+			m, _ = update(t, m, patientsMsg{patients: queuePatients(), at: m.call.asOf})
+			m.clock = func() time.Time { return m.call.asOf }
+			m, _ = endCall(t, m, call.EndRemoteBye, nil)
+			ps := queuePatients()
+			ps[0].State = waitingroom.StateDone
+			m, _ = update(t, m, patientsMsg{patients: ps, at: m.call.asOf.Add(2 * time.Second)})
+			checkGolden(t, sizeName("call_ended_queue2", w, h), m, w, h)
+		})
+		t.Run(sizeName("waiting_lastcall", w, h), func(t *testing.T) {
+			m := connected(t, w, h, true)
+			m.clock = func() time.Time { return m.call.asOf }
+			m, _ = endCall(t, m, call.EndRemoteBye, nil)
+			m, _ = update(t, m, returnMsg{call: m.call.id})
+			m, _ = update(t, m, settledMsg{call: m.call.id})
+			ps := queuePatients()
+			ps[0].State = waitingroom.StateDone
+			m, _ = update(t, m, patientsMsg{patients: ps, at: m.call.asOf.Add(5 * time.Second)})
+			checkGolden(t, sizeName("waiting_lastcall", w, h), m, w, h)
+		})
 		t.Run(sizeName("help", w, h), func(t *testing.T) {
 			m := loaded(t, newFake(&recorder{}, nil), w, h)
 			m, _ = update(t, m, press("?"))
@@ -151,13 +177,19 @@ func TestViews(t *testing.T) {
 // with the video or without, it must be exactly as many lines as the
 // terminal and no line wider.
 func TestCallScreenFitsEverySize(t *testing.T) {
-	for _, videoOn := range []bool{true, false} {
-		m := connected(t, 80, 24, videoOn)
-		for w := 20; w <= 130; w += 3 {
-			for h := chromeLines + 3; h <= 45; h++ {
-				m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
-				if err := misfit(m.View().Content, w, h); err != nil {
-					t.Fatalf("%dx%d, video %v: %v", w, h, videoOn, err)
+	for _, ended := range []bool{false, true} {
+		for _, videoOn := range []bool{true, false} {
+			m := connected(t, 80, 24, videoOn)
+			m, _ = update(t, m, patientsMsg{patients: queuePatients(), at: m.call.asOf})
+			if ended {
+				m, _ = endCall(t, m, call.EndConnectionLost, nil)
+			}
+			for w := 20; w <= 130; w += 3 {
+				for h := chromeLines + 3; h <= 45; h++ {
+					m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+					if err := misfit(m.View().Content, w, h); err != nil {
+						t.Fatalf("%dx%d, video %v, ended %v: %v", w, h, videoOn, ended, err)
+					}
 				}
 			}
 		}

@@ -24,6 +24,7 @@ type waitingModel struct {
 	selAddr  string
 	asOf     time.Time
 	loaded   bool
+	last     string // the last call's summary line, or empty
 	width    int
 	height   int
 }
@@ -34,6 +35,10 @@ func newWaitingModel(st Styles) waitingModel {
 
 // SetSize sets the cells the screen may draw in.
 func (m *waitingModel) SetSize(w, h int) { m.width, m.height = w, h }
+
+// SetLastCall sets the line that sums up the last call, or clears it with
+// "". The line is plain text, already made safe to draw.
+func (m *waitingModel) SetLastCall(s string) { m.last = s }
 
 // SetPatients replaces the list with a fresh snapshot taken at asOf.
 func (m *waitingModel) SetPatients(ps []waitingroom.Patient, asOf time.Time) {
@@ -49,6 +54,17 @@ func (m *waitingModel) SetPatients(ps []waitingroom.Patient, asOf time.Time) {
 		m.selAddr = ps[m.selected].Address
 	} else {
 		m.selAddr = ""
+	}
+}
+
+// SelectNext selects the first waiting patient, the one the call screen
+// named as next, if anyone is waiting; otherwise the selection stays.
+func (m *waitingModel) SelectNext() {
+	for i, p := range m.patients {
+		if p.State == waitingroom.StateWaiting {
+			m.selected, m.selAddr = i, p.Address
+			return
+		}
 	}
 }
 
@@ -98,6 +114,21 @@ func (m waitingModel) View() string {
 	if !m.loaded {
 		return box(st.Border, "Waiting room", st.Dim.Render(" Loading the waiting room..."), m.width, m.height)
 	}
+	// The lines at the foot of the box: the selected patient's detail, and
+	// the last call's summary.
+	var foot []string
+	if p, ok := m.Selected(); ok {
+		foot = append(foot, st.Dim.Render(" "+m.detail(p)))
+	}
+	if m.last != "" {
+		foot = append(foot, st.Value.Render(" "+cut(m.last, inner-1)))
+	}
+	withFoot := func(lines []string) string {
+		for len(lines) < m.height-2-len(foot) {
+			lines = append(lines, "")
+		}
+		return box(st.Border, title, strings.Join(append(lines, foot...), "\n"), m.width, m.height)
+	}
 	if len(m.patients) == 0 {
 		body := []string{
 			"",
@@ -105,7 +136,10 @@ func (m waitingModel) View() string {
 			"",
 			center("A patient appears here when their app sends READY.", inner),
 		}
-		return box(st.Border, title, st.Dim.Render(strings.Join(body, "\n")), m.width, m.height)
+		for i, l := range body {
+			body[i] = st.Dim.Render(l)
+		}
+		return withFoot(body)
 	}
 
 	nameW, addrW, noteW := m.columns(inner)
@@ -118,8 +152,9 @@ func (m waitingModel) View() string {
 	}
 	lines := []string{st.Header.Render("  " + row("Patient", "Address", "Waiting", "State", "Note"))}
 
-	// Rows shown: the box's inner height less the heading and the detail line.
-	visible := max(1, m.height-2-1-2)
+	// Rows shown: the box's inner height less the heading, a blank line and
+	// the foot.
+	visible := max(1, m.height-2-1-1-len(foot))
 	first := 0
 	if m.selected >= visible {
 		first = m.selected - visible + 1
@@ -133,13 +168,7 @@ func (m waitingModel) View() string {
 		}
 		lines = append(lines, "  "+m.stateStyle(p.State).Render(text))
 	}
-	if p, ok := m.Selected(); ok {
-		for len(lines) < m.height-3 {
-			lines = append(lines, "")
-		}
-		lines = append(lines, st.Dim.Render(" "+m.detail(p)))
-	}
-	return box(st.Border, title, strings.Join(lines, "\n"), m.width, m.height)
+	return withFoot(lines)
 }
 
 // detail describes the selected patient on one line.
@@ -189,6 +218,12 @@ func cut(s string, w int) string {
 		return string(r[:max(0, w)])
 	}
 	return string(r[:w-1]) + "~"
+}
+
+// formatLength writes a call's length as m:ss: "3:12", "75:03".
+func formatLength(d time.Duration) string {
+	s := max(0, int(d/time.Second))
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 // formatWait writes a duration the way the waiting room shows it: "45s",
