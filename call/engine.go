@@ -17,6 +17,8 @@ import (
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/codec/opus"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
@@ -67,6 +69,10 @@ type Engine struct {
 
 	hasCamera, hasMic, hasSpeaker bool
 
+	// codecParams makes each call's VP8 and Opus parameters
+	// (newCodecParams; tests make it fail).
+	codecParams func() (vpx.VP8Params, opus.Params, error)
+
 	// testNet replaces pion's network (WithNet; tests make a peer go silent
 	// with it, or put it in a network namespace).
 	testNet transport.Net
@@ -97,6 +103,7 @@ func New(opts ...Option) (*Engine, error) {
 		fps:               defaultFPS,
 		playback:          true,
 		now:               time.Now,
+		codecParams:       newCodecParams,
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {

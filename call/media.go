@@ -183,28 +183,39 @@ func (m *localMedia) control() {
 	}
 }
 
+// newCodecParams returns mediadevices' default VP8 and Opus parameters.
+func newCodecParams() (vpx.VP8Params, opus.Params, error) {
+	vp8, err := vpx.NewVP8Params()
+	if err != nil {
+		return vpx.VP8Params{}, opus.Params{}, fmt.Errorf("vp8 params: %w", err)
+	}
+	op, err := opus.NewParams()
+	if err != nil {
+		return vpx.VP8Params{}, opus.Params{}, fmt.Errorf("opus params: %w", err)
+	}
+	return vp8, op, nil
+}
+
 // openMedia opens the call's local media as the engine's Media choice says.
 // In MediaAuto a missing device is replaced by its synthetic counterpart.
 func (e *Engine) openMedia(callID string) (*localMedia, error) {
-	m := &localMedia{
-		e: e, stream: "teleconsole-" + uuid.NewString(),
-		ctl: make(chan struct{}, 1), closing: make(chan struct{}), ctlDone: make(chan struct{}),
-	}
-	go m.control()
-	vp8, err := vpx.NewVP8Params()
+	// The codecs' parameters first: nothing is started yet if they fail.
+	vp8, op, err := e.codecParams()
 	if err != nil {
-		return nil, fmt.Errorf("vp8 params: %w", err)
+		return nil, err
 	}
 	vp8.BitRate = e.startBitrate
 	vp8.KeyFrameInterval = 3 * e.fps
 	vp8.RateControlEndUsage = vpx.RateControlCBR
 	// Deadline stays VPX_DL_REALTIME (mediadevices' default): in realtime
 	// mode libvpx's VP8 picks its speed from the frame budget.
-	op, err := opus.NewParams()
-	if err != nil {
-		return nil, fmt.Errorf("opus params: %w", err)
-	}
 	op.BitRate = withVideoOpus
+	m := &localMedia{
+		e: e, stream: "teleconsole-" + uuid.NewString(),
+		ctl: make(chan struct{}, 1), closing: make(chan struct{}), ctlDone: make(chan struct{}),
+	}
+	// From here on every error path calls m.close, which ends control.
+	go m.control()
 	m.selector = mediadevices.NewCodecSelector(
 		mediadevices.WithVideoEncoders(&vp8Builder{params: vp8, m: m}),
 		mediadevices.WithAudioEncoders(&opusBuilder{params: &op, m: m}),
