@@ -70,6 +70,14 @@ type peerEvent struct {
 	AudioCodecIn   string  `json:"audioCodecIn"`
 	WidthIn        int     `json:"widthIn"`
 	Path           string  `json:"path"`
+
+	// The page plays the far side through one media element fed with the
+	// video track's event.streams[0], as the patients' app does.
+	Elements     int    `json:"elements"`
+	PlayingAudio int    `json:"playingAudio"`
+	PlayingVideo int    `json:"playingVideo"`
+	AudioStream  string `json:"audioStream"`
+	VideoStream  string `json:"videoStream"`
 }
 
 func (e peerEvent) String() string {
@@ -233,10 +241,24 @@ func index(events []peerEvent, match func(peerEvent) bool) int {
 
 // mediaFlows is the pass mark for a browser's side of a call: it decoded
 // more than 30 of the other side's video frames (VP8), and heard its sound
-// (Opus packets decoded to a non-zero energy).
+// (Opus packets decoded to a non-zero energy). The page plays both through
+// the one element that shows the video, so the energy is there only when the
+// sender put its audio and video in one stream.
 func mediaFlows(e peerEvent) bool {
 	return e.Event == "stats" && e.FramesDecoded > 30 && e.VideoCodecIn == "video/VP8" &&
 		e.AudioPacketsIn > 0 && e.AudioEnergy > 0 && e.AudioCodecIn == "audio/opus"
+}
+
+// checkOneStream fails unless the browser got both of the Go peer's tracks
+// in one stream and plays them through one element.
+func checkOneStream(t *testing.T, e peerEvent) {
+	t.Helper()
+	if e.AudioStream == "" || e.AudioStream != e.VideoStream {
+		t.Errorf("Chromium received the audio in stream %q and the video in %q; want one stream", e.AudioStream, e.VideoStream)
+	}
+	if e.Elements != 1 || e.PlayingAudio != 1 || e.PlayingVideo != 1 {
+		t.Errorf("Chromium plays %d audio and %d video tracks in %d elements; want both in one", e.PlayingAudio, e.PlayingVideo, e.Elements)
+	}
 }
 
 // fpsIn reads the frames per second decoded of the patient's video from the
@@ -282,8 +304,10 @@ func onlyLoopback() bool {
 	return true
 }
 
-// startInteropConsole starts the real console in tmux with loopback ICE, as
-// a doctor on the same machine as the browser patient runs it.
+// startInteropConsole starts the real console in tmux as a doctor on the
+// same machine as the browser patient runs it: no ICE servers and no other
+// network flag. In make interop's namespace, whose only interface is
+// loopback, the console finds that out and gathers loopback candidates.
 func startInteropConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
 	bin := binary(t)
@@ -297,7 +321,6 @@ func startInteropConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 		"--ice-servers", "",
 		"--media", "synthetic",
 		"--verify", "off",
-		"--loopback-candidates",
 		"--log", logPath,
 	)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
@@ -343,6 +366,7 @@ func TestInteropChromiumPatient(t *testing.T) {
 	t.Logf("Chromium: %d frames decoded (%dpx wide), %d audio packets, energy %.3f, path %s",
 		got.FramesDecoded, got.WidthIn, got.AudioPacketsIn, got.AudioEnergy, got.Path)
 	checkLoopbackPath(t, got.Path)
+	checkOneStream(t, got)
 
 	// The console decodes Chromium's video: its stats panel counts decoded
 	// frames per second, and the video panel has a picture.
@@ -373,9 +397,8 @@ func TestInteropChromiumPatient(t *testing.T) {
 	pane.keys("e")
 	pane.waitFor("Ended", 10*time.Second, logPath)
 	pt.waitEvent("the doctor's BYE", 10*time.Second, isSignal("received", "BYE"))
-	// A patient who leaves the app's screen says BYE: the waiting room shows
-	// them gone.
-	pane.keys("Enter")
+	// The waiting room comes back by itself. A patient who leaves the app's
+	// screen says BYE: the waiting room shows them gone.
 	waitRow(t, pane, "Manish Pravin Kahane", "done", logPath)
 	pt.stop()
 	waitRow(t, pane, "Manish Pravin Kahane", "left", logPath)
@@ -410,7 +433,6 @@ func TestInteropChromiumDoctor(t *testing.T) {
 		"--abha", "manishkahane1992@sbx",
 		"--hpr", "ganeshborse@hpr.ndhm",
 		"--ice-servers", "",
-		"--loopback-candidates",
 		"--ready-interval", "1s",
 	)
 	pat.Stdout, pat.Stderr = out, out
@@ -452,6 +474,7 @@ func TestInteropChromiumDoctor(t *testing.T) {
 	t.Logf("Chromium doctor: %d frames decoded, %d audio packets, energy %.3f, path %s",
 		got.FramesDecoded, got.AudioPacketsIn, got.AudioEnergy, got.Path)
 	checkLoopbackPath(t, got.Path)
+	checkOneStream(t, got)
 	// Still up on the patient's side after the browser decoded 30 frames.
 	if !strings.Contains(out.String(), "call Connected") || strings.Contains(out.String(), "call Ended") {
 		t.Fatalf("the patient's call is not up; output:\n%s", out.String())
@@ -463,4 +486,61 @@ func TestInteropChromiumDoctor(t *testing.T) {
 	if e, ok := doc.find(func(e peerEvent) bool { return e.Event == "error" }); ok {
 		t.Errorf("the Chromium doctor reported an error: %s", e.Text)
 	}
+}
+
+// TestInteropLoopbackOnly: on a machine whose only network is loopback (make
+// interop's namespace), the console and teleconsole patient, given no ICE
+// servers and no other network flag, find that out, gather loopback
+// candidates, and connect; both say so in their logs.
+func TestInteropLoopbackOnly(t *testing.T) {
+	if !onlyLoopback() {
+		t.Fatal("this test needs a network namespace whose only interface is loopback: run it with make interop")
+	}
+	pane, uri, logPath := startInteropConsole(t)
+	patientLog := filepath.Join(t.TempDir(), "patient.log")
+	out := &syncBuffer{}
+	pat := exec.Command(binary(t), "patient",
+		"--console", uri,
+		"--listen", freePort(t),
+		"--name", "Manish Pravin Kahane",
+		"--abha", "manishkahane1992@sbx",
+		"--hpr", "ganeshborse@hpr.ndhm",
+		"--ice-servers", "",
+		"--ready-interval", "300ms",
+		"--log", patientLog,
+	)
+	pat.Stdout, pat.Stderr = out, out
+	if err := pat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = pat.Process.Signal(os.Interrupt)
+		_ = pat.Wait()
+		if t.Failed() {
+			t.Logf("patient output:\n%s", tail(out.String(), 30))
+		}
+	})
+	waitRow(t, pane, "Manish Pravin Kahane", "waiting", logPath)
+	pane.keys("Enter")
+	pane.waitFor("Connected", 15*time.Second, logPath)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "first video frame decoded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the patient decoded no video of the console's; output:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, l := range []string{logPath, patientLog} {
+		text, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), "no network interface but loopback") {
+			t.Errorf("%s does not say that media went on loopback", filepath.Base(l))
+		}
+	}
+	pane.keys("e")
+	pane.waitFor("Ended", 10*time.Second, logPath)
+	pane.keys("q")
+	pane.waitFor("exit status 0", 10*time.Second, logPath)
 }

@@ -28,6 +28,11 @@ import (
 //     candidates sent at once: teleconsole doctor with the simulated patient,
 //     with the Chromium patient, and the Chromium doctor with the Chromium
 //     patient (the browser anchor);
+//   - the same with the Chromium patient's candidates 1 s late, as the
+//     patients' app posts them: the console, and the Chromium doctor;
+//   - lip sync, audio minus video at presentation, of the sync marks in the
+//     synthetic media: console to Chromium patient, Chromium patient to
+//     console, Chromium doctor to Chromium patient;
 //   - CPU seconds per call second and peak memory (PSS, all processes) of the
 //     doctor's side during a 20 s call with the Chromium patient;
 //   - on_message throughput and p99, and terminal bytes per second, read
@@ -41,6 +46,8 @@ func BenchmarkSideBySide(b *testing.B) {
 	r.setupSim = setupTeleconsoleSimulated(b, runs)
 	r.setupTCChrome, r.tc, r.tcTerm = teleconsoleWithChromiumPatient(b, runs, hold)
 	r.setupChrome, r.chrome, r.bridge = chromiumWithChromiumPatient(b, runs, hold)
+	r.lateTC, r.lateChrome = lateSetups(b, runs)
+	r.lipSync = lipSyncCalls(b)
 	table := r.table(b, hold)
 	fmt.Println(table)
 	if path := os.Getenv("TELECONSOLE_BENCH_TABLE"); path != "" {
@@ -51,13 +58,18 @@ func BenchmarkSideBySide(b *testing.B) {
 	b.ReportMetric(ms(median(r.setupSim)), "setup-ms-simulated")
 	b.ReportMetric(ms(median(r.setupTCChrome)), "setup-ms-chromium-patient")
 	b.ReportMetric(ms(median(r.setupChrome)), "setup-ms-chromium-both")
+	b.ReportMetric(ms(median(r.lateTC)), "setup-ms-late-candidates")
+	b.ReportMetric(ms(median(r.lateChrome)), "setup-ms-late-candidates-chromium")
+	b.ReportMetric(ms(median(r.lipSync.tcToChrome)), "lipsync-ms-to-chromium")
 	b.ReportMetric(r.tc.cpu, "cpu-s/s-teleconsole")
 	b.ReportMetric(r.chrome.cpu, "cpu-s/s-chromium")
 }
 
 type sideBySide struct {
 	setupSim, setupTCChrome, setupChrome []time.Duration
+	lateTC, lateChrome                   []time.Duration // the patient's candidates 1 s late
 	tc, tcTerm, chrome, bridge           usage
+	lipSync                              lipSync
 }
 
 // usage is what a set of processes used during a call.
@@ -84,7 +96,7 @@ func setupTeleconsoleSimulated(b *testing.B, runs int) []time.Duration {
 	out := &timedLines{log: filepath.Join(b.TempDir(), "patient.log"), consoleLog: logPath}
 	pat := exec.Command(binary(b), "patient", "--console", uri, "--listen", freePort(b),
 		"--name", "Manish Pravin Kahane", "--abha", "manishkahane1992@sbx", "--hpr", "ganeshborse@hpr.ndhm",
-		"--ice-servers", "", "--loopback-candidates", "--ready-interval", "300ms", "--rejoin", "--log", out.log)
+		"--ice-servers", "", "--ready-interval", "300ms", "--rejoin", "--log", out.log)
 	pat.Stdout, pat.Stderr = out, out
 	if err := pat.Start(); err != nil {
 		b.Fatal(err)
@@ -115,17 +127,7 @@ func teleconsoleWithChromiumPatient(b *testing.B, runs int, hold time.Duration) 
 	pane, uri, logPath := startInteropConsole(b)
 	pt := startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, browserPatientArgs...)...)
 	defer pt.stop()
-	firstFrame := func(e peerEvent) bool { return e.Event == "firstFrame" }
-	for i := 0; i <= runs; i++ {
-		waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
-		t0 := time.Now()
-		pane.keys("Enter")
-		e := pt.waitNth(b, "the first frame", i+1, 15*time.Second, firstFrame)
-		if i > 0 {
-			setups = append(setups, unixMilli(e.FrameAt).Sub(t0))
-		}
-		endConsoleCall(pane, logPath)
-	}
+	setups = consoleSetups(b, pane, logPath, pt, runs)
 
 	waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
 	pane.keys("Enter")
@@ -145,6 +147,67 @@ func teleconsoleWithChromiumPatient(b *testing.B, runs int, hold time.Duration) 
 	return setups, tc, term
 }
 
+// consoleSetups: the console in pane calls the Chromium patient pt runs+1
+// times, and returns the setup of each call but the first (a warm-up): from
+// Enter to the patient's first decoded frame.
+func consoleSetups(b *testing.B, pane *tmuxPane, logPath string, pt *browserPeer, runs int) []time.Duration {
+	var setups []time.Duration
+	firstFrame := func(e peerEvent) bool { return e.Event == "firstFrame" }
+	for i := 0; i <= runs; i++ {
+		waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
+		t0 := time.Now()
+		pane.keys("Enter")
+		e := pt.waitNth(b, "the first frame", i+1, 15*time.Second, firstFrame)
+		if i > 0 {
+			setups = append(setups, unixMilli(e.FrameAt).Sub(t0))
+		}
+		endConsoleCall(pane, logPath)
+	}
+	return setups
+}
+
+// browserCalls is the Chromium doctor calling the Chromium patient.
+type browserCalls struct {
+	b       *testing.B
+	doc, pt *browserPeer
+	readies int // the patient's READYs the doctor had heard at the last call
+	calls   int
+}
+
+// call waits until the patient is in the waiting room (READY) again, calls
+// them, and returns the doctor's "calling" event.
+func (c *browserCalls) call() peerEvent {
+	ready := isSignal("received", "READY")
+	c.doc.waitNth(c.b, "a READY", c.readies+1, 15*time.Second, ready)
+	c.readies = c.doc.count(ready)
+	c.doc.command("call")
+	c.calls++
+	return c.doc.waitNth(c.b, "the call", c.calls, 5*time.Second, func(e peerEvent) bool { return e.Event == "calling" })
+}
+
+// hangup ends the current call and waits for the patient's BYE.
+func (c *browserCalls) hangup() {
+	c.doc.command("hangup")
+	c.pt.waitNth(c.b, "the BYE", c.calls, 10*time.Second, isSignal("received", "BYE"))
+}
+
+// setups makes runs+1 calls and returns the setup of each but the first:
+// from the doctor's decision to the patient's first decoded frame.
+func (c *browserCalls) setups(runs int) []time.Duration {
+	var setups []time.Duration
+	firstFrame := func(e peerEvent) bool { return e.Event == "firstFrame" }
+	for i := 0; i <= runs; i++ {
+		t0 := c.call()
+		e := c.pt.waitNth(c.b, "the first frame", c.calls, 15*time.Second, firstFrame)
+		if i > 0 {
+			setups = append(setups, unixMilli(e.FrameAt).Sub(unixMilli(t0.At)))
+		}
+		time.Sleep(300 * time.Millisecond)
+		c.hangup()
+	}
+	return setups
+}
+
 // chromiumWithChromiumPatient: the browser anchor. The Chromium doctor calls
 // the Chromium patient runs+1 times, then holds one call for hold and
 // measures the doctor's Chromium (every process under its Node bridge) and,
@@ -157,39 +220,19 @@ func chromiumWithChromiumPatient(b *testing.B, runs int, hold time.Duration) (se
 	uri := doc.waitEvent("listening", time.Second, func(e peerEvent) bool { return e.Event == "listening" }).URI
 	pt := startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, browserPatientArgs...)...)
 	defer pt.stop()
-	ready := isSignal("received", "READY")
-	calling := func(e peerEvent) bool { return e.Event == "calling" }
-	firstFrame := func(e peerEvent) bool { return e.Event == "firstFrame" }
-	readies := 0
-	call := func(n int) peerEvent {
-		// The patient is in the waiting room (READY) again before each call.
-		doc.waitNth(b, "a READY", readies+1, 15*time.Second, ready)
-		readies = doc.count(ready)
-		doc.command("call")
-		return doc.waitNth(b, "the call", n, 5*time.Second, calling)
-	}
-	for i := 0; i <= runs; i++ {
-		t0 := call(i + 1)
-		e := pt.waitNth(b, "the first frame", i+1, 15*time.Second, firstFrame)
-		if i > 0 {
-			setups = append(setups, unixMilli(e.FrameAt).Sub(unixMilli(t0.At)))
-		}
-		time.Sleep(300 * time.Millisecond)
-		doc.command("hangup")
-		pt.waitNth(b, "the BYE", i+1, 10*time.Second, isSignal("received", "BYE"))
-	}
+	calls := &browserCalls{b: b, doc: doc, pt: pt}
+	setups = calls.setups(runs)
 
-	call(runs + 2)
+	calls.call()
 	connected := func(e peerEvent) bool { return e.Event == "state" && e.State == "connected" }
-	doc.waitNth(b, "connected", runs+2, 15*time.Second, connected)
+	doc.waitNth(b, "connected", calls.calls, 15*time.Second, connected)
 	node := doc.cmd.Process.Pid
 	time.Sleep(2 * time.Second)
 	var wg sync.WaitGroup
 	wg.Go(func() { bridge = measure(func() []int { return []int{node} }, hold) })
 	chrome = measure(func() []int { return descendants(node) }, hold)
 	wg.Wait()
-	doc.command("hangup")
-	pt.waitNth(b, "the BYE", runs+2, 10*time.Second, isSignal("received", "BYE"))
+	calls.hangup()
 	if n := pt.count(func(e peerEvent) bool {
 		return e.Event == "state" && (e.State == "disconnected" || e.State == "failed")
 	}); n > 0 {
@@ -220,26 +263,25 @@ func syntheticMediaFiles(b *testing.B) (camera, mic string) {
 	return camera, mic
 }
 
-// endConsoleCall hangs up on the console and goes back to the waiting room.
+// endConsoleCall hangs up on the console and goes back to the waiting room
+// at once (Escape: an Enter that came after the screen had gone back by
+// itself would call the selected patient).
 func endConsoleCall(pane *tmuxPane, logPath string) {
 	time.Sleep(300 * time.Millisecond)
 	pane.keys("e")
 	pane.waitFor("Ended", 10*time.Second, logPath)
-	pane.keys("Enter")
+	pane.keys("Escape")
+	pane.waitFor("Waiting room (", 10*time.Second, logPath)
 }
 
 // waitRow waits until the waiting room lists name in state.
 func waitRow(b testing.TB, pane *tmuxPane, name, state, logPath string) {
 	b.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	listed := inWaitingRoom(rowShows(name, " "+state+" "))
 	for time.Now().Before(deadline) {
-		screen := pane.capture()
-		if strings.Contains(screen, "Waiting room (") {
-			for _, l := range strings.Split(screen, "\n") {
-				if strings.Contains(l, name) && strings.Contains(l, " "+state+" ") {
-					return
-				}
-			}
+		if listed(pane.capture()) {
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -506,6 +548,9 @@ func (r *sideBySide) table(b testing.TB, hold time.Duration) string {
 	worst := max(median(r.setupSim), median(r.setupTCChrome))
 	fmt.Fprintf(&w, "| call setup: doctor's action to the patient's first decoded frame, candidates at once, median (min to max) of %d | with the simulated patient %s; with the Chromium patient %s | Chromium doctor with the Chromium patient %s | < 300 ms | %s |\n",
 		len(r.setupSim), spread(r.setupSim), spread(r.setupTCChrome), spread(r.setupChrome), verdict(worst > 0 && worst < 300*time.Millisecond))
+	fmt.Fprintf(&w, "| call setup, patient's candidates 1 s late (as the patients' app posts them), median (min to max) of %d | with the Chromium patient %s | Chromium doctor with the Chromium patient %s | < 300 ms | %s |\n",
+		len(r.lateTC), spread(r.lateTC), spread(r.lateChrome), verdict(median(r.lateTC) > 0 && median(r.lateTC) < 300*time.Millisecond))
+	r.lipSync.rows(&w)
 	fmt.Fprintf(&w, "| doctor side's CPU per call second, %v call with the Chromium patient | %.2f CPU-s/s (its terminal, tmux, %.3f more) | %.2f CPU-s/s (all Chromium processes; its Node signalling bridge %.3f more) | at most half the browser's | %s |\n",
 		hold, r.tc.cpu, r.tcTerm.cpu, r.chrome.cpu, r.bridge.cpu, verdict(r.tc.cpu+r.tcTerm.cpu <= r.chrome.cpu/2))
 	fmt.Fprintf(&w, "| doctor side's peak memory (PSS, all its processes), same call | %.0f MB (tmux %.0f MB more) | %.0f MB (the bridge %.0f MB more) | at most half the browser's | %s |\n",
@@ -603,4 +648,248 @@ func chromiumVersion() string {
 		return "Chromium unknown"
 	}
 	return strings.Join(strings.Fields(string(out))[:2], " ")
+}
+
+// lipSync is what lipSyncCalls measured: each list holds one offset per sync
+// mark, audio minus video where the receiver presents them (positive: the
+// sound is late).
+type lipSync struct {
+	tcToChrome, chromeToTC, chromeToChrome []time.Duration
+	// tcVideoLatency is, for the console's marks at the Chromium patient,
+	// how long after its capture the flash was presented: the console's
+	// marks are on the machine's clock (whole multiples of 2 s since the
+	// Unix epoch), the one the page's times are on too. The sound's is
+	// this plus the offset.
+	tcVideoLatency []time.Duration
+	// preview is the Chromium senders' own camera against their own
+	// microphone, in their preview. Chromium's fake camera and fake
+	// microphone start and loop their files each on its own, which puts a
+	// skew of their own (tens to hundreds of ms, moving at each loop) in
+	// everything such a sender sends; the Chromium-sent directions are given
+	// less the sender's preview offset of the same mark.
+	preview []time.Duration
+}
+
+// syncMark is one mark measured: its offset, and when the picture's flash
+// was presented.
+type syncMark struct {
+	offset time.Duration
+	video  time.Time
+}
+
+// lipSyncMarks is how many marks (one every 2 s) each direction measures,
+// after lipSyncSettle marks left for the receivers' jitter buffers and
+// audio-video sync to settle at the start of the call.
+const lipSyncMarks, lipSyncSettle = 10, 2
+
+// syncMarkPeriod is the time between two sync marks (call/syncmark.go).
+const syncMarkPeriod = 2 * time.Second
+
+// lipSyncClip is how long the Chromium peers' clips are in the lip-sync
+// calls: each loop of the 4 s clips moved the fake camera's marks about 50
+// ms against the fake microphone's, and longer files make the camera start
+// later (a 40 s clip, 553 MB, about 400 ms after the microphone).
+const lipSyncClip = 12 * time.Second
+
+// lipSyncCalls measures lip sync (issue 12) in two calls with the Chromium
+// patient playing the console's synthetic clips (with their sync marks):
+// the console calls it, and the patient's page measures the console's marks
+// while the console's log says what it measured of the patient's; then the
+// Chromium doctor, playing the same clips, calls it. Each Chromium peer also
+// measures its own preview.
+func lipSyncCalls(b *testing.B) lipSync {
+	camera, mic := lipSyncMediaFiles(b)
+	args := append(slices.Clone(browserPatientArgs), "--camera-file", camera, "--mic-file", mic, "--lip-sync")
+	remote := func(e peerEvent) bool { return e.Event == "sync" && e.Type == "remote" }
+	local := func(e peerEvent) bool { return e.Event == "sync" && e.Type == "local" }
+	const wait = (lipSyncMarks+lipSyncSettle+6)*2*time.Second + 15*time.Second
+	need := lipSyncMarks + lipSyncSettle
+
+	pane, uri, logPath := startInteropConsole(b)
+	pt := startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, args...)...)
+	waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
+	pane.keys("Enter")
+	pane.waitFor("Connected", 15*time.Second, logPath)
+	pt.waitNth(b, "lip-sync marks", need, wait, remote)
+	// The console logs its own marks as it measures them; they may lag the
+	// page's by a mark.
+	deadline := time.Now().Add(4 * time.Second)
+	for len(consoleSyncMarks(logPath)) < need && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	tcToChrome := pageSyncMarks(pt.snapshot(), remote)
+	chromeToTC := consoleSyncMarks(logPath)
+	patientPreview := pageSyncMarks(pt.snapshot(), local)
+	endConsoleCall(pane, logPath)
+	pane.keys("q")
+	pt.stop()
+
+	doc := startBrowserPeer(b, "doctor.mjs", "--candidate-delay", "0", "--stats-interval", "3600000",
+		"--camera-file", camera, "--mic-file", mic, "--lip-sync")
+	defer doc.stop()
+	uri = doc.waitEvent("listening", time.Second, func(e peerEvent) bool { return e.Event == "listening" }).URI
+	pt = startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, args...)...)
+	defer pt.stop()
+	calls := &browserCalls{b: b, doc: doc, pt: pt}
+	calls.call()
+	pt.waitNth(b, "lip-sync marks", need, wait, remote)
+	chromeToChrome := pageSyncMarks(pt.snapshot(), remote)
+	doctorPreview := pageSyncMarks(doc.snapshot(), local)
+	calls.hangup()
+
+	var r lipSync
+	r.tcToChrome = settled(offsets(tcToChrome))
+	for _, m := range tcToChrome {
+		r.tcVideoLatency = append(r.tcVideoLatency, time.Duration(m.video.UnixNano()%int64(syncMarkPeriod)))
+	}
+	r.tcVideoLatency = settled(r.tcVideoLatency)
+	r.chromeToTC = settled(lessPreview(chromeToTC, patientPreview))
+	r.chromeToChrome = settled(lessPreview(chromeToChrome, doctorPreview))
+	r.preview = append(offsets(patientPreview), offsets(doctorPreview)...)
+	return r
+}
+
+// settled drops the marks of the call's start and keeps lipSyncMarks.
+func settled(d []time.Duration) []time.Duration {
+	if len(d) <= lipSyncSettle {
+		return nil
+	}
+	return d[lipSyncSettle:min(len(d), lipSyncSettle+lipSyncMarks)]
+}
+
+func offsets(marks []syncMark) []time.Duration {
+	out := make([]time.Duration, len(marks))
+	for i, m := range marks {
+		out[i] = m.offset
+	}
+	return out
+}
+
+// lessPreview takes from each mark a receiver measured the sender's preview
+// offset of the same mark: the one the sender presented last before the
+// receiver did (within a second: marks are 2 s apart). It drops the marks
+// it finds none for, and those whose difference is half a second or more:
+// there a meter paired a flash with the click of the next or the last mark
+// (it pairs marks less than a second apart, and a fake camera's skew moves
+// by hundreds of milliseconds in a call).
+func lessPreview(received, preview []syncMark) []time.Duration {
+	var out []time.Duration
+	for _, m := range received {
+		var best *syncMark
+		for i := range preview {
+			p := &preview[i]
+			if d := m.video.Sub(p.video); d > -100*time.Millisecond && d < time.Second && (best == nil || p.video.After(best.video)) {
+				best = p
+			}
+		}
+		if best != nil && absDur(m.offset-best.offset) < 500*time.Millisecond {
+			out = append(out, m.offset-best.offset)
+		}
+	}
+	return out
+}
+
+// lipSyncMediaFiles writes the synthetic picture (640x480 at 30 fps) and
+// tone as clips of lipSyncClip for the Chromium peers of the lip-sync calls.
+func lipSyncMediaFiles(b *testing.B) (camera, mic string) {
+	dir := b.TempDir()
+	camera, mic = filepath.Join(dir, "lipsync.y4m"), filepath.Join(dir, "lipsync.wav")
+	for _, f := range []struct {
+		path string
+		fill func(*os.File) error
+	}{
+		{camera, func(f *os.File) error {
+			return call.WriteSyntheticVideo(f, 640, 480, 30, int(lipSyncClip/time.Second)*30)
+		}},
+		{mic, func(f *os.File) error { return call.WriteSyntheticTone(f, lipSyncClip) }},
+	} {
+		out, err := os.Create(f.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmp.Or(f.fill(out), out.Close()); err != nil {
+			b.Fatalf("%s: %v", f.path, err)
+		}
+	}
+	return camera, mic
+}
+
+// pageSyncMarks reads a page's sync events, in order. The page writes each
+// one in the event's text ("audio-video offset 12.3 ms, video at UNIXMS").
+func pageSyncMarks(events []peerEvent, match func(peerEvent) bool) []syncMark {
+	var out []syncMark
+	for _, e := range events {
+		var off, at float64
+		if match(e) {
+			if _, err := fmt.Sscanf(e.Text, "audio-video offset %g ms, video at %g", &off, &at); err == nil {
+				out = append(out, syncMark{time.Duration(off * float64(time.Millisecond)), unixMilli(at)})
+			}
+		}
+	}
+	return out
+}
+
+// consoleSyncMarks reads the console log's "lip sync" lines, in order.
+func consoleSyncMarks(logPath string) []syncMark {
+	raw, _ := os.ReadFile(logPath)
+	var out []syncMark
+	for _, l := range strings.Split(string(raw), "\n") {
+		if !strings.Contains(l, `msg="lip sync"`) {
+			continue
+		}
+		off, err1 := strconv.ParseFloat(logField(l, "offset_ms"), 64)
+		at, err2 := strconv.ParseInt(logField(l, "video_at"), 10, 64)
+		if err1 == nil && err2 == nil {
+			out = append(out, syncMark{time.Duration(off * float64(time.Millisecond)), time.UnixMicro(at)})
+		}
+	}
+	return out
+}
+
+// logField is the value of key=value in a log line, or "".
+func logField(line, key string) string {
+	_, rest, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, " ")
+	return v
+}
+
+// syncSpread is "median ms (worst ms; n marks)", the worst being the offset
+// farthest from zero.
+func syncSpread(d []time.Duration) string {
+	if len(d) == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%+.0f ms (worst %+.0f; %d marks)", ms(median(d)), ms(worstOffset(d)), len(d))
+}
+
+func worstOffset(d []time.Duration) time.Duration {
+	var w time.Duration
+	for _, v := range d {
+		if absDur(v) > absDur(w) {
+			w = v
+		}
+	}
+	return w
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// rows writes the lip-sync row of the side-by-side table. The target is
+// the console's sound and picture at a Chromium patient: every mark within
+// ±45 ms, and its median no farther from zero than the Chromium doctor's.
+func (r lipSync) rows(w *strings.Builder) {
+	met := len(r.tcToChrome) > 0 && len(r.chromeToChrome) > 0 &&
+		absDur(worstOffset(r.tcToChrome)) <= 45*time.Millisecond &&
+		absDur(median(r.tcToChrome)) <= absDur(median(r.chromeToChrome))
+	fmt.Fprintf(w, "| lip sync: audio minus video where the receiver presents them (+: sound late), median (worst) of the sync marks; Chromium-sent less the sender's own preview offset | console → Chromium patient %s (picture presented %.0f ms after capture, sound %.0f ms); Chromium patient → console %s | Chromium doctor → Chromium patient %s (a Chromium sender's own preview: %s) | ±45 ms at the Chromium patient, no worse than Chromium → Chromium | %s |\n",
+		syncSpread(r.tcToChrome), ms(median(r.tcVideoLatency)), ms(median(r.tcVideoLatency)+median(r.tcToChrome)),
+		syncSpread(r.chromeToTC), syncSpread(r.chromeToChrome), syncSpread(r.preview), verdict(met))
 }

@@ -26,6 +26,12 @@ type remoteVideo struct {
 	decoded atomic.Uint64
 	errors  atomic.Uint64
 
+	// sync, when set, is told of each flash of the sync mark as its frame
+	// becomes available for display (syncmark.go); flash is the decoder
+	// goroutine's own.
+	sync  atomic.Pointer[syncMeter]
+	flash flashDetector
+
 	// The decoder writes each frame into back and then swaps it with front
 	// under mu, so two pictures serve a whole call. frame() converts front
 	// under mu too: the decoder waits for one conversion at most.
@@ -90,10 +96,15 @@ func (v *remoteVideo) run() {
 			continue
 		}
 		n := v.decoded.Add(1)
+		meter := v.sync.Load()
+		flash := meter != nil && v.flash.frame(img)
 		v.mu.Lock()
 		v.back, v.front = v.front, img
 		v.seq = n
 		v.mu.Unlock()
+		if flash {
+			meter.videoMark(time.Now())
+		}
 		if n == 1 {
 			v.log("first video frame decoded", "width", img.Rect.Dx(), "height", img.Rect.Dy())
 		}
@@ -222,6 +233,12 @@ type remoteAudio struct {
 	sumSq   float64
 	samples int
 	errors  atomic.Uint64
+
+	// sync, when set, is told of each click of the sync mark as the decoded
+	// audio holding it is handed to playback, or would be without a speaker
+	// (syncmark.go); click is the decoder goroutine's own.
+	sync  atomic.Pointer[syncMeter]
+	click clickDetector
 }
 
 // run decodes until the track ends.
@@ -252,8 +269,19 @@ func (a *remoteAudio) run() {
 		a.sumSq += sq
 		a.samples += n
 		a.mu.Unlock()
+		meter := a.sync.Load()
+		var onset int
+		var click bool
+		if meter != nil {
+			onset, click = a.click.feed(pcm[:n])
+		}
+		handed := time.Now()
 		if a.speaker != nil {
 			a.speaker.write(pcm[:n])
+		}
+		if click {
+			// The click plays onset samples after the first one handed over.
+			meter.audioMark(handed.Add(time.Duration(onset) * time.Second / audioRate))
 		}
 	}
 }

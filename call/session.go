@@ -69,6 +69,7 @@ type Session struct {
 	audioSender *webrtc.RTPSender
 	video       atomic.Pointer[remoteVideo]
 	audio       atomic.Pointer[remoteAudio]
+	lipSync     *syncMeter // pairs the peer's sync marks and logs each (syncmark.go)
 
 	workersMu     sync.Mutex
 	workersClosed bool
@@ -130,7 +131,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	s := &Session{
-		e: e, id: id, peer: peer, role: r, log: log,
+		e: e, id: id, peer: peer, role: r, log: log, lipSync: newLipSyncMeter(log),
 		box:    newMailbox[any](),
 		events: make(chan Event, eventBuffer),
 		ended:  make(chan struct{}),
@@ -322,10 +323,12 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	switch track.Kind() {
 	case webrtc.RTPCodecTypeVideo:
 		v := newRemoteVideo(track, pliFor(s.pc, track), s.log.Debug)
+		v.sync.Store(s.lipSync)
 		s.video.Store(v)
 		s.startWorker(v.run)
 	case webrtc.RTPCodecTypeAudio:
 		a := &remoteAudio{track: track}
+		a.sync.Store(s.lipSync)
 		s.audio.Store(a)
 		s.startWorker(func() {
 			if s.e.hasSpeaker {

@@ -10,28 +10,37 @@ import (
 	"github.com/pion/mediadevices/pkg/wave"
 )
 
-// pacer releases one tick per interval in real time and stops when closed.
+// pacer releases one tick at a time in real time and stops when closed.
 // The synthetic sources use it so they behave like a camera or a sound card:
-// a reader blocks until the next frame is due.
+// a reader blocks until the next frame is due. Its ticks are those of a
+// clock ticking perSecond times a second from the Unix epoch (tickInstant),
+// so a tick's index says when it is due, and two pacers of one call agree
+// on which tick carries the sync mark (syncmark.go).
 type pacer struct {
-	interval  time.Duration
-	next      time.Time
+	perSecond int
+	next      int64 // index of the next tick
+	started   bool
 	done      chan struct{}
 	closeOnce sync.Once
 	timer     *time.Timer
 }
 
-func newPacer(interval time.Duration) *pacer {
-	return &pacer{interval: interval, done: make(chan struct{})}
+func newPacer(perSecond int) *pacer {
+	return &pacer{perSecond: perSecond, done: make(chan struct{})}
 }
 
-// wait blocks until the next tick is due; it returns false once closed.
-func (p *pacer) wait() bool {
+// wait blocks until the next tick is due and returns its index; it returns
+// false once closed.
+func (p *pacer) wait() (int64, bool) {
 	now := time.Now()
-	if p.next.IsZero() || now.Sub(p.next) > 4*p.interval {
-		p.next = now // first tick, or too far behind: do not burst to catch up
+	interval := time.Second / time.Duration(p.perSecond)
+	if late := now.Sub(tickInstant(p.next, p.perSecond)); !p.started || late > 4*interval || late < -4*interval {
+		// First tick, or too far behind (do not burst to catch up), or the
+		// wall clock stepped back (do not stall until it is there again).
+		p.next = tickAtOrAfter(now, p.perSecond)
+		p.started = true
 	}
-	if d := p.next.Sub(now); d > 0 {
+	if d := tickInstant(p.next, p.perSecond).Sub(now); d > 0 {
 		if p.timer == nil {
 			p.timer = time.NewTimer(d)
 		} else {
@@ -40,29 +49,31 @@ func (p *pacer) wait() bool {
 		select {
 		case <-p.done:
 			p.timer.Stop()
-			return false
+			return 0, false
 		case <-p.timer.C:
 		}
 	} else {
 		select {
 		case <-p.done:
-			return false
+			return 0, false
 		default:
 		}
 	}
-	p.next = p.next.Add(p.interval)
-	return true
+	n := p.next
+	p.next++
+	return n, true
 }
 
 func (p *pacer) close() { p.closeOnce.Do(func() { close(p.done) }) }
 
 // syntheticVideo is a mediadevices VideoSource that draws a smooth moving
 // picture with the time written on it. Unlike mediadevices' videotest driver
-// it has no random noise, so rate control behaves as with a camera
-// (stack.md "mediadevices").
+// it has no random noise, so rate control behaves as with a camera. The
+// frame due on a sync mark is white instead (syncmark.go).
 type syntheticVideo struct {
 	id      string
 	w, h    int
+	fps     int
 	now     func() time.Time
 	pace    *pacer
 	pattern []byte // triangle-wave luma ramp, len w+512
@@ -75,8 +86,8 @@ type syntheticVideo struct {
 
 func newSyntheticVideo(id string, w, h, fps int, now func() time.Time, onClose func()) *syntheticVideo {
 	s := &syntheticVideo{
-		id: id, w: w, h: h, now: now, onClose: onClose,
-		pace:    newPacer(time.Second / time.Duration(fps)),
+		id: id, w: w, h: h, fps: fps, now: now, onClose: onClose,
+		pace:    newPacer(fps),
 		pattern: make([]byte, w+512),
 		start:   now(),
 	}
@@ -107,15 +118,26 @@ func (s *syntheticVideo) Close() error {
 	return nil
 }
 
-// Read returns the next frame when it is due.
+// Read returns the next frame when it is due: the flash on a sync mark.
 func (s *syntheticVideo) Read() (image.Image, func(), error) {
-	if !s.pace.wait() {
+	tick, ok := s.pace.wait()
+	if !ok {
 		return nil, func() {}, io.EOF
 	}
 	img := s.frames[s.n%len(s.frames)]
 	s.n++
-	s.draw(img, s.now())
+	s.frame(img, tick, s.now())
 	return img, func() {}, nil
+}
+
+// frame draws the picture of tick (counted at fps from the Unix epoch) at
+// the clock time now: the flash when the tick is a sync mark.
+func (s *syntheticVideo) frame(img *image.YCbCr, tick int64, now time.Time) {
+	if isMarkTick(tick, s.fps) {
+		fillFlash(img)
+		return
+	}
+	s.draw(img, now)
 }
 
 func (s *syntheticVideo) draw(img *image.YCbCr, now time.Time) {
@@ -241,17 +263,20 @@ const (
 )
 
 // syntheticTone is a mediadevices AudioSource producing a quiet 440 Hz sine,
-// 48 kHz mono, in 10 ms chunks paced in real time.
+// 48 kHz mono, in 10 ms chunks paced in real time, with a loud burst on
+// each sync mark (syncmark.go).
 type syntheticTone struct {
 	id      string
 	pace    *pacer
-	phase   float64
 	onClose func()
 	once    sync.Once
 }
 
+// chunksPerSecond is the tone's pacing: one audioChunk at a time.
+const chunksPerSecond = audioRate / audioChunk
+
 func newSyntheticTone(id string, onClose func()) *syntheticTone {
-	return &syntheticTone{id: id, pace: newPacer(10 * time.Millisecond), onClose: onClose}
+	return &syntheticTone{id: id, pace: newPacer(chunksPerSecond), onClose: onClose}
 }
 
 // ID names the source for mediadevices.
@@ -268,21 +293,18 @@ func (s *syntheticTone) Close() error {
 	return nil
 }
 
-// Read returns the next 10 ms of tone when it is due.
+// Read returns the next 10 ms of tone when it is due. The chunk of tick n
+// holds samples n*audioChunk on (counted from the Unix epoch), so its marks
+// fall on the same instants as the picture's.
 func (s *syntheticTone) Read() (wave.Audio, func(), error) {
-	if !s.pace.wait() {
+	tick, ok := s.pace.wait()
+	if !ok {
 		return nil, func() {}, io.EOF
 	}
 	chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate})
+	first := tick * audioChunk
 	for i := range chunk.Data {
-		chunk.Data[i] = s.sample()
+		chunk.Data[i] = toneSampleAt(first + int64(i))
 	}
 	return chunk, func() {}, nil
-}
-
-// sample returns the tone's next sample.
-func (s *syntheticTone) sample() int16 {
-	v := int16(0.2 * math.MaxInt16 * math.Sin(s.phase))
-	s.phase = math.Mod(s.phase+2*math.Pi*toneFrequency/audioRate, 2*math.Pi)
-	return v
 }

@@ -7,15 +7,18 @@
 //
 //   node doctor.mjs [--listen 127.0.0.1:0] [--hpr D] [--name N]
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
-//        [--camera-file clip.y4m] [--mic-file sound.wav]
+//        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
 //
 // --auto-call MS calls the first patient MS after their first READY.
 // --camera-file and --mic-file make the fake camera and microphone play
-// those files (the benchmark gives it the console's own synthetic media). Lines on
+// those files (the benchmark gives it the console's own synthetic media).
+// --lip-sync measures the patient's sync marks where the page presents them,
+// and the doctor's own camera and microphone in their preview (sync events,
+// as patient.mjs reports them). Lines on
 // stdin are commands: "call" (the last patient heard), "hangup", "quit".
 // Events on stdout, one JSON object a line: listening; received and sent
 // (with the signal's type); calling (the doctor's action, at = its time);
-// track, state, firstFrame, stats, log and error.
+// track, state, firstFrame, stats, sync, log and error.
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import {
@@ -31,6 +34,7 @@ const { values: opt } = parseArgs({ options: {
   'stats-interval': { type: 'string', default: '1000' },
   'camera-file': { type: 'string', default: '' },
   'mic-file': { type: 'string', default: '' },
+  'lip-sync': { type: 'boolean', default: false },
 } });
 const candidateDelay = Number(opt['candidate-delay']);
 const autoCall = Number(opt['auto-call']);
@@ -151,6 +155,7 @@ try {
   process.exit(1);
 }
 page = browser.page;
+if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));
 emit('listening', { uri: self + '/api/v1' });
 

@@ -11,8 +11,176 @@ window.rtc = (() => {
   let remoteSet = false;
   let held = []; // remote candidates that came before the remote description
   let firstFrameSent = false;
+  let remoteStreamOf = {}; // track kind -> id of its event.streams[0] ('' for none)
+  let syncOn = false; // lip sync measured (measureSync)
+  let remoteMeter = null; // the sync meter on the remote element
+  let localMeter = null; // and on the camera's own preview
   const report = (msg) => window.toNode(JSON.stringify(msg));
   const now = () => performance.timeOrigin + performance.now();
+
+  // The sync mark (call/syncmark.go): every 2 s the far side's picture is
+  // one white frame and its sound a short loud burst, at the same capture
+  // instant. syncMeter finds both where this page presents them: the flash
+  // in each frame the element presents (requestVideoFrameCallback, drawn
+  // small into a canvas; the frame's expected display time), the burst by
+  // its onset of energy in an AudioWorklet fed with the same stream, its
+  // sample's context time put on the page's clock with getOutputTimestamp
+  // (which includes the output latency). Marks less than 1 s apart are
+  // paired and reported: offset = audio minus video, ms (positive: the
+  // sound is late). The detector is the console's (clickDetector).
+  const onsetWorklet = `
+    class Onset extends AudioWorkletProcessor {
+      constructor() {
+        super();
+        this.bs = Math.round(sampleRate / 1000); // 1 ms blocks
+        this.hist = new Float64Array(100); // the last 100 ms
+        this.next = 0; this.filled = 0; this.sum = 0; this.len = 0; this.since = 0;
+      }
+      process(inputs) {
+        const ch = inputs[0] && inputs[0][0];
+        if (!ch) return true;
+        for (let i = 0; i < ch.length; i++) {
+          this.sum += ch[i] * ch[i];
+          this.len++;
+          this.since++;
+          if (this.len < this.bs) continue;
+          const ms = this.sum / this.bs;
+          this.sum = 0; this.len = 0;
+          if (this.filled === this.hist.length && this.since > sampleRate) {
+            let base = 0;
+            for (const v of this.hist) base += v;
+            base /= this.hist.length;
+            const rms = Math.sqrt(ms);
+            if (rms > 0.05 && rms > 3 * Math.sqrt(base)) {
+              this.port.postMessage({ time: (currentFrame + i - this.bs + 1) / sampleRate, rms, base: Math.sqrt(base) });
+              this.since = this.bs;
+            }
+          }
+          this.hist[this.next] = ms;
+          this.next = (this.next + 1) % this.hist.length;
+          this.filled = Math.min(this.filled + 1, this.hist.length);
+        }
+        return true;
+      }
+    }
+    registerProcessor('onset', Onset);`;
+
+  function syncMeter(el, stream, which) {
+    let stopped = false;
+    let video = 0; // the latest unpaired mark of each, page clock (Unix ms)
+    let audio = 0;
+    let marks = 0;
+    const mark = (isVideo, at) => {
+      const other = isVideo ? audio : video;
+      if (other && Math.abs(at - other) < 1000) {
+        const v = isVideo ? at : other;
+        const a = isVideo ? other : at;
+        video = 0; audio = 0;
+        marks++;
+        const offset = a - v;
+        const text = `audio-video offset ${offset.toFixed(1)} ms, video at ${v.toFixed(1)}`;
+        if (which !== 'remote' || !pc) {
+          report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, text });
+          return;
+        }
+        // With the receiver's jitter buffers since the last mark: how much
+        // of the offset is the receiver's audio-video sync.
+        buffers(pc).then((b) => report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, ...b,
+          text: `${text}, jitter buffers: video ${b.videoBufferMs.toFixed(1)} ms, audio ${b.audioBufferMs.toFixed(1)} ms` }));
+      } else if (isVideo) {
+        video = at;
+      } else {
+        audio = at;
+      }
+    };
+
+    let last = {};
+    const buffers = async (conn) => {
+      const out = { videoBufferMs: 0, audioBufferMs: 0 };
+      try {
+        for (const r of (await conn.getStats()).values()) {
+          if (r.type !== 'inbound-rtp' || !r.jitterBufferEmittedCount) continue;
+          const prev = last[r.kind] || { delay: 0, count: 0 };
+          const n = r.jitterBufferEmittedCount - prev.count;
+          if (n > 0) out[r.kind + 'BufferMs'] = ((r.jitterBufferDelay - prev.delay) / n) * 1000;
+          last[r.kind] = { delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount };
+        }
+      } catch { /* the call is ending */ }
+      return out;
+    };
+
+    const canvas = document.createElement('canvas');
+    canvas.width = 16;
+    canvas.height = 12;
+    const g = canvas.getContext('2d', { willReadFrequently: true });
+    let lit = false;
+    const onFrame = (_, md) => {
+      if (stopped) return;
+      g.drawImage(el, 0, 0, canvas.width, canvas.height);
+      const d = g.getImageData(0, 0, canvas.width, canvas.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+      // The flash is white (255); the picture's mean is about half that.
+      const isLit = sum / (d.length / 4) > 200;
+      if (isLit && !lit) mark(true, performance.timeOrigin + md.expectedDisplayTime);
+      lit = isLit;
+      el.requestVideoFrameCallback(onFrame);
+    };
+    el.requestVideoFrameCallback(onFrame);
+
+    const ctx = new AudioContext({ latencyHint: 'interactive' });
+    (async () => {
+      const url = URL.createObjectURL(new Blob([onsetWorklet], { type: 'text/javascript' }));
+      await ctx.audioWorklet.addModule(url);
+      if (stopped) return;
+      const src = ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks()));
+      const node = new AudioWorkletNode(ctx, 'onset');
+      node.port.onmessage = (e) => {
+        if (stopped) return;
+        const ts = ctx.getOutputTimestamp();
+        let at;
+        if (ts.contextTime > 0 && ts.performanceTime > 0) {
+          at = performance.timeOrigin + ts.performanceTime + (e.data.time - ts.contextTime) * 1000;
+        } else {
+          // No output clock: the rendering time plus the stated latency.
+          at = now() + (e.data.time - ctx.currentTime + ctx.baseLatency + (ctx.outputLatency || 0)) * 1000;
+        }
+        mark(false, at);
+      };
+      src.connect(node);
+      node.connect(ctx.destination); // it outputs silence; connected so it is pulled
+      await ctx.resume();
+      const ts = ctx.getOutputTimestamp();
+      report({ kind: 'log', text: `sync meter (${which}): ${ctx.sampleRate} Hz, base latency ${(ctx.baseLatency * 1000).toFixed(1)} ms, ` +
+        `output latency ${((ctx.outputLatency || 0) * 1000).toFixed(1)} ms, output clock ${ts.contextTime > 0 ? 'yes' : 'no'}` });
+    })().catch((err) => report({ kind: 'log', text: 'sync meter: ' + err }));
+    return { stop() { stopped = true; ctx.close().catch(() => {}); } };
+  }
+
+  // meterRemote starts the meter on the remote element once its stream has
+  // both kinds of track (one ontrack event per track).
+  function meterRemote(stream) {
+    const el = document.getElementById('remote');
+    if (!syncOn || remoteMeter || !el || el.srcObject !== stream) return;
+    if (!stream.getAudioTracks().length || !stream.getVideoTracks().length) return;
+    remoteMeter = syncMeter(el, stream, 'remote');
+  }
+
+  // meterLocal measures the camera and microphone's own preview: the skew
+  // between a browser's fake camera and fake microphone, which loop their
+  // files each on its own, is in everything it sends.
+  function meterLocal() {
+    if (!syncOn || localMeter || !local) return;
+    const el = document.createElement('video');
+    el.id = 'local-preview';
+    el.muted = true;
+    el.autoplay = true;
+    el.playsInline = true;
+    el.srcObject = local;
+    document.body.appendChild(el);
+    el.play().catch((err) => report({ kind: 'log', text: 'preview: ' + err }));
+    localMeter = syncMeter(el, local, 'local');
+  }
 
   async function openMedia() {
     if (local) return local;
@@ -28,6 +196,9 @@ window.rtc = (() => {
     remoteSet = false;
     held = [];
     firstFrameSent = false;
+    remoteStreamOf = {};
+    if (remoteMeter) remoteMeter.stop();
+    remoteMeter = null;
     for (const track of local.getTracks()) pc.addTrack(track, local);
     pc.onicecandidate = (e) => {
       if (!e.candidate || !e.candidate.candidate) return; // no end-of-candidates marker (contract §3)
@@ -39,22 +210,31 @@ window.rtc = (() => {
     };
     pc.onconnectionstatechange = () => report({ kind: 'state', state: pc.connectionState, at: now() });
     pc.ontrack = (e) => {
-      // The patient's or doctor's app shows the video and plays the sound:
-      // Chromium only plays out (and measures) remote audio that has a sink.
-      const stream = e.streams[0] || new MediaStream([e.track]);
-      const id = 'remote-' + e.track.kind;
-      let el = document.getElementById(id);
-      if (!el) {
-        el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
-        el.id = id;
-        el.autoplay = true;
-        el.playsInline = true;
-        if (e.track.kind === 'video') el.muted = true;
-        document.body.appendChild(el);
+      // As the patients' app does with flutter-webrtc's renderer, the remote
+      // side plays through ONE media element, fed with the video track's
+      // event.streams[0]: an audio track the sender put in another stream
+      // (or in none) is not in it, and Chromium neither plays nor measures
+      // remote audio that has no sink. So a sender whose audio and video are
+      // not one stream is seen and not heard.
+      remoteStreamOf[e.track.kind] = e.streams.length ? e.streams[0].id : '';
+      if (e.track.kind === 'video' && e.streams[0]) {
+        let el = document.getElementById('remote');
+        if (!el) {
+          el = document.createElement('video');
+          el.id = 'remote';
+          el.autoplay = true;
+          el.playsInline = true;
+          document.body.appendChild(el);
+        }
+        el.srcObject = e.streams[0];
+        el.play().catch((err) => report({ kind: 'log', text: 'play: ' + err }));
       }
-      el.srcObject = stream;
-      el.play().catch((err) => report({ kind: 'log', text: 'play ' + e.track.kind + ': ' + err }));
-      report({ kind: 'track', track: e.track.kind });
+      if (e.streams[0]) {
+        const stream = e.streams[0];
+        meterRemote(stream);
+        stream.addEventListener('addtrack', () => meterRemote(stream));
+      }
+      report({ kind: 'track', track: e.track.kind, streams: e.streams.length, stream: remoteStreamOf[e.track.kind] });
       if (e.track.kind === 'video') watchFirstFrame(pc);
     };
     return pc;
@@ -97,6 +277,15 @@ window.rtc = (() => {
   return {
     openMedia: async () => { await openMedia(); return true; },
 
+    // measureSync turns the lip-sync meters on: the remote element's in
+    // every call from now on, and the camera preview's.
+    async measureSync() {
+      syncOn = true;
+      await openMedia();
+      meterLocal();
+      return true;
+    },
+
     // call (doctor): opens the camera and microphone, returns the OFFER's SDP.
     async call() {
       await openMedia();
@@ -128,7 +317,9 @@ window.rtc = (() => {
     hangup() {
       if (pc) pc.close();
       pc = null;
-      for (const el of document.querySelectorAll('video,audio')) el.remove();
+      if (remoteMeter) remoteMeter.stop();
+      remoteMeter = null;
+      for (const el of document.querySelectorAll('video,audio')) if (el.id !== 'local-preview') el.remove();
       return true;
     },
 
@@ -142,6 +333,16 @@ window.rtc = (() => {
         Object.assign(out, { cameraWidth: c.width || 0, cameraHeight: c.height || 0 });
       }
       if (!pc) return out;
+      // What the one remote element plays, and the streams the tracks came in.
+      const el = document.getElementById('remote');
+      const playing = el && el.srcObject ? el.srcObject.getTracks() : [];
+      Object.assign(out, {
+        elements: document.querySelectorAll('video:not(#local-preview),audio').length,
+        playingAudio: playing.filter((t) => t.kind === 'audio').length,
+        playingVideo: playing.filter((t) => t.kind === 'video').length,
+        audioStream: remoteStreamOf.audio || '',
+        videoStream: remoteStreamOf.video || '',
+      });
       const s = await pc.getStats();
       const byId = new Map([...s.values()].map((r) => [r.id, r]));
       for (const r of s.values()) {

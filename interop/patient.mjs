@@ -9,15 +9,22 @@
 //   node patient.mjs --console URL [--listen 127.0.0.1:0] [--name N] [--abha A]
 //        [--hpr D] [--ready-interval 5000] [--candidate-delay 1000]
 //        [--answer-delay 0] [--photo-kb 1024] [--stats-interval 1000] [--rejoin]
+//        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
+//
+// --camera-file and --mic-file make the fake camera and microphone play
+// those files (the console's synthetic media, with its sync marks).
+// --lip-sync measures the doctor's sync marks where the page presents them,
+// and the patient's own camera and microphone in their preview.
 //
 // Events on stdout, one JSON object a line: listening; sent and received
 // (with the signal's type); track, state (the connection's), firstFrame (the
-// first of the doctor's video frames decoded), stats (getStats figures), log
-// and error.
+// first of the doctor's video frames decoded), stats (getStats figures),
+// sync (one lip-sync mark: type "remote" or "local", offset = audio minus
+// video in ms), log and error.
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import {
-  emit, serve, base, startBrowser, Envelopes, post, person, photo, statsLoop, onExit, isLoopbackCandidate,
+  emit, serve, base, startBrowser, fakeMediaArgs, Envelopes, post, person, photo, statsLoop, onExit, isLoopbackCandidate,
 } from './peer.mjs';
 
 const { values: opt } = parseArgs({ options: {
@@ -32,6 +39,9 @@ const { values: opt } = parseArgs({ options: {
   'photo-kb': { type: 'string', default: '1024' },
   'stats-interval': { type: 'string', default: '1000' },
   rejoin: { type: 'boolean', default: false },
+  'camera-file': { type: 'string', default: '' },
+  'mic-file': { type: 'string', default: '' },
+  'lip-sync': { type: 'boolean', default: false },
 } });
 if (!opt.console) {
   emit('error', { text: '--console URL is required' });
@@ -141,13 +151,14 @@ callWire = new Envelopes({ ...common, consumerURI: 'http://127.0.0.1:9/api/v1/eu
 
 let browser;
 try {
-  browser = await startBrowser(self + '/', onPage);
+  browser = await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
 } catch (err) {
   emit('error', { text: err.message });
   process.exit(1);
 }
 page = browser.page;
 await page.evaluate(() => window.rtc.openMedia()); // the app's camera preview
+if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));
 emit('listening', { uri: self + '/api/v1' });
 announce();

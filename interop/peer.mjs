@@ -75,6 +75,12 @@ export async function startBrowser(pageURL, onMessage, extraArgs = []) {
       headless: true,
       args: [...chromiumArgs, ...extraArgs],
       ignoreDefaultArgs: ['--mute-audio'],
+      // onExit closes the browser after the BYE; playwright's own signal
+      // handlers would close it at the same time, and one of the two closes
+      // then fails ("Target page, context or browser has been closed").
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
       permissions: ['camera', 'microphone'],
     });
   } catch (err) {
