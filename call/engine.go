@@ -128,10 +128,6 @@ func New(opts ...Option) (*Engine, error) {
 // the last call's fallback if a device disappeared.
 func (e *Engine) MediaSource() string { return *e.source.Load() }
 
-// CanPlayAudio reports whether the patient's sound will be played (an output
-// device exists and playback is on); without it calls still show the level.
-func (e *Engine) CanPlayAudio() bool { return e.hasSpeaker }
-
 func describeSource(m Media, camera, mic bool) string {
 	switch {
 	case m == MediaSynthetic:

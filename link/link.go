@@ -48,9 +48,6 @@ func New(client *uhiclient.Client, b *uhiclient.Builder, peerURI, sessionID stri
 	return p
 }
 
-// SessionID returns the call's session id.
-func (p *Peer) SessionID() string { return p.session }
-
 // Send maps s to its UHI payload and posts it (call.Signaller).
 func (p *Peer) Send(ctx context.Context, s call.Signal) error {
 	sig, err := ToWire(s, p.session)
