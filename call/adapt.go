@@ -204,3 +204,52 @@ func (l videoLevel) shape(fps int) (div, maxFPS int) {
 		return 1, fps
 	}
 }
+
+// adaptTo feeds one second's link figures to the adapter (issue 6) and
+// applies a change of rung: picture size and rate, encoder ceilings, and a
+// key frame so the peer's picture restarts cleanly.
+func (s *Session) adaptTo(st *Stats) {
+	if s.bwe == nil {
+		return
+	}
+	ls := linkSample{target: s.bwe.GetTargetBitrate(), rtt: st.RTT}
+	if v, ok := s.bwe.GetStats()["averageLoss"].(float64); ok {
+		ls.loss = v
+	}
+	if s.adapt.level == levelAudioOnly {
+		// Without video GCC hears nothing new (its feedback rides on the
+		// video packets) and its figures freeze; the audio's RTCP receiver
+		// reports say what the link does now.
+		ls.loss = s.audioLoss()
+	}
+	from := s.adapt.level
+	if !s.adapt.step(ls, time.Second) {
+		return
+	}
+	to := s.adapt.level
+	s.media.level.Store(int32(to))
+	s.media.setBitrate(min(s.target, s.adapt.ceiling(s.e.maxBitrate)))
+	opusRate := withVideoOpus
+	if to == levelAudioOnly {
+		opusRate = audioOnlyOpus
+	}
+	s.media.setAudioBitrate(opusRate)
+	s.media.forceKeyFrame()
+	s.log.Info("video adapted", "from", from.String(), "to", to.String(), "why", s.adapt.note,
+		"target", ls.target, "loss", ls.loss, "rtt", ls.rtt)
+}
+
+// audioLoss is the fraction of our audio the peer's last receiver report
+// says was lost, 0 to 1.
+func (s *Session) audioLoss() float64 {
+	if s.statsGetter == nil {
+		return 0
+	}
+	var loss float64
+	for _, enc := range s.audioSender.GetParameters().Encodings {
+		if st := s.statsGetter.Get(uint32(enc.SSRC)); st != nil {
+			loss = max(loss, st.RemoteInboundRTPStreamStats.FractionLost)
+		}
+	}
+	return loss
+}
