@@ -99,12 +99,19 @@ type Event struct {
 	Err error
 }
 
+// taking is one call the patient takes, from the doctor's OFFER until the
+// call ends: the cancel of the context its answer is made under.
+type taking struct {
+	cancel context.CancelFunc
+}
+
 // Patient is one simulated patient. Create it with New and start it with Run.
 type Patient struct {
 	cfg     Config
 	engine  *call.Engine
 	client  *uhiclient.Client
 	log     *slog.Logger
+	events  *eventQueue // to the WithEvents callback, off the patient's goroutines
 	notify  func(Event)
 	server  *uhiclient.Server
 	ln      net.Listener
@@ -112,13 +119,17 @@ type Patient struct {
 
 	mu      sync.Mutex
 	session *call.Session
-	sid     string             // session id of the current or last call
-	held    []call.Signal      // candidates that came before the OFFER was answered
-	acked   chan struct{}      // closed on the first ACK of a visit
-	rejoin  chan struct{}      // a call ended: READY again (with Rejoin)
-	cancel  context.CancelFunc // of a pending answer
+	sid     string        // session id of the current or last call
+	held    []call.Signal // candidates that came before the OFFER was answered
+	acked   chan struct{} // closed on the first ACK of a visit
+	rejoin  chan struct{} // a call ended: READY again (with Rejoin)
+	taking  *taking       // the call being answered or under way, if any
 	wg      sync.WaitGroup
 	gone    atomic.Bool // Vanish was called: nothing goes out any more
+
+	// callContext makes each call's context from Run's; tests wrap it to
+	// see every call's context end.
+	callContext func(context.Context) (context.Context, context.CancelFunc)
 }
 
 // Option configures a Patient.
@@ -135,8 +146,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithEvents sets a function called for every event, on the patient's own
-// goroutines; it must not block for long.
+// WithEvents sets a function called for every event, in order, on a
+// goroutine of its own: while it blocks, events queue up and the patient
+// carries on. Run returns only after the last call of it has returned.
 func WithEvents(f func(Event)) Option {
 	return func(p *Patient) error {
 		p.notify = f
@@ -176,12 +188,15 @@ func New(cfg Config, engine *call.Engine, client *uhiclient.Client, opts ...Opti
 		notify: func(Event) {},
 		acked:  make(chan struct{}),
 		rejoin: make(chan struct{}, 1),
+
+		callContext: context.WithCancel,
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, err
 		}
 	}
+	p.events = newEventQueue(p.notify)
 	srv, err := uhiclient.NewServer(cfg.Address, uhiclient.WithServerLogger(p.log))
 	if err != nil {
 		return nil, err
@@ -231,11 +246,11 @@ var errVanished = errors.New("patient: vanished")
 func (p *Patient) Vanish() {
 	p.gone.Store(true)
 	p.mu.Lock()
-	s := p.session
-	if p.cancel != nil {
-		p.cancel()
-	}
+	s, tk := p.session, p.taking
 	p.mu.Unlock()
+	if tk != nil {
+		tk.cancel()
+	}
 	if s != nil {
 		s.Close(call.EndShutdown) // its BYE is swallowed: see send
 	}
@@ -251,15 +266,18 @@ func (p *Patient) send(peer *link.Peer) call.Signaller {
 	})
 }
 
+// emit reports e to the WithEvents callback, which runs later, on the
+// event queue's goroutine: emit never blocks.
 func (p *Patient) emit(e Event) {
 	e.At = time.Now()
-	p.notify(e)
+	p.events.put(e)
 }
 
 // Run serves the endpoint, announces READY and takes calls until ctx ends;
 // then it says BYE (ending a call, or leaving the waiting room) and stops.
 func (p *Patient) Run(ctx context.Context) error {
 	hs := p.server.HTTPServer("")
+	go p.events.run()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(p.ln) }()
 	p.emit(Event{Kind: EventListening, Text: "listening at " + p.URI()})
@@ -283,6 +301,7 @@ loop:
 	stop()
 	p.leave()
 	p.wg.Wait()
+	p.events.close() // every goroutine that emits is done: deliver the rest
 	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shut)
@@ -358,14 +377,18 @@ func (p *Patient) handle(ctx context.Context, in *uhiclient.Inbound) {
 	}
 	switch sig.Type {
 	case uhiclient.SignalAck:
+		first := false
 		p.mu.Lock()
 		select {
 		case <-p.acked:
 		default:
 			close(p.acked)
-			p.emit(Event{Kind: EventAcked, Text: "ACK received: waiting to be called"})
+			first = true
 		}
 		p.mu.Unlock()
+		if first {
+			p.emit(Event{Kind: EventAcked, Text: "ACK received: waiting to be called"})
+		}
 	case uhiclient.SignalOffer:
 		p.offer(ctx, sig)
 	case uhiclient.SignalCandidate, uhiclient.SignalBye:
@@ -380,12 +403,14 @@ func (p *Patient) handle(ctx context.Context, in *uhiclient.Inbound) {
 		p.mu.Lock()
 		s := p.session
 		if s == nil || s.State() == call.StateEnded {
-			if sig.Type == uhiclient.SignalBye && p.cancel != nil {
-				p.cancel() // the doctor gave up before we answered
-			} else if sig.Type == uhiclient.SignalCandidate && sig.SessionID == p.sid {
+			tk := p.taking
+			if sig.Type == uhiclient.SignalCandidate && sig.SessionID == p.sid {
 				p.held = append(p.held, cs)
 			}
 			p.mu.Unlock()
+			if sig.Type == uhiclient.SignalBye && tk != nil {
+				tk.cancel() // the doctor gave up before we answered
+			}
 			return
 		}
 		p.mu.Unlock()
@@ -404,7 +429,6 @@ func (p *Patient) offer(ctx context.Context, sig *uhiclient.Signal) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if s := p.session; s != nil && s.State() != call.StateEnded {
 		if sig.SessionID == p.sid {
 			p.wg.Go(func() {
@@ -413,27 +437,31 @@ func (p *Patient) offer(ctx context.Context, sig *uhiclient.Signal) {
 				}
 			})
 		}
+		p.mu.Unlock()
 		return
 	}
-	if p.cancel != nil && sig.SessionID == p.sid {
+	if p.taking != nil && sig.SessionID == p.sid {
+		p.mu.Unlock()
 		return // a repeated OFFER while we are about to answer
 	}
-	p.emit(Event{Kind: EventOffered, Text: "OFFER received: the doctor is calling"})
 	p.sid, p.held = sig.SessionID, nil
-	actx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
+	actx, cancel := p.callContext(ctx)
+	tk := &taking{cancel: cancel}
+	p.taking = tk
+	p.mu.Unlock()
+	// Reported before accept starts, so that it comes before whatever
+	// accept reports.
+	p.emit(Event{Kind: EventOffered, Text: "OFFER received: the doctor is calling"})
 	peer := link.New(p.client, p.builder, p.cfg.ConsoleURI, sig.SessionID, link.WithEmptyFrom())
 	offer := *cs.Description
-	p.wg.Go(func() { p.accept(actx, peer, offer) })
+	p.wg.Go(func() { p.accept(actx, tk, peer, offer) })
 }
 
-// accept answers (or declines) an OFFER after the configured delay.
-func (p *Patient) accept(ctx context.Context, peer *link.Peer, offer webrtc.SessionDescription) {
-	defer func() {
-		p.mu.Lock()
-		p.cancel = nil
-		p.mu.Unlock()
-	}()
+// accept answers (or declines) an OFFER after the configured delay, then
+// follows the call to its end. However it returns, tk's context is
+// cancelled: nothing else would, before Run ends.
+func (p *Patient) accept(ctx context.Context, tk *taking, peer *link.Peer, offer webrtc.SessionDescription) {
+	defer p.finish(tk)
 	select {
 	case <-ctx.Done():
 		return
@@ -446,13 +474,13 @@ func (p *Patient) accept(ctx context.Context, peer *link.Peer, offer webrtc.Sess
 			p.emit(Event{Kind: EventError, Text: "BYE not delivered: " + err.Error(), Err: err})
 		}
 		p.emit(Event{Kind: EventDeclined, Text: "declined the call"})
-		p.callEnded()
+		p.callEnded(tk)
 		return
 	}
 	s, err := p.engine.Answer(p.cfg.Doctor, offer, p.send(peer))
 	if err != nil {
 		p.emit(Event{Kind: EventError, Text: "cannot answer: " + err.Error(), Err: err})
-		p.callEnded()
+		p.callEnded(tk)
 		return
 	}
 	p.mu.Lock()
@@ -474,7 +502,7 @@ func (p *Patient) accept(ctx context.Context, peer *link.Peer, offer webrtc.Sess
 			p.emit(Event{Kind: EventCall, Text: text, State: se.State, Reason: se.Reason})
 		}
 	}
-	p.callEnded()
+	p.callEnded(tk)
 }
 
 // watchFirstFrame reports the first decoded frame of the doctor's video,
@@ -495,12 +523,22 @@ func (p *Patient) watchFirstFrame(s *call.Session) {
 	}
 }
 
-func (p *Patient) callEnded() {
+// finish ends tk: its context is cancelled and, unless a newer call has
+// taken its place, the patient takes no call any more. It may be called
+// more than once.
+func (p *Patient) finish(tk *taking) {
+	p.mu.Lock()
+	if p.taking == tk {
+		p.taking = nil
+	}
+	p.mu.Unlock()
+	tk.cancel()
+}
+
+func (p *Patient) callEnded(tk *taking) {
 	// The call is over before the patient READYs again: an OFFER that
 	// follows is a new call, not a repeat of this one (see offer).
-	p.mu.Lock()
-	p.cancel = nil
-	p.mu.Unlock()
+	p.finish(tk)
 	if !p.cfg.Rejoin {
 		return
 	}

@@ -1,12 +1,17 @@
 package uhiclient
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -353,7 +358,7 @@ func TestHTTPServerTimeouts(t *testing.T) {
 
 func TestServerOptionsRejectBadValues(t *testing.T) {
 	for i, o := range []ServerOption{WithVerifier(nil), WithServerLogger(nil), WithServerClock(nil), WithQueueSize(0, 1),
-		WithDedup(0, time.Second), WithMaxBody(0), WithExtraAddresses("")} {
+		WithDedup(0, time.Second), WithMaxBody(0), WithExtraAddresses(""), WithDrain(-1, time.Second), WithDrain(1, 0)} {
 		if _, err := NewServer(doctorAddr, o); err == nil {
 			t.Errorf("option %d accepted a bad value", i)
 		}
@@ -410,4 +415,206 @@ func TestServerWithRegistry(t *testing.T) {
 	if !strings.Contains(s.Verification(), "registry "+reg.URL+"/registry/lookup") {
 		t.Errorf("Verification() = %q", s.Verification())
 	}
+}
+
+// serveReal serves s the way the console does (HTTPServer, with its
+// timeouts) on a loopback port and returns its address.
+func serveReal(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := s.HTTPServer("")
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	return ln.Addr().String()
+}
+
+// rawConn dials addr with a generous deadline on everything. Its send
+// buffer is kept small, as a real link keeps little in flight: on loopback
+// the kernel would otherwise take a 3 MiB body into its buffers at once,
+// and the body would be "sent" before the server even answered.
+func rawConn(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.(*net.TCPConn).SetWriteBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	return c
+}
+
+// rawHead is a POST's request line and headers, with length as its
+// Content-Length (chunked when negative) and Connection: close if asked.
+func rawHead(length int, closing bool) string {
+	h := "POST /api/v1/on_message HTTP/1.1\r\nHost: console\r\nContent-Type: application/json\r\n"
+	if length < 0 {
+		h += "Transfer-Encoding: chunked\r\n"
+	} else {
+		h += "Content-Length: " + strconv.Itoa(length) + "\r\n"
+	}
+	if closing {
+		h += "Connection: close\r\n"
+	}
+	return h + "\r\n"
+}
+
+// readTooLarge reads one whole response from c and fails unless it is the
+// 413 NACK (contract §1).
+func readTooLarge(t *testing.T, c net.Conn) *http.Response {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the reply: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading the reply's body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %s", resp.StatusCode, b)
+	}
+	if e := nack(t, string(b)); e.Code != CodeTooLarge {
+		t.Fatalf("NACK code %s, want %s", e.Code, CodeTooLarge)
+	}
+	return resp
+}
+
+// TestServerOversizeNackReachesClient: a client that sends all of an
+// oversized request before reading (in one write here) reads its 413 NACK,
+// whether it asked to close the connection or not, and however its body is
+// framed: the server reads the rest of the body before closing, so the
+// close does not reset the connection under the NACK (RFC 9112 §9.6).
+func TestServerOversizeNackReachesClient(t *testing.T) {
+	body := bytes.Repeat([]byte(" "), 3<<20)
+	var chunked bytes.Buffer
+	for b := body; len(b) > 0; b = b[min(len(b), 64<<10):] {
+		n := min(len(b), 64<<10)
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", n, b[:n])
+	}
+	chunked.WriteString("0\r\n\r\n")
+	for _, tc := range []struct {
+		name string
+		req  []byte
+	}{
+		{"Connection: close, Content-Length", append([]byte(rawHead(len(body), true)), body...)},
+		{"Connection: close, chunked", append([]byte(rawHead(-1, true)), chunked.Bytes()...)},
+		{"keep-alive, Content-Length", append([]byte(rawHead(len(body), false)), body...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewServer(doctorAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := rawConn(t, serveReal(t, s))
+			if _, err := c.Write(tc.req); err != nil {
+				_, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+				t.Fatalf("writing the request: %v; then reading the reply: %v", err, rerr)
+			}
+			readTooLarge(t, c)
+		})
+	}
+}
+
+// TestServerOversizeNackReachesSlowClient: the same for a keep-alive client
+// on a slow link, whose body takes far longer to arrive than net/http's own
+// half-second grace before it closes.
+func TestServerOversizeNackReachesSlowClient(t *testing.T) {
+	s, err := NewServer(doctorAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rawConn(t, serveReal(t, s))
+	body := bytes.Repeat([]byte(" "), 3<<20)
+	if _, err := io.WriteString(c, rawHead(len(body), false)); err != nil {
+		t.Fatal(err)
+	}
+	const pieces = 32
+	for i := range pieces {
+		time.Sleep(50 * time.Millisecond) // pacing, as a slow link would
+		if _, err := c.Write(body[i*len(body)/pieces : (i+1)*len(body)/pieces]); err != nil {
+			_, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+			t.Fatalf("writing piece %d of the body: %v; then reading the reply: %v", i, err, rerr)
+		}
+	}
+	readTooLarge(t, c)
+}
+
+// TestServerOversizeDrainIsBounded: reading what is left of an oversized
+// body is bounded in time and in bytes, even behind an http.Server with no
+// timeouts of its own, so a client cannot hold a connection, or feed it
+// forever, by being refused.
+func TestServerOversizeDrainIsBounded(t *testing.T) {
+	t.Run("a body that stops coming", func(t *testing.T) {
+		_, hs := newTestServer(t, doctorAddr, WithDrain(DefaultMaxDrain, 200*time.Millisecond))
+		c := rawConn(t, hs.Listener.Addr().String())
+		if _, err := io.WriteString(c, rawHead(3<<20, true)+strings.Repeat(" ", 100<<10)); err != nil {
+			t.Fatal(err)
+		}
+		readTooLarge(t, c)
+		if _, err := io.Copy(io.Discard, c); isTimeout(err) {
+			t.Fatalf("the server kept waiting for the rest of the body: %v", err)
+		}
+	})
+	endless := []struct {
+		name string
+		head string
+		// piece is one more piece of the body.
+		piece []byte
+	}{
+		{"a chunked body that never ends", rawHead(-1, false), []byte(fmt.Sprintf("%x\r\n%s\r\n", 64<<10, bytes.Repeat([]byte(" "), 64<<10)))},
+		{"a declared length past the bound", rawHead(1<<40, false), bytes.Repeat([]byte(" "), 64<<10)},
+	}
+	for _, tc := range endless {
+		t.Run(tc.name, func(t *testing.T) {
+			_, hs := newTestServer(t, doctorAddr, WithDrain(1<<20, time.Hour))
+			c := rawConn(t, hs.Listener.Addr().String())
+			// Far more than the server's bound and the kernel's buffers.
+			const most = 256 << 20
+			type result struct {
+				n   int64
+				err error
+			}
+			wrote := make(chan result, 1)
+			go func() {
+				n, err := io.WriteString(c, tc.head)
+				total := int64(n)
+				for err == nil && total < most {
+					n, err = c.Write(tc.piece)
+					total += int64(n)
+				}
+				wrote <- result{total, err}
+			}()
+			readTooLarge(t, c)
+			switch r := <-wrote; {
+			case r.n >= most:
+				t.Fatalf("the server read all %d bytes sent after its NACK", r.n)
+			case isTimeout(r.err):
+				t.Fatalf("the server stopped reading the body but kept the connection: %v", r.err)
+			}
+		})
+	}
+	t.Run("Expect: 100-continue", func(t *testing.T) {
+		_, hs := newTestServer(t, doctorAddr, WithDrain(DefaultMaxDrain, time.Hour))
+		c := rawConn(t, hs.Listener.Addr().String())
+		head := strings.Replace(rawHead(3<<20, false), "\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n", 1)
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		readTooLarge(t, c) // not 100 Continue: the body is not wanted
+		if _, err := io.Copy(io.Discard, c); isTimeout(err) {
+			t.Fatalf("the server waited for a body it had refused: %v", err)
+		}
+	})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
