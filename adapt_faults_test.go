@@ -37,7 +37,7 @@ type labCall struct {
 
 func (l *netLab) engine(t *testing.T, ns, side string, opts ...call.Option) *call.Engine {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s log:\n%s", side, tail(logs.String(), 30))

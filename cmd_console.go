@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,58 +17,66 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"golang.org/x/sys/unix"
 
+	"teleconsole/app"
 	"teleconsole/call"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
-	"teleconsole/waitingroom"
 )
-
-// defaultICEServers is the reference apps' list (contract §4), as a flag value.
-const defaultICEServers = "stun:stun.l.google.com:19302," +
-	"turn:openrelay.metered.ca:80,turn:openrelay.metered.ca:443," +
-	"turn:openrelay.metered.ca:443?transport=tcp"
 
 // consoleConfig is everything the console's flags set.
 type consoleConfig struct {
 	listen, providerURI string
 	hpr, name           string
 	peerFlags
-	media, verify        string
-	logPath              string
-	ring                 time.Duration
-	providerID           string
-	videoWidth, videoFPS int
-	keyring              *uhiclient.Keyring // set by the demo instead of --verify
-	signer               *uhiclient.Signer  // set by the demo instead of --private-key
+	media, verify string
+	logPath       string
+	ring          time.Duration
+	providerID    string
+	keyring       *uhiclient.Keyring // set by the demo instead of --verify
+	signer        *uhiclient.Signer  // set by the demo instead of --private-key
 }
 
-// consoleFlags registers the console's flags on fs.
-func consoleFlags(fs *flag.FlagSet) *consoleConfig {
+// consoleDefaults are the console's flags' defaults; the demo starts from
+// them and changes its own.
+func consoleDefaults() consoleConfig {
+	return consoleConfig{
+		listen:     "127.0.0.1:8901",
+		providerID: "teleconsole",
+		media:      "auto",
+		verify:     "off",
+		ring:       45 * time.Second,
+		peerFlags:  defaultPeerFlags(),
+	}
+}
+
+// consoleFlags registers the console's flags on fs, each defaulting to its
+// value in d, so --help shows the defaults the command runs with.
+func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	c := &consoleConfig{}
-	fs.StringVar(&c.listen, "listen", "127.0.0.1:8901", "`HOST:PORT` to serve POST /api/v1/on_message on")
-	fs.StringVar(&c.providerURI, "provider-uri", "", "the console's provider_uri as patients reach it (default http://LISTEN/api/v1)")
-	fs.StringVar(&c.providerID, "provider-id", "teleconsole", "the console's provider_id (subscriber id)")
-	fs.StringVar(&c.hpr, "hpr", "", "the doctor's HPR `ADDRESS`, e.g. ganeshborse@hpr.ndhm (required)")
-	fs.StringVar(&c.name, "name", "", "the doctor's name as patients see it")
-	fs.StringVar(&c.media, "media", "auto", "where the doctor's picture and sound come from: auto, devices or synthetic")
-	fs.StringVar(&c.verify, "verify", "off", "request signatures: off, keyring:PATH or registry:URL")
-	fs.StringVar(&c.logPath, "log", "", "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
-	fs.DurationVar(&c.ring, "ring", 45*time.Second, "how long a call rings before it ends as \"no answer\"")
-	c.peerFlags.register(fs, "", " (default: --provider-id)")
+	fs.StringVar(&c.listen, "listen", d.listen, "`HOST:PORT` to serve POST /api/v1/on_message on")
+	fs.StringVar(&c.providerURI, "provider-uri", d.providerURI, "the console's provider_uri as patients reach it (default http://LISTEN/api/v1)")
+	fs.StringVar(&c.providerID, "provider-id", d.providerID, "the console's provider_id (subscriber id)")
+	hprHelp := "the doctor's HPR `ADDRESS`, e.g. ganeshborse@hpr.ndhm"
+	if d.hpr == "" {
+		hprHelp += " (required)"
+	}
+	fs.StringVar(&c.hpr, "hpr", d.hpr, hprHelp)
+	fs.StringVar(&c.name, "name", d.name, "the doctor's name as patients see it")
+	fs.StringVar(&c.media, "media", d.media, "where the doctor's picture and sound come from: auto, devices or synthetic")
+	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
+	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
+	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
+	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
 	return c
 }
 
 // runConsole runs the doctor's console until the doctor quits or a signal
 // arrives.
 func runConsole(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := consoleFlags(fs)
-	if err := parseFlags(fs, args, osLookup); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newFlagSet("teleconsole", commandsUsage(), stderr)
+	cfg := consoleFlags(fs, consoleDefaults())
+	if code, done := parseCommand(fs, args, osLookup); done {
+		return code
 	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -80,6 +87,9 @@ func runConsole(ctx context.Context, args []string, _, stderr io.Writer) int {
 
 // serveConsole assembles the console on ln and runs its TUI. beforeUI, when
 // set, starts after the endpoint is up (the demo starts its patients there).
+// Errors before the TUI starts, and the reason it stopped if it did not stop
+// by the doctor's choice, are printed on stderr; everything else goes to
+// the log.
 func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stderr io.Writer, beforeUI func(context.Context, string, *slog.Logger)) int {
 	defer ln.Close()
 	if cfg.hpr == "" {
@@ -94,27 +104,36 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	defer logFile.Close()
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The TUI owns the terminal: C libraries (ALSA, libvpx) and the Go
-	// runtime write to file descriptor 2 on their own, so point it at the log.
-	if err := unix.Dup2(int(logFile.Fd()), 2); err != nil {
-		log.Warn("stderr not redirected to the log", "err", err)
-	}
-
-	parts, err := assemble(cfg, log)
+	appCfg, err := cfg.app(log)
 	if err != nil {
 		return fail(stderr, err)
 	}
+	console, err := app.New(appCfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	// From here the TUI owns the terminal: C libraries (ALSA, libvpx) and
+	// the Go runtime write to file descriptor 2 on their own, so it points
+	// at the log, and what the doctor must still read after the TUI goes
+	// is written to the terminal's own stderr, kept aside.
+	terminal, restore := redirectStderr(logFile, stderr, log)
+	defer restore()
 	log.Info("console starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI,
-		"doctor", cfg.hpr, "verify", parts.server.Verification(), "media", parts.engine.MediaSource(),
+		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(),
 		"timer_slack", currentTimerSlack())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hs := parts.server.HTTPServer("")
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	go parts.console.run(ctx, parts.server.Signals())
-	go drainChats(ctx, parts.server.Chats(), log)
+	console.Start(ln)
+	endpointErr := make(chan error, 1)
+	go func() {
+		// The endpoint stopping on its own ends the console: without it no
+		// patient reaches the doctor.
+		if err, ok := <-console.Stopped(); ok {
+			endpointErr <- err
+			cancel()
+		}
+	}()
 	if beforeUI != nil {
 		beforeUI(ctx, cfg.providerURI, log)
 	}
@@ -123,32 +142,60 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Endpoint: ln.Addr().String(),
 		Doctor:   cfg.hpr,
 		Verify:   verifyWords(cfg),
-		Media:    parts.engine.MediaSource(),
+		Media:    console.MediaSource(),
 	}
-	prog := tea.NewProgram(ui.New(parts.console, info),
+	prog := tea.NewProgram(ui.New(console, info),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
 		tea.WithContext(ctx), tea.WithoutSignalHandler(),
 		tea.WithColorProfile(terminalProfile()),
 	)
 	_, uiErr := prog.Run()
+	var stopped error
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) && !errors.Is(uiErr, context.Canceled) {
 		log.Error("terminal interface stopped", "err", uiErr)
+		stopped = fmt.Errorf("terminal interface stopped: %w", uiErr)
 	}
 
 	// Clean shutdown: BYE to the patient in a call, endpoint closed, devices
-	// released (the session releases them before Done).
-	grace, done := context.WithTimeout(context.Background(), 5*time.Second)
-	defer done()
-	parts.console.shutdown(grace)
-	cancel()
-	_ = hs.Shutdown(grace)
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("endpoint stopped", "err", err)
-		return 1
+	// released.
+	if err := console.Close(context.Background()); err != nil {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	select {
+	case err := <-endpointErr:
+		stopped = errors.Join(err, stopped)
+	default:
+	}
+	if stopped != nil {
+		return fail(terminal, stopped)
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// redirectStderr points file descriptor 2 at the log and returns a writer
+// to the terminal's stderr as it was, and a function that puts it back.
+// When stderr is not the process's own (tests), it is returned as it is.
+func redirectStderr(logFile *os.File, stderr io.Writer, log *slog.Logger) (io.Writer, func()) {
+	if stderr != os.Stderr {
+		return stderr, func() {}
+	}
+	saved, err := unix.Dup(2)
+	if err != nil {
+		log.Warn("stderr not redirected to the log", "err", err)
+		return stderr, func() {}
+	}
+	if err := unix.Dup2(int(logFile.Fd()), 2); err != nil {
+		log.Warn("stderr not redirected to the log", "err", err)
+		_ = unix.Close(saved)
+		return stderr, func() {}
+	}
+	terminal := os.NewFile(uintptr(saved), "stderr")
+	return terminal, func() {
+		_ = unix.Dup2(saved, 2)
+		_ = terminal.Close()
+	}
 }
 
 // terminalProfile is the terminal's colour profile capped at 256 colours:
@@ -166,19 +213,6 @@ func verifyWords(cfg *consoleConfig) string {
 		return "sigs NOT verified"
 	}
 	return "sigs verified"
-}
-
-// drainChats keeps chat messages (content_type text or media) apart from the
-// call machinery: logged, acknowledged by the server, not acted on.
-func drainChats(ctx context.Context, chats <-chan *uhiclient.Inbound, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case in := <-chats:
-			log.Info("chat message", "from", in.Sender, "content_type", in.Chat.ContentType)
-		}
-	}
 }
 
 // openLog opens the log file, by default in the user's state directory
@@ -205,68 +239,36 @@ func openLog(path string) (*os.File, error) {
 	return f, nil
 }
 
-// parts are the assembled pieces of a console.
-type parts struct {
-	engine  *call.Engine
-	server  *uhiclient.Server
-	console *console
-}
-
-// assemble builds the waiting room, the call engine, the wire (server with
-// its verifier, client with its signer) and the console that joins them.
-func assemble(cfg *consoleConfig, log *slog.Logger) (*parts, error) {
-	room, err := waitingroom.New()
+// app turns the flags into the application's configuration.
+func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
+	media, err := call.ParseMedia(c.media)
 	if err != nil {
-		return nil, err
+		return app.Config{}, err
 	}
-	media, err := call.ParseMedia(cfg.media)
+	ice, err := c.ice()
 	if err != nil {
-		return nil, err
+		return app.Config{}, err
 	}
-	ice, err := cfg.ice()
+	verifier, err := makeVerifier(c, log)
 	if err != nil {
-		return nil, err
+		return app.Config{}, err
 	}
-	engineOpts := []call.Option{
-		call.WithICEServers(ice), call.WithMedia(media),
-		call.WithLogger(log.With("part", "call")), call.WithRingTimeout(cfg.ring),
-		call.WithLoopback(cfg.loopback), call.WithLowBandwidth(cfg.lowBandwidth),
-	}
-	if cfg.videoWidth > 0 {
-		engineOpts = append(engineOpts, call.WithVideo(cfg.videoWidth, cfg.videoWidth*3/4, cfg.videoFPS))
-	}
-	engine, err := call.New(engineOpts...)
+	signer, err := makeSigner(c)
 	if err != nil {
-		return nil, err
+		return app.Config{}, err
 	}
-
-	verifier, err := makeVerifier(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	server, err := uhiclient.NewServer(cfg.hpr,
-		uhiclient.WithVerifier(verifier), uhiclient.WithServerLogger(log.With("part", "endpoint")))
-	if err != nil {
-		return nil, err
-	}
-	clientOpts := []uhiclient.ClientOption{uhiclient.WithClientLogger(log.With("part", "client"))}
-	signer, err := makeSigner(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if signer != nil {
-		clientOpts = append(clientOpts, uhiclient.WithSigner(signer))
-	}
-	client, err := uhiclient.NewClient(clientOpts...)
-	if err != nil {
-		return nil, err
-	}
-	self := uhiclient.Identity{
-		Self:        uhiclient.Person{Name: cfg.name, Cred: cfg.hpr},
-		ProviderID:  cfg.providerID,
-		ProviderURI: cfg.providerURI,
-	}
-	return &parts{engine: engine, server: server, console: newConsole(room, engine, client, self, log.With("part", "console"))}, nil
+	return app.Config{
+		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
+		ProviderID:  c.providerID,
+		ProviderURI: c.providerURI,
+		Verifier:    verifier,
+		Signer:      signer,
+		Engine: []call.Option{
+			call.WithICEServers(ice), call.WithMedia(media), call.WithRingTimeout(c.ring),
+			call.WithLoopback(c.loopback), call.WithLowBandwidth(c.lowBandwidth),
+		},
+		Log: log,
+	}, nil
 }
 
 // makeVerifier turns --verify into the server's verifier.

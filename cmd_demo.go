@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,21 +18,16 @@ import (
 // synthetic media and signatures on with keys made for the run, so a
 // newcomer can call each of them within a minute of cloning.
 func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := consoleFlags(fs)
+	fs := newFlagSet("teleconsole demo", "usage: teleconsole demo [flags]\n\n"+
+		"The console on loopback with three simulated patients, synthetic media and\n"+
+		"signatures checked with keys made for the run. No environment variable applies.", stderr)
 	// The demo's own defaults: loopback, a free port, no outside servers.
-	for name, value := range map[string]string{
-		"listen": "127.0.0.1:0", "hpr": "ganeshborse@hpr.ndhm", "name": "Dr Ganesh Borse",
-		"ice-servers": "", "media": "synthetic",
-	} {
-		_ = fs.Set(name, value)
-	}
-	if err := parseFlags(fs, args, func(string) (string, bool) { return "", false }); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	d := consoleDefaults()
+	d.listen, d.hpr, d.name = "127.0.0.1:0", "ganeshborse@hpr.ndhm", "Dr Ganesh Borse"
+	d.iceServers, d.media = "", "synthetic"
+	cfg := consoleFlags(fs, d)
+	if code, done := parseCommand(fs, args, noEnvironment); done {
+		return code
 	}
 
 	doctorKey, patientKey, keyring, err := demoKeys(cfg.providerID)

@@ -19,12 +19,8 @@ const maxSignBody = 64 << 20
 // runKeygen prints a new Ed25519 key pair in the UHI format (contract §5):
 // the private key as base64 PKCS#8 DER, the public key as base64 SPKI DER.
 func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: teleconsole keygen\n\nPrints a new Ed25519 key pair: private-key (base64 PKCS#8) and public-key (base64 SPKI).")
-	}
-	if code, done := parseKeyFlags(fs, args); done {
+	fs := newFlagSet("teleconsole keygen", "usage: teleconsole keygen\n\nPrints a new Ed25519 key pair: private-key (base64 PKCS#8) and public-key (base64 SPKI).", stderr)
+	if code, done := parseCommand(fs, args, osLookup); done {
 		return code
 	}
 	pub, priv, err := uhiclient.GenerateKey(rand.Reader)
@@ -47,18 +43,13 @@ func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // (contract §5). The digest covers the exact bytes read, trailing newline
 // included: use printf '%s', not echo, for bodies without one.
 func runSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("teleconsole sign", "usage: teleconsole sign --private-key B64 --subscriber-id ID --key-id KID [--created UNIX] [--ttl SECONDS] < body", stderr)
 	privateKey := fs.String("private-key", "", "base64 PKCS#8 Ed25519 private key (required)")
 	subscriberID := fs.String("subscriber-id", "", "subscriber id, first part of keyId (required)")
 	keyID := fs.String("key-id", "", "unique key id, second part of keyId (required)")
 	created := fs.Int64("created", 0, "created time, Unix seconds (default now)")
 	ttl := fs.Int64("ttl", int64(uhiclient.DefaultTTL/time.Second), "expires - created, seconds")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: teleconsole sign --private-key B64 --subscriber-id ID --key-id KID [--created UNIX] [--ttl SECONDS] < body")
-		fs.PrintDefaults()
-	}
-	if code, done := parseKeyFlags(fs, args); done {
+	if code, done := parseCommand(fs, args, osLookup); done {
 		return code
 	}
 	if *privateKey == "" || *subscriberID == "" || *keyID == "" {
@@ -91,17 +82,12 @@ func runSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // header value and a public key. It exits 0 printing "valid", or 1 printing
 // why not: bad signature, digest mismatch, expired, malformed header.
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("teleconsole verify", "usage: teleconsole verify --public-key B64 --authorization JSON [--at UNIX] [--digest BLAKE-512=B64] < body", stderr)
 	publicKey := fs.String("public-key", "", "base64 SPKI Ed25519 public key (required)")
 	authorization := fs.String("authorization", "", "the Authorization header value, a JSON object (required)")
 	at := fs.Int64("at", 0, "check the created/expires window (with a 30 s clock-skew allowance) as of this Unix time (default now)")
 	digest := fs.String("digest", "", "optional Digest header sent with the body (BLAKE-512=...), to tell a changed body from a bad signature")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: teleconsole verify --public-key B64 --authorization JSON [--at UNIX] [--digest BLAKE-512=B64] < body")
-		fs.PrintDefaults()
-	}
-	if code, done := parseKeyFlags(fs, args); done {
+	if code, done := parseCommand(fs, args, osLookup); done {
 		return code
 	}
 	if *publicKey == "" || *authorization == "" {
@@ -127,22 +113,8 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseKeyFlags parses args; done is true when the command should stop with code
-// (0 after --help, 2 on a bad flag or stray argument).
-func parseKeyFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, true
-		}
-		return 2, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return 2, true
-	}
-	return 0, false
-}
-
+// keyUsage reports a missing or bad flag value found after parsing, as
+// parseCommand reports a bad flag: exit 2.
 func keyUsage(fs *flag.FlagSet, stderr io.Writer, msg string) int {
 	fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), strings.TrimSpace(msg))
 	return 2

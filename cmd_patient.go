@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,8 +16,9 @@ import (
 // runPatient runs one simulated patient against any HSPA until interrupted,
 // printing what happens to it, one line each.
 func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("teleconsole patient", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("teleconsole patient", "usage: teleconsole patient --console URL --abha ADDRESS --hpr ADDRESS [flags]\n\n"+
+		"A simulated patient (EUA) against any HSPA. Every flag can also be set from\n"+
+		"the environment as TELECONSOLE_PATIENT_..., e.g. TELECONSOLE_PATIENT_ICE_SERVERS.", stderr)
 	var cfg patient.Config
 	fs.StringVar(&cfg.ConsoleURI, "console", "", "the HSPA's provider_uri `URL`; the patient posts to URL/on_message (required)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "`HOST:PORT` for the patient's own on_message endpoint")
@@ -30,14 +30,13 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&cfg.AnswerDelay, "answer-delay", 0, "how long the patient takes to accept a call")
 	fs.BoolVar(&cfg.Decline, "decline", false, "refuse every call with BYE")
 	fs.BoolVar(&cfg.Rejoin, "rejoin", false, "READY again after each call")
+	peerDefaults := defaultPeerFlags()
+	peerDefaults.subscriberID = "teleconsole-patient"
 	var peer peerFlags
-	peer.register(fs, "teleconsole-patient", "")
+	peer.register(fs, peerDefaults, "")
 	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
-	if err := parseFlags(fs, args, patientLookup); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseCommand(fs, args, patientLookup); done {
+		return code
 	}
 	if cfg.ConsoleURI == "" || cfg.Address == "" || cfg.Doctor == "" {
 		return fail(stderr, errors.New("patient: --console, --abha and --hpr are required"))

@@ -26,6 +26,9 @@ import (
 	"teleconsole/uhiclient"
 )
 
+// testDoctor is the doctor every system test's console answers for.
+const testDoctor = "ganeshborse@hpr.ndhm"
+
 // The fault tests (issue 6) run the real binary: the console in tmux inside
 // namespace A, simulated patients inside namespace B, the shaped link of
 // netlab_test.go between them. `make faults` runs them; they need root.

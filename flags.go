@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -16,13 +19,44 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parseFlags parses args into fs and then fills every flag not given on the
-// command line from its environment variable, if that is set (even to the
-// empty string: TELECONSOLE_ICE_SERVERS= means no ICE servers). The command
-// line wins over the environment.
-func parseFlags(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
+// newFlagSet is a subcommand's flag set: errors and usage go to stderr, and
+// the usage is synopsis followed by the flags, if there are any.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), strings.TrimRight(synopsis, "\n"))
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(fs.Output(), "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseCommand is how every subcommand reads its command line: args into
+// fs, then every flag not given there from its environment variable when
+// lookup has it (even set to the empty string: TELECONSOLE_ICE_SERVERS=
+// means no ICE servers), so the command line wins. done is true when the
+// command must stop now with code: 0 after --help or -h (the usage printed
+// on stderr), 2 after an unknown flag, a bad value on the command line or
+// in the environment, or a positional argument, none of which any
+// subcommand takes (the error and the usage printed).
+func parseCommand(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) (code int, done bool) {
 	if err := fs.Parse(args); err != nil {
-		return err
+		// The flag package has printed the error, or only the usage for
+		// --help.
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument(s): %s\n", fs.Name(), quoteArgs(fs.Args()))
+		fs.Usage()
+		return 2, true
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -37,8 +71,27 @@ func parseFlags(fs *flag.FlagSet, args []string, lookup func(string) (string, bo
 			}
 		}
 	})
-	return err
+	if err != nil {
+		fmt.Fprintf(fs.Output(), "%s: %v\n", fs.Name(), err)
+		fs.Usage()
+		return 2, true
+	}
+	return 0, false
 }
 
-// osLookup is the real environment, for parseFlags.
+// quoteArgs writes arguments as Go strings, so an empty or a blank one
+// shows.
+func quoteArgs(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// osLookup is the real environment, for parseCommand.
 func osLookup(key string) (string, bool) { return os.LookupEnv(key) }
+
+// noEnvironment is an empty environment, for parseCommand: the demo's
+// settings are its own, whatever a console's environment says.
+func noEnvironment(string) (string, bool) { return "", false }

@@ -28,8 +28,8 @@ func TestParseFlagsEnvironment(t *testing.T) {
 	hpr := fs.String("hpr", "default@hpr.ndhm", "")
 	ring := fs.Duration("ring", time.Second, "")
 
-	if err := parseFlags(fs, []string{"--name", "from flag"}, lookup); err != nil {
-		t.Fatal(err)
+	if code, done := parseCommand(fs, []string{"--name", "from flag"}, lookup); done {
+		t.Fatalf("parseCommand stopped with exit %d", code)
 	}
 	if *listen != "127.0.0.1:9000" {
 		t.Errorf("listen = %q, want the environment's value", *listen)
@@ -55,15 +55,15 @@ func TestParseFlagsBadEnvironment(t *testing.T) {
 		}
 		return "", false
 	}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	var out strings.Builder
+	fs := newFlagSet("t", "usage: t", &out)
 	fs.Duration("ring", time.Second, "")
-	err := parseFlags(fs, nil, lookup)
-	if err == nil {
-		t.Fatal("a malformed environment value was accepted")
+	code, done := parseCommand(fs, nil, lookup)
+	if !done || code != 2 {
+		t.Fatalf("a malformed environment value gave exit %d (stop %v), want 2", code, done)
 	}
-	if want := "TELECONSOLE_RING"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not name %s", err, want)
+	if want := "TELECONSOLE_RING"; !strings.Contains(out.String(), want) {
+		t.Errorf("error %q does not name %s", out.String(), want)
 	}
 }
 
@@ -78,7 +78,7 @@ func TestPeerFlagsSigner(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	var p peerFlags
-	p.register(fs, "", "")
+	p.register(fs, peerFlags{}, "")
 	if s, err := p.signer("hspa"); s != nil || err != nil {
 		t.Fatalf("no key: signer %v, err %v; want neither", s, err)
 	}

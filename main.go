@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 )
 
@@ -39,25 +40,72 @@ func main() {
 	os.Exit(code)
 }
 
-// run dispatches to a subcommand and returns the exit code.
+// run dispatches to a subcommand and returns the exit code. The console
+// runs when there are no arguments or the first is a flag; a first argument
+// that is neither a flag nor a command is a mistake (a misspelt command,
+// most likely), not the console's.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "demo":
-			return runDemo(ctx, args[1:], stdout, stderr)
-		case "patient":
-			return runPatient(ctx, args[1:], stdout, stderr)
-		case "keygen":
-			return runKeygen(args[1:], stdin, stdout, stderr)
-		case "sign":
-			return runSign(args[1:], stdin, stdout, stderr)
-		case "verify":
-			return runVerify(args[1:], stdin, stdout, stderr)
-		case "help":
-			args = []string{"--help"}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return runConsole(ctx, args, stdout, stderr)
+	}
+	if args[0] == "help" {
+		switch {
+		case len(args) == 1:
+			return runConsole(ctx, []string{"--help"}, stdout, stderr)
+		case len(args) > 2:
+			fmt.Fprintf(stderr, "teleconsole help: unexpected argument(s): %s\n", quoteArgs(args[2:]))
+			return 2
+		}
+		args = []string{args[1], "--help"}
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdin, stdout, stderr)
 		}
 	}
-	return runConsole(ctx, args, stdout, stderr)
+	fmt.Fprintf(stderr, "teleconsole: unknown command %q\n\n%s", args[0], commandsUsage())
+	return 2
+}
+
+// command is one of teleconsole's subcommands.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands are teleconsole's subcommands, in the order its usage lists
+// them; the console is what runs without one.
+func commands() []command {
+	return []command{
+		{"demo", "the console with three simulated patients", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runDemo(ctx, args, stdout, stderr)
+		}},
+		{"patient", "a simulated patient against any HSPA", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runPatient(ctx, args, stdout, stderr)
+		}},
+		{"keygen", "a new Ed25519 key pair in the UHI format", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return runKeygen(args, stdin, stdout, stderr)
+		}},
+		{"sign", "the Authorization header for a body on stdin", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return runSign(args, stdin, stdout, stderr)
+		}},
+		{"verify", "checks a body on stdin against an Authorization header", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return runVerify(args, stdin, stdout, stderr)
+		}},
+	}
+}
+
+// commandsUsage says how teleconsole is called and lists its commands; the
+// console's --help begins with it.
+func commandsUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: teleconsole [flags]           the console\n" +
+		"       teleconsole COMMAND [flags]   a command (teleconsole COMMAND --help for its flags)\n" +
+		"\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+	}
+	return b.String()
 }
 
 // fail prints an error the way every subcommand does and returns exit code 1.

@@ -20,17 +20,30 @@ type peerFlags struct {
 	privateKey, subscriberID, keyID string
 }
 
-// register adds the shared flags to fs; subscriberHelp says what an empty
-// --subscriber-id means for this command.
-func (p *peerFlags) register(fs *flag.FlagSet, subscriberDefault, subscriberHelp string) {
-	fs.StringVar(&p.iceServers, "ice-servers", defaultICEServers, "comma-separated STUN/TURN URLs; \"\" means host candidates only")
-	fs.StringVar(&p.turnUser, "turn-user", "openrelayproject", "username for the TURN servers")
-	fs.StringVar(&p.turnPass, "turn-password", "openrelayproject", "credential for the TURN servers")
-	fs.BoolVar(&p.lowBandwidth, "low-bandwidth", false, "start calls in the lean mode (small picture, low bit rate) for a slow link")
-	fs.BoolVar(&p.loopback, "loopback-candidates", false, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
-	fs.StringVar(&p.privateKey, "private-key", "", "base64 PKCS#8 Ed25519 key to sign outbound requests with")
-	fs.StringVar(&p.subscriberID, "subscriber-id", subscriberDefault, "subscriber id in the signing keyId"+subscriberHelp)
-	fs.StringVar(&p.keyID, "key-id", "", "unique key id in the signing keyId (needed with --private-key)")
+// defaultPeerFlags are the shared flags' defaults: the reference apps' ICE
+// servers and TURN credentials, as call knows them.
+func defaultPeerFlags() peerFlags {
+	var p peerFlags
+	p.iceServers, p.turnUser, p.turnPass = call.DefaultICEFlags()
+	return p
+}
+
+// register adds the shared flags to fs, each defaulting to its value in d;
+// subscriberHelp says what an empty --subscriber-id means for this command.
+func (p *peerFlags) register(fs *flag.FlagSet, d peerFlags, subscriberHelp string) {
+	iceHelp := "comma-separated STUN/TURN URLs; \"\" means host candidates only"
+	if d.iceServers == "" {
+		// The flag package shows no default for an empty string.
+		iceHelp += " (the default)"
+	}
+	fs.StringVar(&p.iceServers, "ice-servers", d.iceServers, iceHelp)
+	fs.StringVar(&p.turnUser, "turn-user", d.turnUser, "username for the TURN servers")
+	fs.StringVar(&p.turnPass, "turn-password", d.turnPass, "credential for the TURN servers")
+	fs.BoolVar(&p.lowBandwidth, "low-bandwidth", d.lowBandwidth, "start calls in the lean mode (small picture, low bit rate) for a slow link")
+	fs.BoolVar(&p.loopback, "loopback-candidates", d.loopback, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
+	fs.StringVar(&p.privateKey, "private-key", d.privateKey, "base64 PKCS#8 Ed25519 key to sign outbound requests with")
+	fs.StringVar(&p.subscriberID, "subscriber-id", d.subscriberID, "subscriber id in the signing keyId"+subscriberHelp)
+	fs.StringVar(&p.keyID, "key-id", d.keyID, "unique key id in the signing keyId (needed with --private-key)")
 }
 
 // ice parses --ice-servers with the TURN credentials.

@@ -32,6 +32,23 @@ func DefaultICEServers() []webrtc.ICEServer {
 	}
 }
 
+// DefaultICEFlags returns DefaultICEServers as ParseICEServers takes them
+// back: the URLs comma-separated, and the TURN username and credential. A
+// command line's defaults come from here, so the list is written once.
+func DefaultICEFlags() (list, username, credential string) {
+	var urls []string
+	for _, s := range DefaultICEServers() {
+		urls = append(urls, s.URLs...)
+		if s.Username != "" {
+			username = s.Username
+		}
+		if c, ok := s.Credential.(string); ok && c != "" {
+			credential = c
+		}
+	}
+	return strings.Join(urls, ","), username, credential
+}
+
 // ParseICEServers turns a comma-separated list of stun:, stuns:, turn: and
 // turns: URLs into ICE servers. username and credential apply to every TURN
 // URL. An empty or blank list means no servers: host candidates only

@@ -330,6 +330,9 @@ func (r *Room) Get(address string) (Patient, bool) {
 	return *p, true
 }
 
+// Capacity returns how many patients the room holds at most.
+func (r *Room) Capacity() int { return r.capacity }
+
 // Len returns how many patients the room holds, finished ones included.
 func (r *Room) Len() int {
 	r.mu.Lock()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
-	"sync"
-	"time"
 
 	"teleconsole/call"
 	"teleconsole/link"
@@ -15,57 +13,22 @@ import (
 	"teleconsole/waitingroom"
 )
 
-// errBusy is returned by Call while another call is on.
-var errBusy = errors.New("a call is already in progress: end it first")
+// ErrBusy is returned by Call while another call is on or being dialled.
+var ErrBusy = errors.New("a call is already in progress: end it first")
 
-// console is the doctor's side of a consultation: it joins the waiting room
-// (domain), the UHI wire and the call engine, and is what the UI drives
-// (ui.Console). Inbound signalling is handled on one goroutine (run); the UI
-// calls the other methods from its commands.
-type console struct {
-	room    *waitingroom.Room
-	engine  *call.Engine
-	client  *uhiclient.Client
-	doctor  uhiclient.Person
-	self    uhiclient.Identity // the doctor's provider id and URI
-	log     *slog.Logger
-	events  chan call.Event
-	acks    chan struct{} // bounds the ACKs in flight
-	sendTTL time.Duration
-
-	mu      sync.Mutex
-	session *call.Session // the current call, or nil
-	wg      sync.WaitGroup
-}
-
-// maxAcksInFlight bounds concurrent ACK posts, so a READY flood cannot start
-// a goroutine per READY; an ACK not sent is harmless because the patient app
-// keeps sending READY until one arrives (contract §3).
-const maxAcksInFlight = 32
-
-func newConsole(room *waitingroom.Room, engine *call.Engine, client *uhiclient.Client, self uhiclient.Identity, log *slog.Logger) *console {
-	return &console{
-		room: room, engine: engine, client: client,
-		doctor: self.Self, self: self, log: log,
-		events:  make(chan call.Event, 64),
-		acks:    make(chan struct{}, maxAcksInFlight),
-		sendTTL: 10 * time.Second,
-	}
-}
-
-// run handles inbound signalling until ctx ends.
-func (c *console) run(ctx context.Context, inbound <-chan *uhiclient.Inbound) {
+// run handles inbound signalling, one message at a time, until ctx ends.
+func (c *Console) run(ctx context.Context, inbound <-chan *uhiclient.Inbound) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case in := <-inbound:
-			c.handle(ctx, in)
+			c.handle(in)
 		}
 	}
 }
 
-func (c *console) handle(ctx context.Context, in *uhiclient.Inbound) {
+func (c *Console) handle(in *uhiclient.Inbound) {
 	sig := in.Signal
 	if sig == nil {
 		return
@@ -73,17 +36,26 @@ func (c *console) handle(ctx context.Context, in *uhiclient.Inbound) {
 	log := c.log.With("from", in.Sender, "type", sig.Type.String(), "message_id", in.MessageID)
 	switch sig.Type {
 	case uhiclient.SignalReady:
-		c.ready(ctx, in, log)
+		c.ready(in, log)
 		return
 	case uhiclient.SignalAck:
 		log.Info("ACK from a patient ignored: only the doctor acknowledges READY")
 		return
 	case uhiclient.SignalOffer:
-		log.Warn("OFFER from a patient ignored: only the doctor initiates a call (contract §3)")
+		log.Warn("OFFER from a patient ignored: only the doctor initiates a call (docs/protocol.md)")
 		return
 	}
 	_ = c.room.Heard(in.Sender)
-	s := c.current()
+	c.mu.Lock()
+	s := c.session
+	if s == nil && c.dialing == in.Sender {
+		// The OFFER is being made: what its patient sends now (a quick
+		// ANSWER, a candidate) waits for the session.
+		c.held = append(c.held, in)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
 	if s == nil || s.Peer() != in.Sender {
 		if sig.Type == uhiclient.SignalBye {
 			if err := c.room.Left(in.Sender); err != nil && !errors.Is(err, waitingroom.ErrUnknownPatient) {
@@ -92,11 +64,16 @@ func (c *console) handle(ctx context.Context, in *uhiclient.Inbound) {
 			return
 		}
 		// Signalling from someone who is not the patient of the current
-		// call is dropped (contract §3).
+		// call is dropped (docs/protocol.md).
 		log.Info("signal for no current call dropped")
 		return
 	}
-	cs, err := link.FromWire(sig)
+	c.toSession(s, in, log)
+}
+
+// toSession hands a call signal to the session it belongs to.
+func (c *Console) toSession(s *call.Session, in *uhiclient.Inbound, log *slog.Logger) {
+	cs, err := link.FromWire(in.Signal)
 	if err != nil {
 		log.Warn("bad call signal", "err", err)
 		return
@@ -106,8 +83,8 @@ func (c *console) handle(ctx context.Context, in *uhiclient.Inbound) {
 	}
 }
 
-// ready records a READY and answers it with an ACK when the room says so.
-func (c *console) ready(ctx context.Context, in *uhiclient.Inbound, log *slog.Logger) {
+// ready records a READY and queues its ACK when the room says so.
+func (c *Console) ready(in *uhiclient.Inbound, log *slog.Logger) {
 	sender := in.Envelope.Message.Intent.Chat.Sender.Person
 	p := waitingroom.Patient{
 		Address:       in.Sender,
@@ -139,36 +116,40 @@ func (c *console) ready(ctx context.Context, in *uhiclient.Inbound, log *slog.Lo
 		log.Info("the patient of the current call is back in the waiting room: ending the call")
 		s.Close(call.EndRejoined)
 	}
-	b, err := c.builderFor(in.Sender)
-	if err != nil {
-		log.Warn("cannot address ACK", "err", err)
-		return
-	}
-	env, err := b.Ack()
-	if err != nil {
-		log.Warn("build ACK", "err", err)
-		return
-	}
-	select {
-	case c.acks <- struct{}{}:
-	default:
-		log.Warn("ACK skipped: too many in flight; the patient will READY again")
-		return
-	}
-	uri := b.Identity().ConsumerURI
-	c.wg.Go(func() {
-		defer func() { <-c.acks }()
-		sctx, cancel := context.WithTimeout(ctx, c.sendTTL)
-		defer cancel()
-		if err := c.client.Send(sctx, uri, env); err != nil {
+	c.acks.push(in.Sender)
+}
+
+// sendAcks sends queued ACKs, oldest first, until the queue is closed and
+// empty. Each is addressed when it is sent, with what the room then knows.
+func (c *Console) sendAcks(ctx context.Context) {
+	for {
+		addr, ok := c.acks.pop()
+		if !ok {
+			return
+		}
+		log := c.log.With("to", addr, "type", "ACK")
+		b, err := c.builderFor(addr)
+		if err != nil {
+			log.Warn("cannot address ACK", "err", err)
+			continue
+		}
+		env, err := b.Ack()
+		if err != nil {
+			log.Warn("build ACK", "err", err)
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, ackTimeout)
+		if err := c.client.Send(sctx, b.Identity().ConsumerURI, env); err != nil {
+			// The patients' app READYs again until an ACK arrives.
 			log.Warn("ACK not delivered", "err", err)
 		}
-	})
+		cancel()
+	}
 }
 
 // builderFor returns an envelope builder addressed to the patient at addr,
-// with the routing values known from their READY (contract §2).
-func (c *console) builderFor(addr string) (*uhiclient.Builder, error) {
+// with the routing values known from their READY (docs/protocol.md).
+func (c *Console) builderFor(addr string) (*uhiclient.Builder, error) {
 	p, ok := c.room.Get(addr)
 	if !ok {
 		return nil, fmt.Errorf("%q: %w", addr, waitingroom.ErrUnknownPatient)
@@ -182,43 +163,66 @@ func (c *console) builderFor(addr string) (*uhiclient.Builder, error) {
 	return uhiclient.NewBuilder(id)
 }
 
-func (c *console) current() *call.Session {
+func (c *Console) current() *call.Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.session
 }
 
 // Patients returns the waiting room in arrival order (ui.Console).
-func (c *console) Patients() []waitingroom.Patient { return c.room.Patients() }
+func (c *Console) Patients() []waitingroom.Patient { return c.room.Patients() }
 
-// Call starts a call to the patient at addr (ui.Console).
-func (c *console) Call(addr string) error {
+// Call starts a call to the patient at addr (ui.Console). The engine opens
+// the media and makes the OFFER without the console's lock held, so inbound
+// signalling and the UI's reads go on meanwhile.
+func (c *Console) Call(addr string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.session != nil {
-		return errBusy
+	if c.session != nil || c.dialing != "" {
+		c.mu.Unlock()
+		return ErrBusy
 	}
+	c.dialing = addr
+	c.mu.Unlock()
+
+	s, err := c.dial(addr)
+
+	c.mu.Lock()
+	held := c.held
+	c.dialing, c.held = "", nil
+	if err == nil {
+		c.session = s
+		c.calls.Go(func() { c.follow(s) })
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, in := range held {
+		c.toSession(s, in, c.log.With("from", in.Sender, "type", in.Signal.Type.String(), "message_id", in.MessageID))
+	}
+	return nil
+}
+
+func (c *Console) dial(addr string) (*call.Session, error) {
 	b, err := c.builderFor(addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.room.Calling(addr); err != nil {
-		return err
+		return nil, err
 	}
-	peer := link.New(c.client, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.doctor.Address(), addr))
-	s, err := c.engine.Dial(addr, peer)
+	peer := link.New(c.client, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.self.Self.Address(), addr))
+	s, err := c.dialer(addr, peer)
 	if err != nil {
 		_ = c.room.Ended(addr, waitingroom.StateDone, "call failed: "+err.Error())
-		return fmt.Errorf("call %s: %w", addr, err)
+		return nil, fmt.Errorf("call %s: %w", addr, err)
 	}
-	c.session = s
-	c.wg.Go(func() { c.follow(s) })
-	return nil
+	return s, nil
 }
 
 // follow passes one call's events to the UI and keeps the waiting room in
 // step with them, until the call ends.
-func (c *console) follow(s *call.Session) {
+func (c *Console) follow(s *call.Session) {
 	for ev := range s.Events() {
 		if se, ok := ev.(call.StateEvent); ok {
 			c.record(s.Peer(), se)
@@ -240,7 +244,7 @@ func (c *console) follow(s *call.Session) {
 }
 
 // record moves the patient in the waiting room as their call moves.
-func (c *console) record(addr string, ev call.StateEvent) {
+func (c *Console) record(addr string, ev call.StateEvent) {
 	var err error
 	switch ev.State {
 	case call.StateConnecting, call.StateConnected:
@@ -267,7 +271,7 @@ func outcome(r call.EndReason) waitingroom.State {
 		return waitingroom.StateUnreachable
 	case call.EndRemoteBye, call.EndDeclined:
 		// After a BYE the reference app must re-open its screen and READY
-		// again before it can take another call (contract §3).
+		// again before it can take another call (docs/protocol.md).
 		return waitingroom.StateLeft
 	default:
 		return waitingroom.StateDone
@@ -275,28 +279,28 @@ func outcome(r call.EndReason) waitingroom.State {
 }
 
 // Hangup ends the current call, sending BYE (ui.Console).
-func (c *console) Hangup() {
+func (c *Console) Hangup() {
 	if s := c.current(); s != nil {
 		s.Hangup()
 	}
 }
 
 // SetMicMuted mutes or unmutes the doctor's microphone (ui.Console).
-func (c *console) SetMicMuted(muted bool) {
+func (c *Console) SetMicMuted(muted bool) {
 	if s := c.current(); s != nil {
 		s.SetMicMuted(muted)
 	}
 }
 
 // SetCameraOff turns the doctor's camera off or on (ui.Console).
-func (c *console) SetCameraOff(off bool) {
+func (c *Console) SetCameraOff(off bool) {
 	if s := c.current(); s != nil {
 		s.SetCameraOff(off)
 	}
 }
 
 // Frame returns the patient's latest video frame (ui.Console).
-func (c *console) Frame() (*image.RGBA, uint64) {
+func (c *Console) Frame() (*image.RGBA, uint64) {
 	if s := c.current(); s != nil {
 		return s.Frame()
 	}
@@ -304,35 +308,4 @@ func (c *console) Frame() (*image.RGBA, uint64) {
 }
 
 // Events delivers every call's events in order (ui.Console).
-func (c *console) Events() <-chan call.Event { return c.events }
-
-// shutdown ends the current call with BYE and waits, at most until ctx ends,
-// for it and the ACKs in flight to finish.
-func (c *console) shutdown(ctx context.Context) {
-	if s := c.current(); s != nil {
-		s.Close(call.EndShutdown)
-		select {
-		case <-s.Done():
-		case <-ctx.Done():
-		}
-	}
-	done := make(chan struct{})
-	go func() {
-		// follow may be blocked handing the final event to a UI that has
-		// already quit; drain so it can finish.
-		for {
-			select {
-			case <-c.events:
-			case <-done:
-				return
-			}
-		}
-	}()
-	waited := make(chan struct{})
-	go func() { c.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-ctx.Done():
-	}
-	close(done)
-}
+func (c *Console) Events() <-chan call.Event { return c.events }

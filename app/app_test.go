@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ import (
 )
 
 // These tests run a whole consultation in one process over loopback HTTP:
-// the doctor's console (waiting room, wire, engine) against simulated
-// patients, each with their own on_message endpoint, as in issue 3.
+// the doctor's console, assembled and run as teleconsole runs it, against
+// simulated patients, each with their own on_message endpoint.
 
 const testDoctor = "ganeshborse@hpr.ndhm"
 
@@ -41,9 +42,17 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 type rig struct {
-	t       *testing.T
-	console *console
+	t       testing.TB
+	console *Console
 	uri     string
 	client  *uhiclient.Client
 	engine  *call.Engine // the patients'
@@ -51,8 +60,9 @@ type rig struct {
 	ctx     context.Context
 }
 
-// newRig starts a console on loopback; extra engine options tune its timeouts.
-func newRig(t *testing.T, opts ...call.Option) *rig {
+// newRig starts a console on loopback, as teleconsole does (New, Start,
+// Close); extra engine options tune its timeouts.
+func newRig(t testing.TB, opts ...call.Option) *rig {
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -67,19 +77,7 @@ func newRig(t *testing.T, opts ...call.Option) *rig {
 		call.WithMedia(call.MediaSynthetic), call.WithICEServers(nil), call.WithLoopback(true),
 		call.WithPlayback(false), call.WithVideo(320, 240, 15),
 	}
-	engine, err := call.New(append(base, append([]call.Option{call.WithLogger(log.With("side", "doctor"))}, opts...)...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	patients, err := call.New(append(base, call.WithLogger(log.With("side", "patient")))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := waitingroom.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := uhiclient.NewServer(testDoctor, uhiclient.WithServerLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,17 +90,23 @@ func newRig(t *testing.T, opts ...call.Option) *rig {
 		t.Fatal(err)
 	}
 	uri := "http://" + ln.Addr().String() + "/api/v1"
-	self := uhiclient.Identity{Self: uhiclient.Person{Name: "Dr Borse", Cred: testDoctor}, ProviderID: "teleconsole", ProviderURI: uri}
-	c := newConsole(room, engine, client, self, log.With("side", "console"))
-	hs := server.HTTPServer("")
-	go func() { _ = hs.Serve(ln) }()
-	go c.run(ctx, server.Signals())
+	c, err := New(Config{
+		Doctor:      uhiclient.Person{Name: "Dr Borse", Cred: testDoctor},
+		ProviderID:  "teleconsole",
+		ProviderURI: uri,
+		Engine:      append(base, opts...),
+		Client:      []uhiclient.ClientOption{uhiclient.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond)},
+		Log:         log.With("side", "doctor"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start(ln)
 	t.Cleanup(func() {
-		grace, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		c.shutdown(grace)
+		if err := c.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 		cancel()
-		_ = hs.Shutdown(grace)
 	})
 	return &rig{t: t, console: c, uri: uri, client: client, engine: patients, log: log, ctx: ctx}
 }
@@ -195,8 +199,8 @@ func TestConsultationOverHTTP(t *testing.T) {
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.console.Call(addr); !errors.Is(err, errBusy) {
-		t.Fatalf("a second Call during a call returned %v, want errBusy", err)
+	if err := r.console.Call(addr); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second Call during a call returned %v, want ErrBusy", err)
 	}
 	r.waitState(call.StateConnected, 15*time.Second)
 	t.Logf("connected %v after Call", time.Since(start).Round(time.Millisecond))
@@ -370,4 +374,83 @@ func TestConsoleDropsSignalsFromStrangers(t *testing.T) {
 	if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
 		t.Fatalf("call ended with %v, want %v: a stranger's BYE was obeyed", ended.Reason, call.EndHangup)
 	}
+}
+
+// TestCallDoesNotBlockTheConsole: while the engine makes the OFFER (devices
+// opened, SDP made: slow here on purpose), the UI's reads return and
+// another patient's READY is recorded and ACKed.
+func TestCallDoesNotBlockTheConsole(t *testing.T) {
+	r := newRig(t)
+	const addr, other = "first@sbx", "second@sbx"
+	r.addPatient(patient.Config{Address: addr})
+	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
+	gate := make(chan struct{})
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	dialing := make(chan struct{})
+	dial := r.console.dialer
+	r.console.dialer = func(peer string, out call.Signaller) (*call.Session, error) {
+		close(dialing)
+		<-gate
+		return dial(peer, out)
+	}
+	called := make(chan error, 1)
+	go func() { called <- r.console.Call(addr) }()
+	<-dialing
+	if err := r.console.Call(other); !errors.Is(err, ErrBusy) {
+		t.Errorf("a second Call while the first dials returned %v, want ErrBusy", err)
+	}
+	read := make(chan struct{})
+	go func() { r.console.Frame(); r.console.Hangup(); close(read) }()
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Frame and Hangup waited for the OFFER to be made")
+	}
+	_, events := r.addPatient(patient.Config{Address: other})
+	waitPatientEvent(t, events, patient.EventAcked, 5*time.Second)
+	release()
+	if err := <-called; err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(call.StateConnected, 15*time.Second)
+}
+
+// TestCloseDuringAReadyBurst: Close while READYs pour in stops taking them,
+// sends what was queued, and leaves no goroutine of the console behind
+// (before, READYs arriving during shutdown added ACK goroutines to a
+// WaitGroup that shutdown was already waiting on, and they could outlive it).
+func TestCloseDuringAReadyBurst(t *testing.T) {
+	r := newRig(t)
+	sink := newAckSink(t, 1)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range 10 {
+			// Each READY burst may be refused once the endpoint closes.
+			r.sendReadies(sink, 50, i)
+		}
+	}()
+	<-sink.all // the first ACK is out: the console is busy
+	if err := r.console.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	<-sent
+	if stacks := consoleGoroutines(); stacks != "" {
+		t.Fatalf("goroutines of the console left after Close:\n%s", stacks)
+	}
+}
+
+// consoleGoroutines returns the stacks of the goroutines running the
+// console's own code, or "".
+func consoleGoroutines() string {
+	buf := make([]byte, 1<<20)
+	var left []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "teleconsole/app.(*Console)") && !strings.Contains(g, "TestCloseDuringAReadyBurst") {
+			left = append(left, g)
+		}
+	}
+	return strings.Join(left, "\n\n")
 }

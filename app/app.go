@@ -1,0 +1,266 @@
+// Package app is the doctor's side of a consultation as one application:
+// the waiting room (waitingroom), the call engine (call) and the UHI wire
+// (uhiclient) joined into a Console that the terminal interface drives.
+// teleconsole, teleconsole demo and the system tests all run it the same
+// way: New, Start, then Close, which shuts it down in one order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"teleconsole/call"
+	"teleconsole/uhiclient"
+	"teleconsole/waitingroom"
+)
+
+// Config is what New needs to assemble a Console.
+type Config struct {
+	// Doctor is who the console answers for: Cred is the HPR address, the
+	// receiver every inbound message must name; Name is shown to patients.
+	Doctor uhiclient.Person
+	// ProviderID and ProviderURI are the console's UHI identity as patients
+	// reach it (the URI ends in /api/v1; on_message is appended).
+	ProviderID, ProviderURI string
+	// Verifier checks inbound signatures; nil verifies nothing.
+	Verifier uhiclient.Verifier
+	// Signer signs outbound requests; nil sends them unsigned.
+	Signer *uhiclient.Signer
+	// Engine are the call engine's options (ICE servers, media, timeouts).
+	Engine []call.Option
+	// Room are the waiting room's options.
+	Room []waitingroom.Option
+	// Client are extra options of the outbound client (retries).
+	Client []uhiclient.ClientOption
+	// Log receives everything the console and its parts log; nil discards.
+	Log *slog.Logger
+	// ShutdownTimeout bounds Close when its context has no deadline
+	// (default 5 s).
+	ShutdownTimeout time.Duration
+}
+
+// Console is the running application. Its methods other than Start and
+// Close are the ui.Console the terminal interface drives; all of them are
+// safe for concurrent use.
+type Console struct {
+	room    *waitingroom.Room
+	engine  *call.Engine
+	dialer  func(peer string, out call.Signaller) (*call.Session, error) // engine.Dial; tests slow it
+	server  *uhiclient.Server
+	client  *uhiclient.Client
+	self    uhiclient.Identity
+	log     *slog.Logger
+	acks    *ackQueue
+	events  chan call.Event
+	timeout time.Duration
+
+	// Set by Start, used by Close.
+	http        *http.Server
+	stopInbound context.CancelFunc // ends the inbound loop
+	inboundDone chan struct{}      // closed when it has ended
+	abort       context.CancelFunc // cancels the ACKs in flight
+	workers     errgroup.Group     // the ACK workers
+	stopped     chan error         // the endpoint's error, if it stops on its own
+
+	mu      sync.Mutex
+	session *call.Session // the current call, or nil
+	dialing string        // the patient being dialled, while Dial runs
+	held    []*uhiclient.Inbound
+	calls   sync.WaitGroup // follow goroutines, one per call
+}
+
+// httpShutdownTimeout bounds the wait for inbound requests in Close.
+const httpShutdownTimeout = time.Second
+
+// ackWorkers serve the ACK queue: each ACK is one HTTP POST to a patient's
+// endpoint, which can take seconds on a bad link, so a few run at once.
+const ackWorkers = 8
+
+// New assembles the console: waiting room, call engine, server (with the
+// verifier) and client (with the signer). Nothing runs until Start.
+func New(cfg Config) (*Console, error) {
+	if cfg.Doctor.Cred == "" {
+		return nil, errors.New("app: the doctor's HPR address is required")
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	room, err := waitingroom.New(cfg.Room...)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := call.New(append([]call.Option{call.WithLogger(log.With("part", "call"))}, cfg.Engine...)...)
+	if err != nil {
+		return nil, err
+	}
+	verifier := cfg.Verifier
+	if verifier == nil {
+		verifier = uhiclient.NoVerification()
+	}
+	server, err := uhiclient.NewServer(cfg.Doctor.Cred,
+		uhiclient.WithVerifier(verifier), uhiclient.WithServerLogger(log.With("part", "endpoint")))
+	if err != nil {
+		return nil, err
+	}
+	clientOpts := []uhiclient.ClientOption{uhiclient.WithClientLogger(log.With("part", "client"))}
+	if cfg.Signer != nil {
+		clientOpts = append(clientOpts, uhiclient.WithSigner(cfg.Signer))
+	}
+	client, err := uhiclient.NewClient(append(clientOpts, cfg.Client...)...)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	c := &Console{
+		room: room, engine: engine, server: server, client: client, log: log.With("part", "console"),
+		self:    uhiclient.Identity{Self: cfg.Doctor, ProviderID: cfg.ProviderID, ProviderURI: cfg.ProviderURI},
+		events:  make(chan call.Event, 64),
+		timeout: timeout,
+		stopped: make(chan error, 1),
+	}
+	c.dialer = engine.Dial
+	c.acks = newAckQueue(room.Capacity())
+	return c, nil
+}
+
+// MediaSource says where calls get their picture and sound.
+func (c *Console) MediaSource() string { return c.engine.MediaSource() }
+
+// Verification says how inbound requests are checked (for the log).
+func (c *Console) Verification() string { return c.server.Verification() }
+
+// Start serves on_message on ln and handles what arrives, until Close. It
+// returns at once.
+func (c *Console) Start(ln net.Listener) {
+	inbound, stopInbound := context.WithCancel(context.Background())
+	sends, abort := context.WithCancel(context.Background())
+	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
+	c.http = c.server.HTTPServer("")
+	go func() {
+		if err := c.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Error("endpoint stopped", "err", err)
+			c.stopped <- fmt.Errorf("the on_message endpoint stopped: %w", err)
+		}
+		close(c.stopped)
+	}()
+	go func() {
+		defer close(c.inboundDone)
+		var chats sync.WaitGroup
+		chats.Go(func() { c.logChats(inbound, c.server.Chats()) })
+		c.run(inbound, c.server.Signals())
+		chats.Wait()
+	}()
+	for range ackWorkers {
+		c.workers.Go(func() error { c.sendAcks(sends); return nil })
+	}
+}
+
+// Stopped delivers the endpoint's error if it stops before Close, and is
+// closed once it has stopped.
+func (c *Console) Stopped() <-chan error { return c.stopped }
+
+// Close shuts the console down in one order, within ctx (or the shutdown
+// timeout): stop taking inbound requests (in-flight ones finish), stop
+// handling what they brought, end the call with BYE, let the ACKs already
+// queued go out, then wait for every goroutine. It returns what did not
+// finish in time.
+func (c *Console) Close(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	var errs []error
+	if c.http != nil {
+		// Shutdown waits for the requests being served, and also for
+		// connections that never sent one, which it counts as busy for 5
+		// s (clients open spare connections): past a short wait those are
+		// closed, so the rest of the shutdown keeps its time.
+		hctx, cancel := context.WithTimeout(ctx, httpShutdownTimeout)
+		if err := c.http.Shutdown(hctx); err != nil {
+			c.log.Info("endpoint shutdown cut short", "err", err)
+			_ = c.http.Close()
+		}
+		cancel()
+		c.stopInbound()
+		<-c.inboundDone // it stops within one message
+	}
+	// Nothing enqueues ACKs any more: the workers send what is queued and
+	// stop.
+	c.acks.close()
+	c.mu.Lock()
+	s := c.session
+	c.mu.Unlock()
+	if s != nil {
+		s.Close(call.EndShutdown)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if s == nil {
+			return nil
+		}
+		select {
+		case <-s.Done():
+			return nil
+		case <-gctx.Done():
+			return fmt.Errorf("the call did not end in time: %w", gctx.Err())
+		}
+	})
+	g.Go(func() error {
+		done := make(chan struct{})
+		go func() { _ = c.workers.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-gctx.Done():
+			c.abort()
+			<-done
+			return fmt.Errorf("ACKs still in flight: %w", gctx.Err())
+		}
+	})
+	g.Go(func() error {
+		// follow may be blocked handing a call's last event to a UI that
+		// has already quit: drain so it finishes.
+		done := make(chan struct{})
+		go func() { c.calls.Wait(); close(done) }()
+		for {
+			select {
+			case <-c.events:
+			case <-done:
+				return nil
+			case <-gctx.Done():
+				return fmt.Errorf("a call's events were not drained in time: %w", gctx.Err())
+			}
+		}
+	})
+	errs = append(errs, g.Wait())
+	if c.abort != nil {
+		c.abort()
+	}
+	return errors.Join(errs...)
+}
+
+// logChats keeps chat messages (content_type text or media) apart from the
+// call machinery: logged and acknowledged by the server, not acted on.
+func (c *Console) logChats(ctx context.Context, chats <-chan *uhiclient.Inbound) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-chats:
+			c.log.Info("chat message", "from", in.Sender, "content_type", in.Chat.ContentType)
+		}
+	}
+}
