@@ -54,13 +54,13 @@ unit:
 
 # The real binary in tmux: a simulated patient READYs, the doctor calls and hangs up.
 e2e: build
-	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 .
+	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 ./systest/
 
-# Faults and low bandwidth (issue 6), as root: two network namespaces joined
-# by a shaped link (netlab_test.go), the real binary on each side, and the
+# Faults and low bandwidth, as root: two network namespaces joined
+# by a shaped link (systest/netlab_test.go), the real binary on each side, and the
 # adaptation with in-process engines. Fails, never skips, without root.
 faults: build
-	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -race -timeout 6m -run 'TestFault' -count=1 -v .
+	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -race -timeout 6m -run 'TestFault' -count=1 -v ./systest/
 
 # playwright-core, pinned by interop/package-lock.json; it uses Debian's
 # Chromium and never downloads a browser.
@@ -71,14 +71,14 @@ interop/node_modules: interop/package.json interop/package-lock.json
 # Real libwebrtc peers: headless Chromium as the patient against the console
 # in tmux, and as the doctor against the simulated patient.
 interop: build interop/node_modules
-	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v .'
+	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v ./systest/'
 
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.
 bench: test-deps build interop/node_modules
-	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ . | tee bench.out
+	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./systest/ | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
-	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench SideBySide -benchtime 1x -timeout 15m .' \
+	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench SideBySide -benchtime 1x -timeout 15m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }
 	@cat bench-side.out >> bench.out
 	@echo; echo "Side by side (bench-table.md):"; echo; cat bench-table.md

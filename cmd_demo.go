@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"teleconsole/call"
-	"teleconsole/patient"
+	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
 )
 
@@ -71,11 +71,11 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 				case <-time.After(d.after):
 				}
 				plog := log.With("patient", d.abha)
-				p, err := patient.New(patient.Config{
+				p, err := simpatient.New(simpatient.Config{
 					Name: d.name, Gender: d.gender, Address: d.abha, Doctor: cfg.hpr,
 					ConsoleURI: providerURI, ReadyInterval: 5 * time.Second,
 					AnswerDelay: 500 * time.Millisecond, Rejoin: true,
-				}, engine, client, patient.WithLogger(plog), patient.WithEvents(func(e patient.Event) {
+				}, engine, client, simpatient.WithLogger(plog), simpatient.WithEvents(func(e simpatient.Event) {
 					plog.Info("simulated patient: " + e.Text)
 				}))
 				if err != nil {

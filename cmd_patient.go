@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"teleconsole/call"
-	"teleconsole/patient"
+	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
 )
 
@@ -19,7 +19,7 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("teleconsole patient", "usage: teleconsole patient --console URL --abha ADDRESS --hpr ADDRESS [flags]\n\n"+
 		"A simulated patient (EUA) against any HSPA. Every flag can also be set from\n"+
 		"the environment as TELECONSOLE_PATIENT_..., e.g. TELECONSOLE_PATIENT_ICE_SERVERS.", stderr)
-	var cfg patient.Config
+	var cfg simpatient.Config
 	fs.StringVar(&cfg.ConsoleURI, "console", "", "the HSPA's provider_uri `URL`; the patient posts to URL/on_message (required)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "`HOST:PORT` for the patient's own on_message endpoint")
 	fs.StringVar(&cfg.Name, "name", "", "the patient's name")
@@ -81,7 +81,7 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stdout, l)
 		}
 	}()
-	p, err := patient.New(cfg, engine, client, patient.WithLogger(log), patient.WithEvents(func(e patient.Event) {
+	p, err := simpatient.New(cfg, engine, client, simpatient.WithLogger(log), simpatient.WithEvents(func(e simpatient.Event) {
 		lines <- e.At.Format("15:04:05") + " " + e.Text
 	}))
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"teleconsole/call"
-	"teleconsole/patient"
+	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -112,15 +112,15 @@ func newRig(t testing.TB, opts ...call.Option) *rig {
 }
 
 // addPatient starts a simulated patient and returns its events.
-func (r *rig) addPatient(cfg patient.Config) (*patient.Patient, <-chan patient.Event) {
+func (r *rig) addPatient(cfg simpatient.Config) (*simpatient.Patient, <-chan simpatient.Event) {
 	r.t.Helper()
 	cfg.Doctor, cfg.ConsoleURI = testDoctor, r.uri
 	if cfg.ReadyInterval == 0 {
 		cfg.ReadyInterval = 200 * time.Millisecond
 	}
-	events := make(chan patient.Event, 256)
-	p, err := patient.New(cfg, r.engine, r.client, patient.WithLogger(r.log.With("patient", cfg.Address)),
-		patient.WithEvents(func(e patient.Event) {
+	events := make(chan simpatient.Event, 256)
+	p, err := simpatient.New(cfg, r.engine, r.client, simpatient.WithLogger(r.log.With("patient", cfg.Address)),
+		simpatient.WithEvents(func(e simpatient.Event) {
 			select {
 			case events <- e:
 			default:
@@ -169,7 +169,7 @@ func (r *rig) waitState(want call.State, d time.Duration) call.StateEvent {
 	}
 }
 
-func waitPatientEvent(t *testing.T, events <-chan patient.Event, kind patient.EventKind, d time.Duration) patient.Event {
+func waitPatientEvent(t *testing.T, events <-chan simpatient.Event, kind simpatient.EventKind, d time.Duration) simpatient.Event {
 	t.Helper()
 	timeout := time.After(d)
 	for {
@@ -187,9 +187,9 @@ func waitPatientEvent(t *testing.T, events <-chan patient.Event, kind patient.Ev
 func TestConsultationOverHTTP(t *testing.T) {
 	r := newRig(t)
 	const addr = "manishkahane1992@sbx"
-	p, events := r.addPatient(patient.Config{Name: "Manish Pravin Kahane", Address: addr})
+	p, events := r.addPatient(simpatient.Config{Name: "Manish Pravin Kahane", Address: addr})
 
-	waitPatientEvent(t, events, patient.EventAcked, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
 	got := r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if got.Name != "Manish Pravin Kahane" || got.ConsumerURI != p.URI() || got.TransactionID == "" {
 		t.Fatalf("waiting room has %+v; want the READY's name, consumer_uri %s and a transaction id", got, p.URI())
@@ -205,7 +205,7 @@ func TestConsultationOverHTTP(t *testing.T) {
 	r.waitState(call.StateConnected, 15*time.Second)
 	t.Logf("connected %v after Call", time.Since(start).Round(time.Millisecond))
 	r.waitPatient(addr, waitingroom.StateInCall, time.Second)
-	first := waitPatientEvent(t, events, patient.EventFirstFrame, 10*time.Second)
+	first := waitPatientEvent(t, events, simpatient.EventFirstFrame, 10*time.Second)
 	if n := p.SessionFramesDecoded(); n == 0 || first.Text != "first video frame decoded" {
 		t.Fatalf("first-frame event %q with %d frames decoded; want the event after a decoded frame", first.Text, n)
 	}
@@ -229,7 +229,7 @@ func TestConsultationOverHTTP(t *testing.T) {
 	if ended.Reason != call.EndHangup {
 		t.Errorf("call ended with %v, want %v", ended.Reason, call.EndHangup)
 	}
-	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventBye, 5*time.Second)
 	r.waitPatient(addr, waitingroom.StateDone, 2*time.Second)
 }
 
@@ -239,15 +239,15 @@ func TestConsultationOverHTTP(t *testing.T) {
 func TestReadyDuringAWorkingCall(t *testing.T) {
 	r := newRig(t)
 	const addr = "polling@sbx"
-	_, events := r.addPatient(patient.Config{Address: addr})
+	_, events := r.addPatient(simpatient.Config{Address: addr})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
 	}
 	r.waitState(call.StateConnected, 15*time.Second)
 	// The same app instance polling again: READY to the console by hand.
-	_, again := r.addPatient(patient.Config{Address: addr})
-	waitPatientEvent(t, again, patient.EventAcked, 5*time.Second)
+	_, again := r.addPatient(simpatient.Config{Address: addr})
+	waitPatientEvent(t, again, simpatient.EventAcked, 5*time.Second)
 	time.Sleep(500 * time.Millisecond) // room for a wrong end to show
 	if s := r.console.current(); s == nil || s.State() != call.StateConnected {
 		t.Fatalf("the call did not go on after a READY: %v", s)
@@ -257,36 +257,36 @@ func TestReadyDuringAWorkingCall(t *testing.T) {
 	if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
 		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndHangup)
 	}
-	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventBye, 5*time.Second)
 }
 
 func TestRingTimeoutOverHTTP(t *testing.T) {
 	r := newRig(t, call.WithRingTimeout(time.Second))
 	const addr = "slowpatient@sbx"
-	_, events := r.addPatient(patient.Config{Address: addr, AnswerDelay: time.Minute})
+	_, events := r.addPatient(simpatient.Config{Address: addr, AnswerDelay: time.Minute})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
 	}
-	waitPatientEvent(t, events, patient.EventOffered, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventOffered, 5*time.Second)
 	ended := r.waitState(call.StateEnded, 10*time.Second)
 	if ended.Reason != call.EndNoAnswer {
 		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndNoAnswer)
 	}
 	r.waitPatient(addr, waitingroom.StateNoAnswer, 2*time.Second)
 	// The doctor's BYE reaches the patient, whose pending answer is dropped.
-	waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventBye, 5*time.Second)
 }
 
 func TestDeclinedOverHTTP(t *testing.T) {
 	r := newRig(t)
 	const addr = "busypatient@sbx"
-	_, events := r.addPatient(patient.Config{Address: addr, Decline: true})
+	_, events := r.addPatient(simpatient.Config{Address: addr, Decline: true})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
 	}
-	waitPatientEvent(t, events, patient.EventDeclined, 5*time.Second)
+	waitPatientEvent(t, events, simpatient.EventDeclined, 5*time.Second)
 	ended := r.waitState(call.StateEnded, 10*time.Second)
 	if ended.Reason != call.EndDeclined {
 		t.Fatalf("call ended with %v, want %v", ended.Reason, call.EndDeclined)
@@ -297,7 +297,7 @@ func TestDeclinedOverHTTP(t *testing.T) {
 func TestPatientVanishesOverHTTP(t *testing.T) {
 	r := newRig(t, call.WithDisconnectTimeout(time.Second), call.WithReconnectTimeout(3*time.Second))
 	const addr = "vanishing@sbx"
-	p, _ := r.addPatient(patient.Config{Address: addr})
+	p, _ := r.addPatient(simpatient.Config{Address: addr})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestPatientVanishesOverHTTP(t *testing.T) {
 func TestFiveCallsInARowOverHTTP(t *testing.T) {
 	r := newRig(t)
 	const addr = "regular@sbx"
-	_, events := r.addPatient(patient.Config{Address: addr, Rejoin: true})
+	_, events := r.addPatient(simpatient.Config{Address: addr, Rejoin: true})
 	settle := func() int {
 		time.Sleep(300 * time.Millisecond)
 		return runtime.NumGoroutine()
@@ -335,7 +335,7 @@ func TestFiveCallsInARowOverHTTP(t *testing.T) {
 		if ended := r.waitState(call.StateEnded, 10*time.Second); ended.Reason != call.EndHangup {
 			t.Fatalf("call %d ended with %v", i+1, ended.Reason)
 		}
-		waitPatientEvent(t, events, patient.EventBye, 5*time.Second)
+		waitPatientEvent(t, events, simpatient.EventBye, 5*time.Second)
 		r.waitPatient(addr, waitingroom.StateDone, 2*time.Second)
 	}
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
@@ -348,7 +348,7 @@ func TestFiveCallsInARowOverHTTP(t *testing.T) {
 func TestConsoleDropsSignalsFromStrangers(t *testing.T) {
 	r := newRig(t)
 	const addr = "honest@sbx"
-	r.addPatient(patient.Config{Address: addr})
+	r.addPatient(simpatient.Config{Address: addr})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
@@ -382,7 +382,7 @@ func TestConsoleDropsSignalsFromStrangers(t *testing.T) {
 func TestCallDoesNotBlockTheConsole(t *testing.T) {
 	r := newRig(t)
 	const addr, other = "first@sbx", "second@sbx"
-	r.addPatient(patient.Config{Address: addr})
+	r.addPatient(simpatient.Config{Address: addr})
 	r.waitPatient(addr, waitingroom.StateWaiting, 5*time.Second)
 	gate := make(chan struct{})
 	var open sync.Once
@@ -408,8 +408,8 @@ func TestCallDoesNotBlockTheConsole(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Frame and Hangup waited for the OFFER to be made")
 	}
-	_, events := r.addPatient(patient.Config{Address: other})
-	waitPatientEvent(t, events, patient.EventAcked, 5*time.Second)
+	_, events := r.addPatient(simpatient.Config{Address: other})
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
 	release()
 	if err := <-called; err != nil {
 		t.Fatal(err)

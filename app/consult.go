@@ -8,7 +8,7 @@ import (
 	"log/slog"
 
 	"teleconsole/call"
-	"teleconsole/link"
+	"teleconsole/callwire"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -73,7 +73,7 @@ func (c *Console) handle(in *uhiclient.Inbound) {
 
 // toSession hands a call signal to the session it belongs to.
 func (c *Console) toSession(s *call.Session, in *uhiclient.Inbound, log *slog.Logger) {
-	cs, err := link.FromWire(in.Signal)
+	cs, err := callwire.FromWire(in.Signal)
 	if err != nil {
 		log.Warn("bad call signal", "err", err)
 		return
@@ -211,7 +211,7 @@ func (c *Console) dial(addr string) (*call.Session, error) {
 	if err := c.room.Calling(addr); err != nil {
 		return nil, err
 	}
-	peer := link.New(c.client, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.self.Self.Address(), addr))
+	peer := callwire.New(c.client, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.self.Self.Address(), addr))
 	s, err := c.dialer(addr, peer)
 	if err != nil {
 		_ = c.room.Ended(addr, waitingroom.StateDone, "call failed: "+err.Error())

@@ -1,8 +1,8 @@
-// Package link carries one call's signalling over the UHI wire. It maps the
+// Package callwire carries one call's signalling over the UHI wire. It maps the
 // media engine's wire-independent call.Signal to and from the uhiclient
 // payloads of contract §3 and posts them with a uhiclient.Client, so the
 // doctor's console and the simulated patient share one mapping.
-package link
+package callwire
 
 import (
 	"context"

@@ -1,10 +1,10 @@
-// Package patient is a simulated patient: the EUA side of a UHI
+// Package simpatient is a simulated patient: the EUA side of a UHI
 // teleconsultation, for demos, tests and a second machine. It serves its own
 // on_message endpoint (its consumer_uri), announces READY until the doctor
 // ACKs, answers (or declines) the doctor's OFFER with synthetic media, and
 // says BYE when it leaves. It reproduces the reference patient app's quirks
 // ("from":"", cred and id, contract §3) so the console is tested against them.
-package patient
+package simpatient
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"teleconsole/call"
-	"teleconsole/link"
+	"teleconsole/callwire"
 	"teleconsole/uhiclient"
 )
 
@@ -257,7 +257,7 @@ func (p *Patient) Vanish() {
 }
 
 // send posts a call signal unless the patient vanished.
-func (p *Patient) send(peer *link.Peer) call.Signaller {
+func (p *Patient) send(peer *callwire.Peer) call.Signaller {
 	return call.SignallerFunc(func(ctx context.Context, s call.Signal) error {
 		if p.gone.Load() {
 			return errVanished
@@ -392,7 +392,7 @@ func (p *Patient) handle(ctx context.Context, in *uhiclient.Inbound) {
 	case uhiclient.SignalOffer:
 		p.offer(ctx, sig)
 	case uhiclient.SignalCandidate, uhiclient.SignalBye:
-		cs, err := link.FromWire(sig)
+		cs, err := callwire.FromWire(sig)
 		if err != nil {
 			p.emit(Event{Kind: EventError, Text: "bad signal: " + err.Error(), Err: err})
 			return
@@ -423,7 +423,7 @@ func (p *Patient) handle(ctx context.Context, in *uhiclient.Inbound) {
 // offer takes the doctor's OFFER: a new call, a repeat of the current one
 // (ignored), or an ICE restart of the current one (passed to the session).
 func (p *Patient) offer(ctx context.Context, sig *uhiclient.Signal) {
-	cs, err := link.FromWire(sig)
+	cs, err := callwire.FromWire(sig)
 	if err != nil {
 		p.emit(Event{Kind: EventError, Text: "bad OFFER: " + err.Error(), Err: err})
 		return
@@ -452,7 +452,7 @@ func (p *Patient) offer(ctx context.Context, sig *uhiclient.Signal) {
 	// Reported before accept starts, so that it comes before whatever
 	// accept reports.
 	p.emit(Event{Kind: EventOffered, Text: "OFFER received: the doctor is calling"})
-	peer := link.New(p.client, p.builder, p.cfg.ConsoleURI, sig.SessionID, link.WithEmptyFrom())
+	peer := callwire.New(p.client, p.builder, p.cfg.ConsoleURI, sig.SessionID, callwire.WithEmptyFrom())
 	offer := *cs.Description
 	p.wg.Go(func() { p.accept(actx, tk, peer, offer) })
 }
@@ -460,7 +460,7 @@ func (p *Patient) offer(ctx context.Context, sig *uhiclient.Signal) {
 // accept answers (or declines) an OFFER after the configured delay, then
 // follows the call to its end. However it returns, tk's context is
 // cancelled: nothing else would, before Run ends.
-func (p *Patient) accept(ctx context.Context, tk *taking, peer *link.Peer, offer webrtc.SessionDescription) {
+func (p *Patient) accept(ctx context.Context, tk *taking, peer *callwire.Peer, offer webrtc.SessionDescription) {
 	defer p.finish(tk)
 	select {
 	case <-ctx.Done():

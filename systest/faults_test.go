@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package systest
 
 import (
 	"bytes"
@@ -25,9 +25,6 @@ import (
 
 	"teleconsole/uhiclient"
 )
-
-// testDoctor is the doctor every system test's console answers for.
-const testDoctor = "ganeshborse@hpr.ndhm"
 
 // The fault tests (issue 6) run the real binary: the console in tmux inside
 // namespace A, simulated patients inside namespace B, the shaped link of
@@ -276,25 +273,6 @@ func TestFaultLinkCutForGood(t *testing.T) {
 	t.Logf("FIGURE call ended as connection lost %v after the cut", ended.Round(100*time.Millisecond))
 	// The waiting room comes back by itself, 5 s after the end.
 	c.waitScreen(t, "the patient as lost in the waiting room", 15*time.Second, inWaitingRoom(rowShows("Manish Pravin Kahane", "lost")))
-}
-
-// rowShows says whether a line of the screen shows both name and state,
-// leaving out the waiting room's line on the last call, which has them too.
-func rowShows(name, state string) func(string) bool {
-	return func(s string) bool {
-		for _, line := range strings.Split(s, "\n") {
-			if strings.Contains(line, name) && strings.Contains(line, state) && !strings.Contains(line, "Last call:") {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// inWaitingRoom is cond on the waiting room screen only: the call screen's
-// header also has the patient's name beside the reason the call ended.
-func inWaitingRoom(cond func(string) bool) func(string) bool {
-	return func(s string) bool { return strings.Contains(s, "Waiting room (") && cond(s) }
 }
 
 // announce sends one READY to the console from a patient whose endpoint is
