@@ -199,7 +199,7 @@ func redirectStderr(logFile *os.File, stderr io.Writer, log *slog.Logger) (io.Wr
 }
 
 // terminalProfile is the terminal's colour profile capped at 256 colours:
-// truecolor video costs about seven times the bytes (stack.md) on links
+// truecolor video costs about seven times the bytes (docs/stack.md, "Terminal video") on links
 // that cannot spare them.
 func terminalProfile() colorprofile.Profile {
 	p := colorprofile.Detect(os.Stdout, os.Environ())

@@ -13,10 +13,10 @@ import (
 )
 
 // maxSignBody bounds what sign and verify read from stdin; on_message bodies
-// are refused above 2 MiB anyway (contract §2).
+// are refused above 2 MiB anyway (docs/protocol.md §2).
 const maxSignBody = 64 << 20
 
-// runKeygen prints a new Ed25519 key pair in the UHI format (contract §5):
+// runKeygen prints a new Ed25519 key pair in the UHI format (docs/protocol.md §5):
 // the private key as base64 PKCS#8 DER, the public key as base64 SPKI DER.
 func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("teleconsole keygen", "usage: teleconsole keygen\n\nPrints a new Ed25519 key pair: private-key (base64 PKCS#8) and public-key (base64 SPKI).", stderr)
@@ -40,7 +40,7 @@ func runKeygen(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 // runSign reads a body on stdin and prints its Authorization header value
-// (contract §5). The digest covers the exact bytes read, trailing newline
+// (docs/protocol.md §5). The digest covers the exact bytes read, trailing newline
 // included: use printf '%s', not echo, for bodies without one.
 func runSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("teleconsole sign", "usage: teleconsole sign --private-key B64 --subscriber-id ID --key-id KID [--created UNIX] [--ttl SECONDS] < body", stderr)

@@ -149,7 +149,7 @@ func TestRunBadEnvironmentNamed(t *testing.T) {
 	}
 }
 
-// TestRunStartupErrorsPrinted is item a of issue 13: errors found before the
+// TestRunStartupErrorsPrinted checks that errors found before the
 // TUI starts reach the terminal, not only the log.
 func TestRunStartupErrorsPrinted(t *testing.T) {
 	dir := t.TempDir()

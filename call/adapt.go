@@ -6,7 +6,7 @@ import (
 )
 
 // videoLevel is how much video a call sends: the adaptation's ladder, from
-// the configured picture down to none (issue 6: lower bit rate first, then
+// the configured picture down to none (lower bit rate first, then
 // lower resolution and frame rate, then audio only).
 type videoLevel int
 
@@ -205,7 +205,7 @@ func (l videoLevel) shape(fps int) (div, maxFPS int) {
 	}
 }
 
-// adaptTo feeds one second's link figures to the adapter (issue 6) and
+// adaptTo feeds one second's link figures to the adapter and
 // applies a change of rung: picture size and rate, encoder ceilings, and a
 // key frame so the peer's picture restarts cleanly.
 func (s *Session) adaptTo(st *Stats) {

@@ -10,7 +10,7 @@
 // Events (StateEvent, StatsEvent) on Session.Events.
 //
 // The package knows nothing of the UHI wire format: a wire adapter maps Signal
-// to and from the payloads of docs/uhi-signalling.md §3. It imports no TUI.
+// to and from the payloads of docs/protocol.md §3. It imports no TUI.
 //
 // Concurrency: every pion callback is turned into a typed message on a
 // mailbox that never blocks the publisher, and one goroutine per session owns

@@ -25,7 +25,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	// The V4L2 camera driver registers /dev/video* devices with
-	// mediadevices (stack.md "mediadevices": drivers register by blank import).
+	// mediadevices (docs/stack.md, "mediadevices": drivers register by blank import).
 	_ "github.com/pion/mediadevices/pkg/driver/camera"
 )
 
@@ -166,9 +166,9 @@ type sessionAPI struct {
 func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, error) {
 	lf := slogFactory{log: e.log}
 	me := &webrtc.MediaEngine{}
-	// stack.md: populate codecs BEFORE the default interceptors, or they get
+	// docs/stack.md, "pion interceptors": populate codecs BEFORE the default interceptors, or they get
 	// no NACK/PLI/TWCC feedback. Only VP8 and Opus are registered, so the
-	// OFFER carries nothing else (issue 3, docs/uhi-signalling.md §4).
+	// OFFER carries nothing else (docs/protocol.md §4).
 	selector.Populate(me)
 
 	reg := &interceptor.Registry{}
@@ -223,7 +223,7 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 	// The rest of webrtc.RegisterDefaultInterceptors, each with our logger.
 	// NACKs for one packet are capped: pion's default asks again every
 	// interval for as long as the packet is in the window, and when the
-	// sender pauses video (audio only, issue 6) the window stops moving, so
+	// sender pauses video (audio only) the window stops moving, so
 	// the two sides traded retransmissions at megabits per second on a link
 	// already too slow for video.
 	if err := webrtc.ConfigureNackWithOptions(me, reg,
@@ -327,7 +327,7 @@ func hasNetwork(n transport.Net) bool {
 }
 
 // sourceOpened and sourceClosed count media sources, so tests can prove
-// devices are released after every call (stack.md lifecycle bugs).
+// devices are released after every call (docs/stack.md, "mediadevices").
 func (e *Engine) sourceOpened() { e.liveSources.Add(1); e.openedTotal.Add(1) }
 func (e *Engine) sourceClosed() { e.liveSources.Add(-1) }
 

@@ -24,7 +24,7 @@ func testLogger() *slog.Logger {
 }
 
 // testEngine is an engine on loopback with host candidates only and
-// synthetic media at a small size, as the tests need (issue 3 "Proof").
+// synthetic media at a small size, as the tests need.
 func testEngine(t testing.TB, opts ...Option) *Engine {
 	t.Helper()
 	base := []Option{

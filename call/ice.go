@@ -8,14 +8,14 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// The reference apps' ICE servers, docs/uhi-signalling.md §4.
+// The reference apps' ICE servers, docs/protocol.md §4.
 const (
 	openRelayUser       = "openrelayproject"
 	openRelayCredential = "openrelayproject"
 )
 
 // DefaultICEServers returns the ICE servers the reference apps use
-// (docs/uhi-signalling.md §4): Google's public STUN server and the public
+// (docs/protocol.md §4): Google's public STUN server and the public
 // OpenRelay TURN servers. Clinics should replace them with their own.
 func DefaultICEServers() []webrtc.ICEServer {
 	return []webrtc.ICEServer{
@@ -52,7 +52,7 @@ func DefaultICEFlags() (list, username, credential string) {
 // ParseICEServers turns a comma-separated list of stun:, stuns:, turn: and
 // turns: URLs into ICE servers. username and credential apply to every TURN
 // URL. An empty or blank list means no servers: host candidates only
-// (docs/uhi-signalling.md §4).
+// (docs/protocol.md §4).
 func ParseICEServers(list, username, credential string) ([]webrtc.ICEServer, error) {
 	var stuns, turns []string
 	for _, raw := range strings.Split(list, ",") {

@@ -119,7 +119,7 @@ func (s *Session) onSignal(sig Signal) error {
 	case SignalCandidate:
 		return s.onCandidate(*sig.Candidate)
 	case SignalBye:
-		// docs/uhi-signalling.md §3: BYE is hang-up, reject or leaving.
+		// docs/protocol.md §3: BYE is hang-up, reject or leaving.
 		if s.role == roleCaller && s.State() == StateCalling {
 			s.end(EndDeclined, nil)
 		} else {
@@ -131,7 +131,7 @@ func (s *Session) onSignal(sig Signal) error {
 }
 
 // onOffer answers a new OFFER from the caller: an ICE restart after a
-// disconnection. A repeated OFFER is ignored (docs/uhi-signalling.md §3).
+// disconnection. A repeated OFFER is ignored (docs/protocol.md §3).
 func (s *Session) onOffer(offer webrtc.SessionDescription) error {
 	if s.role != roleAnswerer {
 		return fmt.Errorf("%w: OFFER to the caller", ErrUnexpectedSignal)
@@ -157,7 +157,7 @@ func (s *Session) onOffer(offer webrtc.SessionDescription) error {
 }
 
 // onAnswer applies the ANSWER to our outstanding OFFER. An ANSWER when no
-// OFFER is outstanding is a repeat and is ignored (docs/uhi-signalling.md §3).
+// OFFER is outstanding is a repeat and is ignored (docs/protocol.md §3).
 func (s *Session) onAnswer(answer webrtc.SessionDescription) error {
 	if s.role != roleCaller {
 		return fmt.Errorf("%w: ANSWER to the answerer", ErrUnexpectedSignal)
@@ -184,7 +184,7 @@ func (s *Session) onAnswer(answer webrtc.SessionDescription) error {
 
 // onCandidate applies a remote candidate, or holds it while no remote
 // description is set or our own OFFER awaits its ANSWER: HTTP reorders, so a
-// CANDIDATE can overtake the ANSWER (docs/uhi-signalling.md §3; applying it
+// CANDIDATE can overtake the ANSWER (docs/protocol.md §3; applying it
 // early is a weakness of the reference apps, §6). Repeats are dropped.
 func (s *Session) onCandidate(c webrtc.ICECandidateInit) error {
 	key := c.Candidate
@@ -215,7 +215,7 @@ func (s *Session) applyHeld() {
 	}
 }
 
-// onICE watches the ICE connection (docs/uhi-signalling.md §6: the
+// onICE watches the ICE connection (docs/protocol.md §6: the
 // reference apps never notice a vanished peer). On disconnection the call
 // becomes Reconnecting; the caller tries an ICE restart; if the call is not
 // back within the reconnect timeout it ends as EndConnectionLost.
@@ -306,7 +306,7 @@ func (s *Session) end(reason EndReason, err error) {
 }
 
 // cleanup releases everything in an order that avoids mediadevices'
-// close-while-bound deadlocks (stack.md): close the peer connection (which
+// close-while-bound deadlocks (docs/stack.md, "mediadevices"): close the peer connection (which
 // unbinds the tracks), wait for our readers, then close the tracks and their
 // sources.
 func (s *Session) cleanup() {

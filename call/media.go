@@ -21,7 +21,7 @@ import (
 
 // localMedia is one call's outgoing picture and sound: two mediadevices
 // tracks with their sources, owned by the session and closed when it ends
-// (stack.md: one owner per track, close explicitly, open afresh per call).
+// (docs/stack.md, "mediadevices": one owner per track, close explicitly, open afresh per call).
 type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
@@ -71,7 +71,7 @@ func (t streamTrack) StreamID() string { return t.stream }
 // vp8Builder builds the engine's own VP8 encoder (vp8enc.go: mediadevices'
 // runs libvpx at its slowest) with mediadevices' VP8 parameters, and keeps
 // hold of it, so the congestion controller's target can be fed into
-// codec.BitRateController.SetBitRate at run time (stack.md "pion stats and
+// codec.BitRateController.SetBitRate at run time (docs/stack.md, "pion
 // congestion control") without touching the track's unsynchronised field.
 type vp8Builder struct {
 	params vpx.VP8Params
@@ -284,7 +284,7 @@ func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track
 		Codec: sel,
 	})
 	if err != nil {
-		// stack.md: with no camera this is "failed to find the best driver
+		// docs/stack.md, "mediadevices": with no camera this is "failed to find the best driver
 		// that fits the constraints"; say it plainly.
 		return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
 	}
@@ -296,7 +296,7 @@ func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track
 	return tracks[0], nil
 }
 
-// gateVideo applies the adaptation's rung (issue 6) and the camera switch
+// gateVideo applies the adaptation's rung and the camera switch
 // to the outgoing picture: it drops every frame while audio-only, drops
 // frames down to the rung's frame rate, scales the picture down, counts what
 // goes out, and sends black while the camera is off. The source keeps being
@@ -408,7 +408,7 @@ func (m *localMedia) gateAudio(r audio.Reader) audio.Reader {
 }
 
 // close closes both tracks, which closes their sources. Call it after the
-// peer connection is closed, so the tracks are already unbound (stack.md:
+// peer connection is closed, so the tracks are already unbound (docs/stack.md, "mediadevices":
 // closing a bound track has deadlocked for users).
 func (m *localMedia) close() {
 	m.closeOnce.Do(func() {

@@ -61,7 +61,7 @@ func ParseMedia(s string) (Media, error) {
 type Option func(*Engine) error
 
 // WithICEServers sets the STUN/TURN servers. An empty or nil list means host
-// candidates only (LAN use and tests, docs/uhi-signalling.md §4). Without
+// candidates only (LAN use and tests, docs/protocol.md §4). Without
 // this option the engine uses DefaultICEServers.
 func WithICEServers(servers []webrtc.ICEServer) Option {
 	return func(e *Engine) error {
@@ -99,14 +99,14 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRingTimeout sets how long the caller waits for an ANSWER before the
-// call ends with EndNoAnswer (default 45 s, docs/uhi-signalling.md §3).
+// call ends with EndNoAnswer (default 45 s, docs/protocol.md §3).
 func WithRingTimeout(d time.Duration) Option {
 	return positiveDuration("ring timeout", d, func(e *Engine) { e.ringTimeout = d })
 }
 
 // WithSetupTimeout sets how long ICE and DTLS may take to connect after the
 // ANSWER (or, for the answerer, after the OFFER) before the call ends with
-// EndConnectionLost (default 20 s). docs/uhi-signalling.md §6 lists the
+// EndConnectionLost (default 20 s). docs/protocol.md §6 lists the
 // missing setup timeout among the reference apps' weaknesses.
 func WithSetupTimeout(d time.Duration) Option {
 	return positiveDuration("setup timeout", d, func(e *Engine) { e.setupTimeout = d })
@@ -122,7 +122,7 @@ func WithDisconnectTimeout(d time.Duration) Option {
 // WithReconnectTimeout sets how long a call may stay in StateReconnecting
 // before it ends with EndConnectionLost (default 10 s). With the default
 // disconnect timeout a vanished peer is noticed in about 4 s and the call
-// ends about 14 s after the link went: issue 6 asks for under 20 s, and a
+// ends about 14 s after the link went: under 20 s as the fault tests require, and a
 // 5 s outage still comes back with time to spare.
 func WithReconnectTimeout(d time.Duration) Option {
 	return positiveDuration("reconnect timeout", d, func(e *Engine) { e.reconnectTimeout = d })
@@ -136,7 +136,7 @@ func WithSignalTimeout(d time.Duration) Option {
 
 // WithBitrate sets the congestion controller's floor, start and ceiling for
 // the video, in bit/s (defaults 100 kbit/s, 600 kbit/s, 1.5 Mbit/s). GCC's own
-// start of 10 kbit/s would show a smeared picture for seconds (stack.md).
+// start of 10 kbit/s would show a smeared picture for seconds (docs/stack.md, "pion interceptors").
 func WithBitrate(floor, start, ceiling int) Option {
 	return func(e *Engine) error {
 		if floor <= 0 || start < floor || ceiling < start {
@@ -151,7 +151,7 @@ func WithBitrate(floor, start, ceiling int) Option {
 // WithLoopback restricts ICE to the loopback interface, IPv4 UDP host
 // candidates and no mDNS: two engines in one process (tests, benchmarks,
 // a same-host demo) then connect quickly and deterministically. pion leaves
-// loopback candidates out unless asked (stack.md "Real peers").
+// loopback candidates out unless asked (docs/stack.md, "Real peers").
 func WithLoopback(on bool) Option {
 	return func(e *Engine) error {
 		e.loopback = on
@@ -172,7 +172,7 @@ func WithVideo(width, height, fps int) Option {
 }
 
 // WithLowBandwidth starts every call in the lean mode for clinics that know
-// their link is slow (issue 6): a quarter-size picture at up to 10 fps, a
+// their link is slow: a quarter-size picture at up to 10 fps, a
 // start of at most 150 kbit/s and a ceiling of at most 300 kbit/s; the
 // adaptation may raise the picture to half size, never to full. Give
 // WithBitrate after it to choose other rates.

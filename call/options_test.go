@@ -29,7 +29,7 @@ func TestParseICEServers(t *testing.T) {
 	}
 	def := DefaultICEServers()
 	if len(def) != 2 || def[0].URLs[0] != "stun:stun.l.google.com:19302" || len(def[1].URLs) != 3 || def[1].Username != "openrelayproject" {
-		t.Errorf("defaults differ from docs/uhi-signalling.md §4: %+v", def)
+		t.Errorf("defaults differ from docs/protocol.md §4: %+v", def)
 	}
 }
 

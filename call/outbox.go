@@ -8,7 +8,7 @@ import (
 
 // outbox sends a session's signals to the peer from one goroutine, in the
 // order queued: the OFFER (or ANSWER) first, then each local candidate as it
-// is gathered (trickle, sent at once: stack.md measured 1 s holds as the
+// is gathered (trickle, sent at once: a measured 1 s hold as the
 // reference apps do costing ~0.9 s of setup).
 type outbox struct {
 	box     *mailbox[Signal]

@@ -15,7 +15,7 @@ import (
 )
 
 // remoteVideo turns the peer's VP8 RTP into decoded frames: RTP ->
-// samplebuilder (one whole frame per sample) -> libvpx decoder, as stack.md
+// samplebuilder (one whole frame per sample) -> libvpx decoder, as docs/stack.md ("mediadevices")
 // requires ("every Read must return exactly one whole frame").
 type remoteVideo struct {
 	track *webrtc.TrackRemote
@@ -304,7 +304,7 @@ func (a *remoteAudio) level() float64 {
 	return math.Max(0, math.Min(1, (db+60)/60))
 }
 
-// drainRTCP reads RTCP so that it reaches the interceptors (stack.md: or RTT
+// drainRTCP reads RTCP so that it reaches the interceptors (docs/stack.md, "pion interceptors": or RTT
 // stays 0 and GCC gets no feedback). It returns when the reader closes.
 func drainRTCP(read func([]byte) (int, error)) {
 	buf := make([]byte, 1500)

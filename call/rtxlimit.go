@@ -14,7 +14,7 @@ import (
 // and drops the retransmissions a real-time call cannot use. pion's
 // responder resends every packet every time it is asked, and pion's NACK
 // generator asks every 100 ms until the packet comes: when a link fell from
-// 800 to 64 kbit/s (issue 6) each side handed 1 to 2 Mbit/s of
+// 800 to 64 kbit/s (a fault test) each side handed 1 to 2 Mbit/s of
 // retransmissions to gcc's pacer, whose single queue, first in first out,
 // then held the voice behind them for seconds, so that in about one run in
 // five the patient heard nothing for 4 or 5 of the 7 seconds after the

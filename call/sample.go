@@ -19,7 +19,7 @@ type sampler struct {
 
 // sample takes one Stats sample. The ICE transport gives the selected
 // candidate pair and its RTT; the stats interceptor gives bytes, loss and
-// jitter both ways (stack.md: GetStats has no outbound stats and no frame
+// jitter both ways (docs/stack.md, "pion interceptors": GetStats has no outbound stats and no frame
 // rate); frame rates are counted here.
 func (s *Session) sample() Stats {
 	now := s.e.now()

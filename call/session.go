@@ -169,7 +169,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		m.close()
 		return nil, err
 	}
-	// stack.md: incoming RTCP reaches the interceptors only when read;
+	// docs/stack.md, "pion interceptors": incoming RTCP reaches the interceptors only when read;
 	// mediadevices reads the video sender's, we read the audio sender's.
 	s.startWorker(func() { drainRTCP(func(b []byte) (int, error) { n, _, err := s.audioSender.Read(b); return n, err }) })
 
@@ -223,7 +223,7 @@ func (s *Session) negotiate(offer *webrtc.SessionDescription) (Signal, error) {
 
 // Handle applies a signal from the peer: ANSWER, CANDIDATE or BYE for the
 // caller; OFFER (an ICE restart), CANDIDATE or BYE for the answerer. Repeated
-// descriptions and candidates are ignored (docs/uhi-signalling.md §3, §6);
+// descriptions and candidates are ignored (docs/protocol.md §3, §6);
 // candidates that arrive before the remote description are held and applied
 // once it is set. It returns ErrEnded after the call ended.
 func (s *Session) Handle(sig Signal) error {

@@ -7,7 +7,7 @@ import (
 )
 
 // SignalKind says what a Signal carries. The values mirror the call types of
-// the UHI signalling payload (docs/uhi-signalling.md §3); READY and ACK belong
+// the UHI signalling payload (docs/protocol.md §3); READY and ACK belong
 // to the waiting room, not to a call, and have no kind here.
 type SignalKind int
 

@@ -1,7 +1,7 @@
 package call
 
 // State is where a call stands in its life. The doctor's screen shows these
-// words, so they are part of the interface (issue 4: Calling, Connecting,
+// words, so they are part of the interface (Calling, Connecting,
 // Connected, Ended).
 type State int
 

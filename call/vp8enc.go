@@ -3,9 +3,9 @@ package call
 // This file is our own VP8 encoder over libvpx. mediadevices' encoder
 // (pkg/codec/vpx) offers no way to set libvpx's speed (VP8E_SET_CPUUSED): in
 // real-time mode it leaves cpu-used at 0, where libvpx spends the whole frame
-// time budget searching (stack.md: "Measure encode cost before trusting it
-// on a clinic PC"). Measured here, encoding was 86% of a call's CPU and the
-// console used more CPU per call second than a browser. libwebrtc encodes
+// time budget searching (docs/stack.md, "mediadevices"). Measured here,
+// encoding was 86% of a call's CPU and the console used more CPU per call
+// second than a browser. libwebrtc encodes
 // VP8 with a fixed cpu-used and frame dropping on; this encoder does the same, and
 // implements mediadevices' codec.ReadCloser, KeyFrameController and
 // BitRateController so the rest of the engine uses it unchanged.

@@ -106,7 +106,7 @@ func TestVP8EncoderFramesDecodeAndObeyControls(t *testing.T) {
 }
 
 // oneFrame is an io.Reader giving one whole VP8 frame per Read, as the vpx
-// decoder wants (stack.md).
+// decoder wants (docs/stack.md, "mediadevices").
 type oneFrame struct{ frame []byte }
 
 func (o *oneFrame) Read(p []byte) (int, error) {

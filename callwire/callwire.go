@@ -1,6 +1,6 @@
 // Package callwire carries one call's signalling over the UHI wire. It maps the
 // media engine's wire-independent call.Signal to and from the uhiclient
-// payloads of contract §3 and posts them with a uhiclient.Client, so the
+// payloads of docs/protocol.md §3 and posts them with a uhiclient.Client, so the
 // doctor's console and the simulated patient share one mapping.
 package callwire
 
@@ -33,7 +33,7 @@ type Peer struct {
 type Option func(*Peer)
 
 // WithEmptyFrom makes the Peer write "from":"" in its payloads, as the
-// reference patient app does (contract §3), so a simulated patient tests the
+// reference patient app does (docs/protocol.md §3), so a simulated patient tests the
 // doctor's side against that quirk.
 func WithEmptyFrom() Option { return func(p *Peer) { p.emptyFrom = true } }
 
@@ -74,7 +74,7 @@ func (p *Peer) Send(ctx context.Context, s call.Signal) error {
 	return nil
 }
 
-// ToWire maps a call signal to the UHI payload of contract §3 for sessionID.
+// ToWire maps a call signal to the UHI payload of docs/protocol.md §3 for sessionID.
 // The sender, to and from fields are left for the uhiclient.Builder.
 func ToWire(s call.Signal, sessionID string) (uhiclient.Signal, error) {
 	out := uhiclient.Signal{SessionID: sessionID}

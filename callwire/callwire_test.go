@@ -34,7 +34,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 				t.Errorf("session id %q not carried", wire.SessionID)
 			}
 			if in.Kind == call.SignalOffer && wire.Media != "video" {
-				t.Errorf("OFFER media = %q, want video (contract §3)", wire.Media)
+				t.Errorf("OFFER media = %q, want video (docs/protocol.md §3)", wire.Media)
 			}
 			out, err := FromWire(&wire)
 			if err != nil {

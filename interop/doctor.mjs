@@ -3,7 +3,7 @@
 // doctor's on_message endpoint, answers every READY with ACK, calls with an
 // OFFER ({"to","from","description","session_id","media":"video"}), trickles
 // each candidate --candidate-delay after gathering, and hangs up with BYE
-// (contract §3). It is the browser the console is measured against.
+// (docs/protocol.md §3). It is the browser the console is measured against.
 //
 //   node doctor.mjs [--listen 127.0.0.1:0] [--hpr D] [--name N]
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
@@ -61,7 +61,7 @@ async function call(addr) {
     emit('error', { text: `cannot call ${addr || 'nobody'}: ${current ? 'already in a call' : 'not in the waiting room'}` });
     return;
   }
-  const session = `${opt.hpr}-${addr}`; // contract §3: "<doctor>-<patient>", never split
+  const session = `${opt.hpr}-${addr}`; // docs/protocol.md §3: "<doctor>-<patient>", never split
   current = { patient: addr, session, wire };
   emit('calling', { patient: addr, session });
   const sdp = await page.evaluate(() => window.rtc.call());
@@ -81,7 +81,7 @@ async function hangup() {
 async function onSignal(sig, env) {
   const chat = env.message.intent.chat;
   // Identify the patient by the wrapper sender or the chat sender, never by
-  // data.from, which the reference patient app leaves empty (contract §3).
+  // data.from, which the reference patient app leaves empty (docs/protocol.md §3).
   const from = sig.sender || chat.sender.person.cred || chat.sender.person.id;
   const to = chat.receiver.person.cred || chat.receiver.person.id;
   if (to !== opt.hpr) {

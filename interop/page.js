@@ -201,7 +201,7 @@ window.rtc = (() => {
     remoteMeter = null;
     for (const track of local.getTracks()) pc.addTrack(track, local);
     pc.onicecandidate = (e) => {
-      if (!e.candidate || !e.candidate.candidate) return; // no end-of-candidates marker (contract §3)
+      if (!e.candidate || !e.candidate.candidate) return; // no end-of-candidates marker (docs/protocol.md §3)
       report({ kind: 'candidate', candidate: {
         candidate: e.candidate.candidate,
         sdpMid: e.candidate.sdpMid,

@@ -4,7 +4,7 @@
 // "from":"", sends cred and id and a large base64 photo, trickles each
 // candidate --candidate-delay after gathering (possibly before the ANSWER,
 // with --answer-delay), puts a private-network consumer_uri in its call
-// messages, and says BYE when it leaves (contract §2, §3).
+// messages, and says BYE when it leaves (docs/protocol.md §2, §3).
 //
 //   node patient.mjs --console URL [--listen 127.0.0.1:0] [--name N] [--abha A]
 //        [--hpr D] [--ready-interval 5000] [--candidate-delay 1000]
@@ -69,7 +69,7 @@ const send = async (what, inner, w = callWire) => {
 };
 
 // announce: the first READY one interval after the screen opens, then every
-// interval until ACKed (contract §3).
+// interval until ACKed (docs/protocol.md §3).
 function announce() {
   acked = false;
   clearInterval(readyTimer);
@@ -145,7 +145,7 @@ const common = {
 };
 wire = new Envelopes({ ...common, consumerURI: self + '/api/v1' });
 // The reference app's signalling carries a hard-coded private-network
-// consumer_uri; the doctor must keep the one it learnt (contract §2). This
+// consumer_uri; the doctor must keep the one it learnt (docs/protocol.md §2). This
 // one is on loopback so a console that wrongly used it stays on this host.
 callWire = new Envelopes({ ...common, consumerURI: 'http://127.0.0.1:9/api/v1/euaService' });
 
@@ -166,7 +166,7 @@ announce();
 onExit(async () => {
   clearInterval(readyTimer);
   stopStats();
-  // Leaving the screen sends BYE (contract §3).
+  // Leaving the screen sends BYE (docs/protocol.md §3).
   await send('BYE', { type: 'BYE', data: { session_id: session || `${opt.hpr}-${opt.abha}`, from: '' } });
   await browser.close();
   server.close();

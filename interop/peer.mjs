@@ -1,6 +1,6 @@
 // peer.mjs: what patient.mjs and doctor.mjs share. A browser cannot serve
 // HTTP, so the Node process around it serves the UHI on_message endpoint
-// (contract §1), builds and posts the envelopes (§2, §3) and bridges each
+// (docs/protocol.md §1), builds and posts the envelopes (§2, §3) and bridges each
 // signal to the page (page.js) that holds the RTCPeerConnection.
 //
 // Both scripts print one JSON object per line on stdout ({"event":...}); the
@@ -20,7 +20,7 @@ export function emit(event, fields = {}) {
   process.stdout.write(JSON.stringify({ event, at: Date.now(), ...fields }) + '\n');
 }
 
-// chromiumArgs are the start flags of stack.md ("Real peers on this
+// chromiumArgs are the start flags of docs/stack.md ("Real peers on this
 // machine"): headless, no network of its own (no background networking,
 // component updates, sync or QUIC), a synthetic camera and microphone
 // granted without a prompt (640x480 at 30 fps, the console's own format, so
@@ -99,7 +99,7 @@ export async function startBrowser(pageURL, onMessage, extraArgs = []) {
   return { page, context, close };
 }
 
-// ack is the HTTP-level acknowledgement (contract §1), not the signalling ACK.
+// ack is the HTTP-level acknowledgement (docs/protocol.md §1), not the signalling ACK.
 const ackBody = JSON.stringify({ message: { ack: { status: 'ACK' } } });
 const nackBody = (code, message) => JSON.stringify({
   message: { ack: { status: 'NACK' } },
@@ -108,7 +108,7 @@ const nackBody = (code, message) => JSON.stringify({
 
 // serve runs the on_message endpoint (POST /api/v1/on_message and
 // /on_message) and the page (GET /). It answers at once and hands each
-// parsed signal to onSignal afterwards (contract §1).
+// parsed signal to onSignal afterwards (docs/protocol.md §1).
 export function serve(listen, onSignal) {
   const page = readFileSync(join(here, 'page.js'), 'utf8');
   const html = '<!doctype html><meta charset="utf-8"><title>peer</title><body><script>' + page + '</script></body>';
@@ -139,7 +139,7 @@ export function serve(listen, onSignal) {
           return;
         }
         const v = content.content_value;
-        sig = typeof v === 'string' ? JSON.parse(v) : v; // tolerate an object (contract §2)
+        sig = typeof v === 'string' ? JSON.parse(v) : v; // tolerate an object (docs/protocol.md §2)
       } catch (err) {
         res.writeHead(400, { 'content-type': 'application/json' }).end(nackBody('UHI-1411', String(err)));
         return;
@@ -167,7 +167,7 @@ export function base(server) {
 }
 
 // Envelopes builds the envelopes of one side of a consultation the way the
-// reference apps write them (contract §2): cred and id both, content_value
+// reference apps write them (docs/protocol.md §2): cred and id both, content_value
 // a string holding JSON, extra fields the Java backend adds.
 export class Envelopes {
   constructor({ self, peer, consumerID, consumerURI, providerID, providerURI, transactionID }) {
@@ -217,7 +217,7 @@ export async function post(baseURI, env) {
 }
 
 // person is a participant as the reference apps write it: cred and id both,
-// and the birth-date fields the Java backend adds (contract §2).
+// and the birth-date fields the Java backend adds (docs/protocol.md §2).
 export function person(name, address, image = '') {
   return {
     name, gender: 'M', image, cred: address, id: address,

@@ -3,7 +3,7 @@
 // on_message endpoint (its consumer_uri), announces READY until the doctor
 // ACKs, answers (or declines) the doctor's OFFER with synthetic media, and
 // says BYE when it leaves. It reproduces the reference patient app's quirks
-// ("from":"", cred and id, contract §3) so the console is tested against them.
+// ("from":"", cred and id, docs/protocol.md §3) so the console is tested against them.
 package simpatient
 
 import (
@@ -241,7 +241,7 @@ var errVanished = errors.New("patient: vanished")
 
 // Vanish makes the patient disappear the way a patient whose phone dies
 // does: no BYE, no more messages, its side of the call dropped. The doctor's
-// side must notice on its own (contract §6). Run still returns only when its
+// side must notice on its own (docs/protocol.md §6). Run still returns only when its
 // context ends. It is for fault tests and demos.
 func (p *Patient) Vanish() {
 	p.gone.Store(true)
@@ -312,7 +312,7 @@ loop:
 }
 
 // announce sends READY every ReadyInterval until the doctor ACKs, and again
-// after each call when Rejoin is set (contract §3).
+// after each call when Rejoin is set (docs/protocol.md §3).
 func (p *Patient) announce(ctx context.Context) {
 	for {
 		p.mu.Lock()
@@ -365,7 +365,7 @@ func (p *Patient) sendReady(ctx context.Context) error {
 }
 
 // handle takes one inbound message. Like the reference app, the patient
-// drops signalling whose sender is not the doctor it booked (contract §3).
+// drops signalling whose sender is not the doctor it booked (docs/protocol.md §3).
 func (p *Patient) handle(ctx context.Context, in *uhiclient.Inbound) {
 	sig := in.Signal
 	if p.gone.Load() {

@@ -151,7 +151,7 @@ func start(t *testing.T, cfg Config, opts ...Option) (*Patient, context.CancelFu
 }
 
 // TestReadyUntilAckedByItsDoctor: READY repeats until the doctor the patient
-// booked ACKs; an ACK from anyone else is dropped (contract §3).
+// booked ACKs; an ACK from anyone else is dropped (docs/protocol.md §3).
 func TestReadyUntilAckedByItsDoctor(t *testing.T) {
 	h := newHSPA(t)
 	const addr = "manishkahane1992@sbx"
@@ -286,7 +286,7 @@ func doctorOffer(t *testing.T) string {
 
 // TestEveryCallsContextEnds: the context a call is answered under is
 // cancelled when that call ends, however it ends, so a patient that takes
-// call after call does not pile them up under Run's (issue 13, d); and
+// call after call does not pile them up under Run's; and
 // nothing of the patient's is left running once Run returns.
 func TestEveryCallsContextEnds(t *testing.T) {
 	defer test.CheckRoutines(t)()
@@ -329,7 +329,7 @@ func TestEveryCallsContextEnds(t *testing.T) {
 }
 
 // TestSlowEventCallbackStallsNothing: the event callback runs on no lock of
-// the patient's and holds up none of its work (issue 13, f): while the
+// the patient's and holds up none of its work: while the
 // callback is stuck on the ACK's event, the endpoint still answers, the
 // patient still handles the doctor's OFFER (here declining it with BYE),
 // and its lock is free. Once the callback is let go, every event comes, in

@@ -12,7 +12,7 @@ import (
 	"teleconsole/call"
 )
 
-// The adaptation tests (issue 6) put two in-process engines on either side
+// The adaptation tests put two in-process engines on either side
 // of the shaped link (netlab_test.go), joined by in-memory signalling, and
 // read their Stats samples.
 

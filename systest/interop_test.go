@@ -43,8 +43,8 @@ func TestInteropChromiumPatient(t *testing.T) {
 		"--hpr", "ganeshborse@hpr.ndhm",
 		"--ready-interval", "1000",
 		"--candidate-delay", "1000", // the reference app holds each candidate about 1 s
-		"--answer-delay", "1500", // and its ANSWER is overtaken by them (contract §3)
-		"--photo-kb", "1024", // a 1 MB base64 photo on every message (contract §2)
+		"--answer-delay", "1500", // and its ANSWER is overtaken by them (docs/protocol.md §3)
+		"--photo-kb", "1024", // a 1 MB base64 photo on every message (docs/protocol.md §2)
 		"--stats-interval", "500",
 	)
 	t.Logf("Chromium patient up %v after start", time.Since(start).Round(time.Millisecond))
@@ -118,7 +118,7 @@ func TestInteropChromiumPatient(t *testing.T) {
 }
 
 // TestInteropChromiumDoctor is the reverse: Chromium as the doctor (the HSPA
-// side of the contract) calls teleconsole's simulated patient. Both sides
+// side of docs/protocol.md) calls teleconsole's simulated patient. Both sides
 // connect and decode each other's video; the browser hears the patient.
 func TestInteropChromiumDoctor(t *testing.T) {
 	doc := startBrowserPeer(t, "doctor.mjs",

@@ -26,7 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The fault test bed (issue 6): two network namespaces, the console's (A)
+// The fault test bed: two network namespaces, the console's (A)
 // and the patient's (B), joined by a point-to-point link whose shape the
 // test sets: rate, one-way delay, random loss, queue limit, or a cut.
 //

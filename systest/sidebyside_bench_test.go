@@ -21,7 +21,7 @@ import (
 // BenchmarkSideBySide measures the console next to what a doctor would
 // otherwise use, a browser (headless Chromium, libwebrtc), on this machine
 // and its loopback, with the same UHI signalling, and writes the table of
-// issue 5 to $TELECONSOLE_BENCH_TABLE (make bench prints it):
+// the README to $TELECONSOLE_BENCH_TABLE (make bench prints it):
 //
 //   - call setup, the doctor's action to the patient's first decoded frame,
 //     candidates sent at once: teleconsole doctor with the simulated patient,
@@ -435,7 +435,7 @@ const syncMarkPeriod = 2 * time.Second
 // later (a 40 s clip, 553 MB, about 400 ms after the microphone).
 const lipSyncClip = 12 * time.Second
 
-// lipSyncCalls measures lip sync (issue 12) in two calls with the Chromium
+// lipSyncCalls measures lip sync in two calls with the Chromium
 // patient playing the console's synthetic clips (with their sync marks):
 // the console calls it, and the patient's page measures the console's marks
 // while the console's log says what it measured of the patient's; then the

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkStartupToWaitingRoom measures how long the real binary takes,
-// from being started in a terminal to showing the waiting room (issue 4's
+// from being started in a terminal to showing the waiting room (the
 // target: within 300 ms). The screen is polled every 5 ms, so figures are
 // up to 5 ms late.
 func BenchmarkStartupToWaitingRoom(b *testing.B) {

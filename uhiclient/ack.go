@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// NACK error codes (contract §1). The first four are the reference HSPA's;
+// NACK error codes (docs/protocol.md §1). The first four are the reference HSPA's;
 // the others are this console's, numbered after the HTTP status they go with.
 const (
 	// CodeAuthMissing means the Authorization header is missing (reference HSPA).
@@ -37,10 +37,10 @@ const (
 	TypeCore = "CORE-ERROR"
 )
 
-// ackBody is the exact HTTP acknowledgement of contract §1.
+// ackBody is the exact HTTP acknowledgement of docs/protocol.md §1.
 var ackBody = []byte(`{"message":{"ack":{"status":"ACK"}}}`)
 
-// ErrorBody is the error object of a NACK reply (contract §1).
+// ErrorBody is the error object of a NACK reply (docs/protocol.md §1).
 type ErrorBody struct {
 	// Type is the error class, e.g. "JSON-SCHEMA-ERROR".
 	Type string `json:"type"`

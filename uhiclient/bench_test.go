@@ -165,7 +165,7 @@ func benchOnMessage(b *testing.B, signed bool) {
 func BenchmarkOnMessageUnsigned(b *testing.B) { benchOnMessage(b, false) }
 
 // BenchmarkOnMessageSigned measures on_message with every request signed by
-// the load generator and verified by the server (contract §5).
+// the load generator and verified by the server (docs/protocol.md §5).
 func BenchmarkOnMessageSigned(b *testing.B) { benchOnMessage(b, true) }
 
 // BenchmarkDecodeOffer measures decoding alone.

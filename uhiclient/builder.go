@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Defaults for the context block (contract §2).
+// Defaults for the context block (docs/protocol.md §2).
 const (
 	// DefaultDomain is context.domain for health services.
 	DefaultDomain = "nic2004:85111"
@@ -31,7 +31,7 @@ type Identity struct {
 	Peer Person
 	// ConsumerID is the EUA's subscriber id.
 	ConsumerID string
-	// ConsumerURI is the EUA's base URI (prefer the appointment's value, contract §2).
+	// ConsumerURI is the EUA's base URI (prefer the appointment's value, docs/protocol.md §2).
 	ConsumerURI string
 	// ProviderID is the HSPA's subscriber id.
 	ProviderID string
@@ -97,7 +97,7 @@ func WithLocation(loc *time.Location) BuilderOption {
 
 // NewBuilder checks id and returns a Builder. Self and Peer need an address and
 // TransactionID must be set; both cred and id of each person are filled from
-// whichever is given (contract §2: send both).
+// whichever is given (docs/protocol.md §2: send both).
 func NewBuilder(id Identity, opts ...BuilderOption) (*Builder, error) {
 	fill := func(p *Person, who string) error {
 		addr := p.Address()
@@ -139,7 +139,7 @@ func (b *Builder) Identity() Identity { return b.id }
 
 // Build wraps a signal in a new envelope: new message_id = content_id, both
 // timestamps, both cred and id, transaction_id echoed and, when empty, the
-// wrapper sender, to and from filled with the two addresses (contract §2, §3).
+// wrapper sender, to and from filled with the two addresses (docs/protocol.md §2, §3).
 // Use BuildRaw to send a field empty on purpose.
 func (b *Builder) Build(sig Signal) (*Envelope, error) {
 	if sig.Sender == "" {
@@ -194,30 +194,30 @@ func (b *Builder) envelope(ctype, value string, url *string) *Envelope {
 	}
 }
 
-// Ready builds a READY (patient side, contract §3).
+// Ready builds a READY (patient side, docs/protocol.md §3).
 func (b *Builder) Ready() (*Envelope, error) { return b.Build(Signal{Type: SignalReady}) }
 
-// Ack builds a signalling ACK, the doctor's reply to READY (contract §3).
+// Ack builds a signalling ACK, the doctor's reply to READY (docs/protocol.md §3).
 func (b *Builder) Ack() (*Envelope, error) { return b.Build(Signal{Type: SignalAck}) }
 
-// Offer builds an OFFER with media "video" (doctor side, contract §3).
+// Offer builds an OFFER with media "video" (doctor side, docs/protocol.md §3).
 func (b *Builder) Offer(sessionID, sdp string) (*Envelope, error) {
 	return b.Build(Signal{Type: SignalOffer, SessionID: sessionID, Media: "video",
 		Description: &SessionDescription{Type: "offer", SDP: sdp}})
 }
 
-// Answer builds an ANSWER (patient side, contract §3).
+// Answer builds an ANSWER (patient side, docs/protocol.md §3).
 func (b *Builder) Answer(sessionID, sdp string) (*Envelope, error) {
 	return b.Build(Signal{Type: SignalAnswer, SessionID: sessionID,
 		Description: &SessionDescription{Type: "answer", SDP: sdp}})
 }
 
-// Candidate builds a CANDIDATE carrying one trickled candidate (contract §3).
+// Candidate builds a CANDIDATE carrying one trickled candidate (docs/protocol.md §3).
 func (b *Builder) Candidate(sessionID string, c ICECandidate) (*Envelope, error) {
 	return b.Build(Signal{Type: SignalCandidate, SessionID: sessionID, Candidate: &c})
 }
 
-// Bye builds a BYE: hang-up, reject or leaving (contract §3).
+// Bye builds a BYE: hang-up, reject or leaving (docs/protocol.md §3).
 func (b *Builder) Bye(sessionID string) (*Envelope, error) {
 	return b.Build(Signal{Type: SignalBye, SessionID: sessionID})
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Client posts envelopes to a peer's on_message endpoint (contract §1:
+// Client posts envelopes to a peer's on_message endpoint (docs/protocol.md §1:
 // POST {consumer_uri}/on_message from the doctor's side, {provider_uri}/on_message
 // from the patient's), signed when a Signer is set, with bounded retries.
 type Client struct {
@@ -45,7 +45,7 @@ func WithHTTPClient(c *http.Client) ClientOption {
 	}
 }
 
-// WithSigner signs every request with s (contract §5).
+// WithSigner signs every request with s (docs/protocol.md §5).
 func WithSigner(s *Signer) ClientOption {
 	return func(cl *Client) error {
 		if s == nil {
@@ -182,7 +182,7 @@ func (c *Client) try(ctx context.Context, target string, body []byte) (time.Dura
 	return retryAfter, parseAck(resp.StatusCode, reply)
 }
 
-// parseAck reads the reply of contract §1: nil for HTTP 2xx with an ACK (or
+// parseAck reads the reply of docs/protocol.md §1: nil for HTTP 2xx with an ACK (or
 // an empty body), *NackError otherwise.
 func parseAck(status int, reply []byte) error {
 	var r ackReply

@@ -13,19 +13,19 @@ import (
 
 // Inbound is one decoded on_message request. Exactly one of Signal and Chat is
 // set: signalling goes to the call machinery, chat (content_type "text",
-// "media"...) is kept apart from it (contract §2).
+// "media"...) is kept apart from it (docs/protocol.md §2).
 type Inbound struct {
 	// Envelope is the whole decoded envelope, for fields not lifted below
 	// (names, photos, consumer_uri...). The Server clears photos over its
 	// image limit (see WithMaxImage).
 	Envelope Envelope
 	// MessageID is context.message_id (or content_id when a peer left it out);
-	// it is the de-duplication key (contract §3).
+	// it is the de-duplication key (docs/protocol.md §3).
 	MessageID string
 	// TransactionID is context.transaction_id, the consultation's routing key.
 	TransactionID string
 	// Sender is the sender's address: the wrapper "sender" of a signalling
-	// payload, else chat.sender.person.cred, else .id; never data.from (contract §3).
+	// payload, else chat.sender.person.cred, else .id; never data.from (docs/protocol.md §3).
 	Sender string
 	// Receiver is chat.receiver.person.cred, else .id.
 	Receiver string
@@ -39,7 +39,7 @@ type Inbound struct {
 	ReceivedAt time.Time
 }
 
-// ChatMessage is a non-signalling chat payload (contract §2).
+// ChatMessage is a non-signalling chat payload (docs/protocol.md §2).
 type ChatMessage struct {
 	// ContentType is content_type as sent ("text", "media"...).
 	ContentType string
@@ -59,8 +59,8 @@ const (
 	pathContentSuffix = ".content"
 )
 
-// Decode parses an on_message body (contract §2, §3). It accepts every variant
-// the contract lists (cred or id, "from":"", unknown fields, nulls, content_value
+// Decode parses an on_message body (docs/protocol.md §2, §3). It accepts every variant
+// docs/protocol.md §3 lists (cred or id, "from":"", unknown fields, nulls, content_value
 // as string or object, data:true, escaped or raw <>&) and returns a
 // *FieldError naming the broken field otherwise; errors.Is matches
 // ErrMalformedJSON, ErrMissingField or ErrInvalidField.
@@ -89,7 +89,7 @@ func Decode(body []byte) (*Inbound, error) {
 
 	chat := &env.Message.Intent.Chat
 	contentPath := pathChat + pathContentSuffix
-	// One damaged seed example has content and time beside chat (contract §2
+	// One damaged seed example has content and time beside chat (docs/protocol.md §2
 	// "seed quirks"); read them from there when chat has none.
 	if chat.Content == (Content{}) && env.Message.Intent.Content != nil {
 		chat.Content = *env.Message.Intent.Content

@@ -37,7 +37,7 @@ func candidateBody(t testing.TB) []byte {
 	return mustMarshal(t, env)
 }
 
-// seedAnswer is the seed's ANSWER as the reference EUA app sends it (contract
+// seedAnswer is the seed's ANSWER as the reference EUA app sends it (docs/protocol.md
 // §2, §3): cred only, "from":"", hard-coded consumer_uri, content_fileName and
 // content_filePath nulls, provider_id missing, spaces after colons inside
 // content_value, and content and time beside chat instead of inside it.
@@ -78,7 +78,7 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// Every variant of contract §2 and §3 must be accepted.
+// Every variant of docs/protocol.md §2 and §3 must be accepted.
 func TestDecodeAcceptsVariants(t *testing.T) {
 	bigImage := base64.StdEncoding.EncodeToString(make([]byte, 1100<<10)) // ~1.5 MiB of base64
 	cases := []struct {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// dedup remembers recent message ids (contract §3: a repeated message_id is
+// dedup remembers recent message ids (docs/protocol.md §3: a repeated message_id is
 // acknowledged and dropped). Memory is bounded by a ring of at most size ids;
 // an id is also forgotten once older than window.
 type dedup struct {

@@ -1,7 +1,7 @@
 // Package uhiclient speaks the UHI video-call signalling wire described in
-// docs/uhi-signalling.md (the contract): the on_message envelope (contract §2),
-// the six signalling payloads carried in content_value (contract §3), Ed25519
-// request signing with BLAKE2b-512 digests (contract §5), an HTTP handler for
+// docs/protocol.md: the on_message envelope (docs/protocol.md §2),
+// the six signalling payloads carried in content_value (docs/protocol.md §3), Ed25519
+// request signing with BLAKE2b-512 digests (docs/protocol.md §5), an HTTP handler for
 // inbound POST /on_message calls that acknowledges at once and delivers the
 // decoded message on bounded channels, and an outbound client that posts to a
 // peer's consumer_uri with retries.

@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// Content types seen on the wire (contract §2). Only ContentTypeSignalling is
+// Content types seen on the wire (docs/protocol.md §2). Only ContentTypeSignalling is
 // call signalling; the others are chat.
 const (
-	// ContentTypeSignalling marks a content_value that holds a signalling payload (contract §3).
+	// ContentTypeSignalling marks a content_value that holds a signalling payload (docs/protocol.md §3).
 	ContentTypeSignalling = "video_call_signalling"
 	// ContentTypeText marks a plain chat text message.
 	ContentTypeText = "text"
@@ -18,10 +18,10 @@ const (
 	ContentTypeMedia = "media"
 )
 
-// ActionOnMessage is context.action for every peer-to-peer call (contract §1).
+// ActionOnMessage is context.action for every peer-to-peer call (docs/protocol.md §1).
 const ActionOnMessage = "on_message"
 
-// Envelope is one UHI on_message request body (contract §2). Unknown fields are
+// Envelope is one UHI on_message request body (docs/protocol.md §2). Unknown fields are
 // ignored on decode; every field below is written on encode.
 type Envelope struct {
 	// Context routes the message between network participants.
@@ -30,7 +30,7 @@ type Envelope struct {
 	Message Message `json:"message"`
 }
 
-// Context is the envelope's context block (contract §2).
+// Context is the envelope's context block (docs/protocol.md §2).
 type Context struct {
 	// Domain is the UHI domain code, e.g. "nic2004:85111".
 	Domain string `json:"domain"`
@@ -38,7 +38,7 @@ type Context struct {
 	Country string `json:"country"`
 	// City is the city code, e.g. "std:080".
 	City string `json:"city"`
-	// Action is "on_message" between participants (contract §1).
+	// Action is "on_message" between participants (docs/protocol.md §1).
 	Action string `json:"action"`
 	// CoreVersion is the UHI core version, e.g. "0.7.1".
 	CoreVersion string `json:"core_version"`
@@ -95,7 +95,7 @@ type Party struct {
 }
 
 // Person is a patient or doctor. The reference apps use Cred, older peers ID;
-// both are written and either is accepted (contract §2).
+// both are written and either is accepted (docs/protocol.md §2).
 type Person struct {
 	// Name is the display name.
 	Name string `json:"name"`
@@ -131,7 +131,7 @@ type Content struct {
 	// ContentID equals context.message_id.
 	ContentID string `json:"content_id"`
 	// ContentValue is the payload text; for signalling it is a JSON document
-	// kept as a string (contract §2).
+	// kept as a string (docs/protocol.md §2).
 	ContentValue ContentValue `json:"content_value"`
 	// ContentType is "video_call_signalling", "text" or "media".
 	ContentType string `json:"content_type"`
@@ -146,7 +146,7 @@ type ChatTime struct {
 }
 
 // ContentValue is content_value: a string on the wire that, for signalling,
-// contains JSON (contract §2). On decode it also accepts a JSON object or
+// contains JSON (docs/protocol.md §2). On decode it also accepts a JSON object or
 // array, kept as its JSON text, and null, kept as "".
 type ContentValue string
 

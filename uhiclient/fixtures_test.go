@@ -13,7 +13,7 @@ const (
 	txnID       = "642d5a60-4fa7-11ed-a230-c795d92f1fb3"
 )
 
-// chromeSDP is an offer shaped like the seed's (contract §4: VP8, VP9, H264,
+// chromeSDP is an offer shaped like the seed's (docs/protocol.md §4: VP8, VP9, H264,
 // AV1, Opus), with the CRLFs a browser writes.
 func chromeSDP(kind string) string {
 	setup := "actpass"

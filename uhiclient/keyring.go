@@ -11,7 +11,7 @@ import (
 )
 
 // Keyring is a fixed set of public keys by keyId, read once and kept parsed
-// (contract §5: "from a local keyring").
+// (docs/protocol.md §5: "from a local keyring").
 //
 // The file format is one JSON object mapping keyId to the base64 SPKI public
 // key (raw 32-byte keys are accepted too):

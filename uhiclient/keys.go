@@ -19,7 +19,7 @@ func GenerateKey(rand io.Reader) (ed25519.PublicKey, ed25519.PrivateKey, error) 
 }
 
 // EncodePrivateKey returns the UHI form of a private key: base64 of PKCS#8 DER
-// (48 bytes, contract §5).
+// (48 bytes, docs/protocol.md §5).
 func EncodePrivateKey(priv ed25519.PrivateKey) (string, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
@@ -29,7 +29,7 @@ func EncodePrivateKey(priv ed25519.PrivateKey) (string, error) {
 }
 
 // EncodePublicKey returns the UHI form of a public key: base64 of X.509
-// SubjectPublicKeyInfo DER (44 bytes, contract §5).
+// SubjectPublicKeyInfo DER (44 bytes, docs/protocol.md §5).
 func EncodePublicKey(pub ed25519.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -38,7 +38,7 @@ func EncodePublicKey(pub ed25519.PublicKey) (string, error) {
 	return base64.StdEncoding.EncodeToString(der), nil
 }
 
-// ParsePrivateKey reads a base64 PKCS#8 DER Ed25519 private key (contract §5).
+// ParsePrivateKey reads a base64 PKCS#8 DER Ed25519 private key (docs/protocol.md §5).
 func ParsePrivateKey(b64 string) (ed25519.PrivateKey, error) {
 	der, err := decodeBase64(b64)
 	if err != nil {
@@ -55,7 +55,7 @@ func ParsePrivateKey(b64 string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// ParsePublicKey reads a base64 Ed25519 public key: SPKI DER as contract §5
+// ParsePublicKey reads a base64 Ed25519 public key: SPKI DER as docs/protocol.md §5
 // says, or the raw 32 bytes some registries store.
 func ParsePublicKey(b64 string) (ed25519.PublicKey, error) {
 	der, err := decodeBase64(b64)

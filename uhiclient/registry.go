@@ -18,7 +18,7 @@ import (
 )
 
 // Registry finds public keys through a UHI network registry's lookup API
-// (contract §5: POST {registry}/lookup with subscriber_id, pub_key_id, type,
+// (docs/protocol.md §5: POST {registry}/lookup with subscriber_id, pub_key_id, type,
 // domain, country, city). Answers are cached for a TTL, unknown keys for a
 // shorter one, and concurrent lookups of one keyId share one request.
 type Registry struct {
@@ -276,7 +276,7 @@ func (r *Registry) lookup(ctx context.Context, sub, ukid string) ([]ed25519.Publ
 		if id := firstNonEmpty(rec.UkID, rec.UniqueKeyID, rec.PubKeyID); id != "" && id != ukid {
 			continue
 		}
-		// The reference verifies with encr_public_key (contract §5); a correct
+		// The reference verifies with encr_public_key (docs/protocol.md §5); a correct
 		// registry puts the key in signing_public_key. Try both.
 		for _, b64 := range []string{rec.SigningPublicKey, rec.EncrPublicKey} {
 			if strings.TrimSpace(b64) == "" {

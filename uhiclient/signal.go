@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// SignalType is the type of a signalling payload (contract §3). The zero value
+// SignalType is the type of a signalling payload (docs/protocol.md §3). The zero value
 // is SignalUnknown.
 type SignalType int
 
-// The six signalling types of contract §3.
+// The six signalling types of docs/protocol.md §3.
 const (
 	// SignalUnknown is the zero value; it is never sent.
 	SignalUnknown SignalType = iota
@@ -70,7 +70,7 @@ type ICECandidate struct {
 	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
 }
 
-// Signal is a decoded signalling payload (content_value, contract §3). Which
+// Signal is a decoded signalling payload (content_value, docs/protocol.md §3). Which
 // fields are meaningful depends on Type: Description for OFFER/ANSWER,
 // Candidate for CANDIDATE, SessionID for OFFER/ANSWER/CANDIDATE/BYE.
 type Signal struct {
@@ -81,7 +81,7 @@ type Signal struct {
 	// To is data.to.
 	To string
 	// From is data.from; the reference patient app always sends "", so never
-	// identify anyone by it (contract §3).
+	// identify anyone by it (docs/protocol.md §3).
 	From string
 	// SessionID is data.session_id, "<doctor>-<patient>" (see SessionID).
 	SessionID string
@@ -93,7 +93,7 @@ type Signal struct {
 	Candidate *ICECandidate
 }
 
-// SessionID builds the session id of contract §3: "<doctor>-<patient>". It is
+// SessionID builds the session id of docs/protocol.md §3: "<doctor>-<patient>". It is
 // an opaque token: addresses may contain '-', so never split it.
 func SessionID(doctor, patient string) string { return doctor + "-" + patient }
 
@@ -151,7 +151,7 @@ func (s *Signal) validate() error {
 }
 
 // MarshalJSON writes content_value's inner document:
-// {"type":"<TYPE>","data":<object or true>,"sender":"<address>"} (contract §3).
+// {"type":"<TYPE>","data":<object or true>,"sender":"<address>"} (docs/protocol.md §3).
 func (s Signal) MarshalJSON() ([]byte, error) {
 	if err := s.validate(); err != nil {
 		return nil, err

@@ -14,14 +14,14 @@ import (
 	"golang.org/x/crypto/blake2b"
 )
 
-// AlgorithmEd25519 is the only signature algorithm of contract §5.
+// AlgorithmEd25519 is the only signature algorithm of docs/protocol.md §5.
 const AlgorithmEd25519 = "ed25519"
 
-// SignedHeaders is the "headers" value of contract §5.
+// SignedHeaders is the "headers" value of docs/protocol.md §5.
 const SignedHeaders = "(created) (expires) digest"
 
 // DefaultTTL is expires - created for signatures this package makes; the Java
-// reference uses 10 s (contract §5).
+// reference uses 10 s (docs/protocol.md §5).
 const DefaultTTL = 10 * time.Second
 
 // DigestHeaderPrefix starts the optional Digest HTTP header value,
@@ -29,13 +29,13 @@ const DefaultTTL = 10 * time.Second
 // receiver can tell a changed body from a bad signature.
 const DigestHeaderPrefix = "BLAKE-512="
 
-// Digest returns base64(BLAKE2b-512(body)) (contract §5).
+// Digest returns base64(BLAKE2b-512(body)) (docs/protocol.md §5).
 func Digest(body []byte) string {
 	sum := blake2b.Sum512(body)
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// SigningString returns the one-line string of contract §5:
+// SigningString returns the one-line string of docs/protocol.md §5:
 // "(created): C (expires): E digest: BLAKE-512=D".
 func SigningString(created, expires int64, digest string) string {
 	b := make([]byte, 0, 64+len(digest))
@@ -49,7 +49,7 @@ func SigningString(created, expires int64, digest string) string {
 }
 
 // ToSign returns what is actually signed: the ASCII of
-// base64(BLAKE2b-512(signing string)), the second hash of contract §5.
+// base64(BLAKE2b-512(signing string)), the second hash of docs/protocol.md §5.
 func ToSign(signing string) []byte {
 	sum := blake2b.Sum512([]byte(signing))
 	out := make([]byte, base64.StdEncoding.EncodedLen(len(sum)))
@@ -63,7 +63,7 @@ func SignDigest(priv ed25519.PrivateKey, created, expires int64, digest string) 
 	return ed25519.Sign(priv, ToSign(SigningString(created, expires, digest)))
 }
 
-// Authorization is a parsed Authorization header (contract §5).
+// Authorization is a parsed Authorization header (docs/protocol.md §5).
 type Authorization struct {
 	// KeyID is "<subscriber_id>|<unique_key_id>|ed25519".
 	KeyID string
@@ -93,7 +93,7 @@ type wireAuthorization struct {
 }
 
 // String returns the header value: a JSON object with string values, in the
-// field order of contract §5.
+// field order of docs/protocol.md §5.
 func (a *Authorization) String() string {
 	b, _ := marshalNoEscape(wireAuthorization{
 		KeyID: a.KeyID, Algorithm: a.Algorithm,
@@ -121,7 +121,7 @@ func (a *Authorization) Verify(pub ed25519.PublicKey, body []byte) error {
 }
 
 // CheckWindow checks created/expires against now with a clock-skew allowance
-// (contract §5: the reference never checks; this console does, against
+// (docs/protocol.md §5: the reference never checks; this console does, against
 // replay). maxValidity > 0 also refuses windows longer than that.
 func (a *Authorization) CheckWindow(now time.Time, skew, maxValidity time.Duration) error {
 	t := now.Unix()
@@ -165,7 +165,7 @@ func ParseKeyID(keyID string) (subscriber, uniqueKeyID string, err error) {
 }
 
 // ParseAuthorization parses an Authorization header value: the JSON object of
-// contract §5 (values strings; numbers are tolerated for created/expires). As a
+// docs/protocol.md §5 (values strings; numbers are tolerated for created/expires). As a
 // courtesy it also reads the Beckn form `Signature keyId="...",...`.
 func ParseAuthorization(value string) (*Authorization, error) {
 	value = strings.TrimSpace(value)
@@ -294,7 +294,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// Signer makes Authorization headers for one key (contract §5).
+// Signer makes Authorization headers for one key (docs/protocol.md §5).
 type Signer struct {
 	key   ed25519.PrivateKey
 	keyID string

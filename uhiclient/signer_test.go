@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The test vector of contract §5.
+// The test vector of docs/protocol.md §5.
 const (
 	tvPrivate   = "MC4CAQAwBQYDK2VwBCIEIGCioWvsJleY53bW5+8G9vWWqsdGA9y1JMoVvLslaFA7"
 	tvPublic    = "MCowBQYDK2VwAyEA9AwjtMBySgjkf3cx2pzAYt8pL1qAlhil3WUulCSpFnI="
@@ -113,7 +113,7 @@ func TestKeyEncodingRoundTrip(t *testing.T) {
 			t.Errorf("public %q: %v", bad, err)
 		}
 	}
-	// The contract's public key is not a private key and vice versa.
+	// The test vector's public key is not a private key and vice versa.
 	if _, err := ParsePrivateKey(tvPublic); !errors.Is(err, ErrBadKey) {
 		t.Errorf("public as private: %v", err)
 	}

@@ -20,7 +20,7 @@ func decodeJSONString(b []byte) (string, error) {
 // unquoteJSON decodes a JSON string literal (quotes included) that
 // encoding/json has already validated. It exists because content_value, a
 // string holding a whole SDP, would otherwise be scanned twice more by a
-// nested json.Unmarshal (contract §2: content_value is a string of JSON).
+// nested json.Unmarshal (docs/protocol.md §2: content_value is a string of JSON).
 // Invalid UTF-8 becomes U+FFFD, as encoding/json does.
 func unquoteJSON(b []byte) (string, bool) {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {

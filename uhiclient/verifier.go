@@ -11,7 +11,7 @@ import (
 )
 
 // Verifier authenticates an inbound request. The server takes one; which one
-// is in force is a deployment choice (contract §5: the reference patient
+// is in force is a deployment choice (docs/protocol.md §5: the reference patient
 // backend sends a bearer token instead of a signature), and String names it so
 // the mode can be shown to the user and logged.
 type Verifier interface {
@@ -22,7 +22,7 @@ type Verifier interface {
 	String() string
 }
 
-// KeySource finds the public keys registered for a keyId (contract §5).
+// KeySource finds the public keys registered for a keyId (docs/protocol.md §5).
 type KeySource interface {
 	// PublicKeys returns the keys for keyID; ErrUnknownKey when there are
 	// none, ErrLookup (wrapped) when the source could not be asked.
@@ -49,7 +49,7 @@ const (
 	DefaultMaxValidity = time.Hour
 )
 
-// SignatureVerifier checks the Authorization header of contract §5: header
+// SignatureVerifier checks the Authorization header of docs/protocol.md §5: header
 // format, time window, optional Digest header, and the Ed25519 signature under
 // a key found by keyId.
 type SignatureVerifier struct {

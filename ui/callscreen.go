@@ -332,7 +332,7 @@ func (m callModel) indicator(on bool, onText, offText string) string {
 	return m.styles.Bad.Render("[" + offText + "]")
 }
 
-// stateWord is the call state in the words of issue 4: "Calling",
+// stateWord is the call state in the words the doctor reads: "Calling",
 // "Connecting", "Connected", "Reconnecting", or "Ended: <reason>".
 func (m callModel) stateWord() string {
 	switch m.state {

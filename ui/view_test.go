@@ -1,10 +1,7 @@
 package ui
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,18 +9,11 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"teleconsole/call"
 	"teleconsole/waitingroom"
 )
-
-// updateGolden reports whether the test runs with -update, which rewrites
-// the golden files. The flag is registered by the golden package teatest
-// imports (registering it again would panic), so it is looked up here.
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // misfit says how content is not exactly h lines of at most w cells each, or
 // returns nil when it is.
@@ -40,42 +30,29 @@ func misfit(content string, w, h int) error {
 	return nil
 }
 
-// checkGolden compares the ANSI-stripped view with testdata/<name>.golden
-// (rewritten with -update), after checking its size is exactly w by h.
-func checkGolden(t *testing.T, name string, m Model, w, h int) {
+// checkGolden checks that the ANSI-stripped view is exactly w by h, uses
+// only ASCII, box drawing and block elements, and is on the alternate
+// screen, then compares it with testdata/<test name>.golden through
+// golden.RequireEqual, which rewrites the file when go test runs with
+// -update.
+func checkGolden(t *testing.T, m Model, w, h int) {
 	t.Helper()
 	v := m.View()
 	plain := ansi.Strip(v.Content)
 	if err := misfit(plain, w, h); err != nil {
-		t.Errorf("%s: %v", name, err)
+		t.Error(err)
 	}
 	for i, l := range strings.Split(plain, "\n") {
 		for _, r := range l {
 			if r >= 0x80 && !(r >= 0x2500 && r <= 0x259f) {
-				t.Errorf("%s: line %d has %q, outside ASCII, box drawing and block elements", name, i, r)
+				t.Errorf("line %d has %q, outside ASCII, box drawing and block elements", i, r)
 			}
 		}
 	}
 	if !v.AltScreen {
-		t.Errorf("%s: not on the alternate screen", name)
+		t.Error("not on the alternate screen")
 	}
-	path := filepath.Join("testdata", name+".golden")
-	if updateGolden() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(plain), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != plain {
-		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, plain, want)
-	}
+	golden.RequireEqual(t, plain)
 }
 
 var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}
@@ -115,28 +92,28 @@ func TestViews(t *testing.T) {
 	for _, sz := range sizes {
 		w, h := sz.w, sz.h
 		t.Run(sizeName("waiting3", w, h), func(t *testing.T) {
-			checkGolden(t, sizeName("waiting3", w, h), loaded(t, newFake(&recorder{}, nil), w, h), w, h)
+			checkGolden(t, loaded(t, newFake(&recorder{}, nil), w, h), w, h)
 		})
 		t.Run(sizeName("waiting_empty", w, h), func(t *testing.T) {
 			f := newFake(&recorder{}, nil)
 			f.PatientsFn = func() []waitingroom.Patient { return nil }
-			checkGolden(t, sizeName("waiting_empty", w, h), loaded(t, f, w, h), w, h)
+			checkGolden(t, loaded(t, f, w, h), w, h)
 		})
 		t.Run(sizeName("call_connected_novideo", w, h), func(t *testing.T) {
-			checkGolden(t, sizeName("call_connected_novideo", w, h), connected(t, w, h, false), w, h)
+			checkGolden(t, connected(t, w, h, false), w, h)
 		})
 		t.Run(sizeName("call_connected_video", w, h), func(t *testing.T) {
-			checkGolden(t, sizeName("call_connected_video", w, h), connected(t, w, h, true), w, h)
+			checkGolden(t, connected(t, w, h, true), w, h)
 		})
 		t.Run(sizeName("call_ended", w, h), func(t *testing.T) {
 			m := connected(t, w, h, true)
 			m, _ = update(t, m, eventMsg{call.StateEvent{Peer: "asha.rao@sbx", State: call.StateEnded, Reason: call.EndRemoteBye}})
-			checkGolden(t, sizeName("call_ended", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 		t.Run(sizeName("call_queue2", w, h), func(t *testing.T) {
 			m := connected(t, w, h, true)
 			m, _ = update(t, m, patientsMsg{patients: queuePatients(), at: m.call.asOf})
-			checkGolden(t, sizeName("call_queue2", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 		t.Run(sizeName("call_ended_queue2", w, h), func(t *testing.T) {
 			m := connected(t, w, h, true)
@@ -146,7 +123,7 @@ func TestViews(t *testing.T) {
 			ps := queuePatients()
 			ps[0].State = waitingroom.StateDone
 			m, _ = update(t, m, patientsMsg{patients: ps, at: m.call.asOf.Add(2 * time.Second)})
-			checkGolden(t, sizeName("call_ended_queue2", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 		t.Run(sizeName("waiting_lastcall", w, h), func(t *testing.T) {
 			m := connected(t, w, h, true)
@@ -157,17 +134,17 @@ func TestViews(t *testing.T) {
 			ps := queuePatients()
 			ps[0].State = waitingroom.StateDone
 			m, _ = update(t, m, patientsMsg{patients: ps, at: m.call.asOf.Add(5 * time.Second)})
-			checkGolden(t, sizeName("waiting_lastcall", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 		t.Run(sizeName("help", w, h), func(t *testing.T) {
 			m := loaded(t, newFake(&recorder{}, nil), w, h)
 			m, _ = update(t, m, press("?"))
-			checkGolden(t, sizeName("help", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 		t.Run(sizeName("help_call", w, h), func(t *testing.T) {
 			m := connected(t, w, h, false)
 			m, _ = update(t, m, press("?"))
-			checkGolden(t, sizeName("help_call", w, h), m, w, h)
+			checkGolden(t, m, w, h)
 		})
 	}
 }

@@ -4,7 +4,7 @@
 // for moving between those states.
 //
 // It implements the presence and acknowledgement semantics of the UHI
-// signalling contract (docs/uhi-signalling.md §3). It does no I/O and imports
+// signalling protocol (docs/protocol.md §3). It does no I/O and imports
 // nothing else of this module; time comes from an injected clock, so every
 // rule can be tested without sleeping. A Room is safe for concurrent use: the
 // HTTP handlers that receive signalling and the console that shows the room

@@ -9,7 +9,7 @@ import (
 // the room counts them as left.
 //
 // The reference patient app sends READY every 5 s only until the first ACK
-// and then nothing at all while it waits (docs/uhi-signalling.md §3), so
+// and then nothing at all while it waits (docs/protocol.md §3), so
 // silence is the normal state of a patient who is still there. The timeout
 // therefore cannot be a few READY intervals: it only clears entries that are
 // surely stale. 30 minutes is longer than a typical teleconsultation queue,

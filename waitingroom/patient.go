@@ -61,7 +61,7 @@ type Patient struct {
 	// Gender is as sent by their app ("M", "F", "O" or empty).
 	Gender string
 	// TransactionID is the booking's transaction id, echoed on every message
-	// to the patient (contract §2).
+	// to the patient (docs/protocol.md §2).
 	TransactionID string
 	// ConsumerID and ConsumerURI say where to reach the patient's app.
 	ConsumerID, ConsumerURI string
@@ -95,7 +95,7 @@ func (s State) Finished() bool {
 // finished call that the doctor may retry while the patient is still
 // present (done, no answer, lost, unreachable). A patient who left cannot be
 // called: after a BYE the reference app must READY again before it takes a
-// call (docs/uhi-signalling.md §3).
+// call (docs/protocol.md §3).
 func (s State) Callable() bool {
 	switch s {
 	case StateWaiting, StateDone, StateNoAnswer, StateLost, StateUnreachable:

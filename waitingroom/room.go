@@ -45,7 +45,7 @@ func New(opts ...Option) (*Room, error) {
 // TransactionID, ConsumerID, ConsumerURI); an empty field keeps the value
 // already known.
 //
-// The ACK policy (docs/uhi-signalling.md §3):
+// The ACK policy (docs/protocol.md §3):
 //   - A new patient is queued at the back as waiting, and ACKed.
 //   - A waiting patient is refreshed (LastHeard and identity) and ACKed again:
 //     the reference app stops polling on the first ACK it receives, so a
