@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"teleconsole/uhiclient"
+	"teleconsole/waitingroom"
 )
 
 func TestAckQueue(t *testing.T) {
@@ -155,6 +157,47 @@ func TestEveryReadyInABurstIsAcked(t *testing.T) {
 	}
 	if got := len(r.console.Patients()); got != n {
 		t.Errorf("the waiting room lists %d patients, want %d", got, n)
+	}
+}
+
+// TestFullRoomNacksReady: a room full of waiting patients refuses a new
+// patient's READY, and the patient's app is told so at once, with a NACK it
+// retries later (503, UHI-1503, naming the full room) rather than an ACK
+// after which it would wait for a signal that never comes; it is not
+// listed. A patient already in the room is still ACKed.
+func TestFullRoomNacksReady(t *testing.T) {
+	const n = 3
+	r := newRoomRig(t, []waitingroom.Option{waitingroom.WithCapacity(n)})
+	sink := newAckSink(t, n)
+	burst(t, r, sink, n) // round 0: the room is full of waiting patients
+	select {
+	case <-sink.all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the patients admitted to the room did not all get their ACK")
+	}
+
+	_, err := r.readies(sink, 1, 1) // round 1: a new patient
+	var nack *uhiclient.NackError
+	if !errors.As(err, &nack) {
+		t.Fatalf("a new patient's READY into a full room: %v; want a NACK", err)
+	}
+	if nack.HTTPStatus != http.StatusServiceUnavailable || nack.Code != uhiclient.CodeUnavailable ||
+		!strings.Contains(nack.Message, waitingroom.ErrRoomFull.Error()) {
+		t.Errorf("NACK %+v; want HTTP 503 %s naming %q", nack, uhiclient.CodeUnavailable, waitingroom.ErrRoomFull)
+	}
+	ps := r.console.Patients()
+	if len(ps) != n {
+		t.Errorf("the waiting room lists %d patients, want %d: %+v", len(ps), n, ps)
+	}
+	for _, p := range ps {
+		if !strings.HasPrefix(p.Address, "burst00-") {
+			t.Errorf("the refused patient %s is listed", p.Address)
+		}
+	}
+	// A READY from a patient already in the room (a new message_id) is
+	// ACKed as before.
+	if _, err := r.readies(sink, 1, 0); err != nil {
+		t.Fatalf("a READY from a patient in the full room: %v; want an ACK", err)
 	}
 }
 

@@ -106,11 +106,6 @@ func New(cfg Config) (*Console, error) {
 	if verifier == nil {
 		verifier = uhiclient.NoVerification()
 	}
-	server, err := uhiclient.NewServer(cfg.Doctor.Cred,
-		uhiclient.WithVerifier(verifier), uhiclient.WithServerLogger(log.With("part", "endpoint")))
-	if err != nil {
-		return nil, err
-	}
 	clientOpts := []uhiclient.ClientOption{uhiclient.WithClientLogger(log.With("part", "client"))}
 	if cfg.Signer != nil {
 		clientOpts = append(clientOpts, uhiclient.WithSigner(cfg.Signer))
@@ -124,7 +119,7 @@ func New(cfg Config) (*Console, error) {
 		timeout = 5 * time.Second
 	}
 	c := &Console{
-		room: room, engine: engine, server: server, client: client, log: log.With("part", "console"),
+		room: room, engine: engine, client: client, log: log.With("part", "console"),
 		self:    uhiclient.Identity{Self: cfg.Doctor, ProviderID: cfg.ProviderID, ProviderURI: cfg.ProviderURI},
 		events:  make(chan call.Event, 64),
 		timeout: timeout,
@@ -132,6 +127,13 @@ func New(cfg Config) (*Console, error) {
 	}
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
+	// The room decides a READY's reply (Console.admit), so a patient it
+	// refuses is told so at once rather than ACKed and left waiting.
+	c.server, err = uhiclient.NewServer(cfg.Doctor.Cred, uhiclient.WithVerifier(verifier),
+		uhiclient.WithAdmission(c.admit), uhiclient.WithServerLogger(log.With("part", "endpoint")))
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -64,6 +64,12 @@ type rig struct {
 // Close); extra engine options tune its timeouts.
 func newRig(t testing.TB, opts ...call.Option) *rig {
 	t.Helper()
+	return newRoomRig(t, nil, opts...)
+}
+
+// newRoomRig is newRig with the waiting room's options.
+func newRoomRig(t testing.TB, room []waitingroom.Option, opts ...call.Option) *rig {
+	t.Helper()
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
@@ -95,6 +101,7 @@ func newRig(t testing.TB, opts ...call.Option) *rig {
 		ProviderID:  "teleconsole",
 		ProviderURI: uri,
 		Engine:      append(base, opts...),
+		Room:        room,
 		Client:      []uhiclient.ClientOption{uhiclient.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond)},
 		Log:         log.With("side", "doctor"),
 	})
@@ -353,7 +360,7 @@ func TestConsoleDropsSignalsFromStrangers(t *testing.T) {
 	if err := r.console.Call(addr); err != nil {
 		t.Fatal(err)
 	}
-	// Another patient's BYE must not end this call (contract §3).
+	// Another patient's BYE must not end this call (docs/protocol.md §3).
 	id := uhiclient.Identity{
 		Self: uhiclient.Person{Cred: "stranger@sbx"}, Peer: uhiclient.Person{Cred: testDoctor},
 		ConsumerURI: "http://127.0.0.1:1/api/v1", ProviderURI: r.uri, TransactionID: "t-1",
@@ -453,4 +460,67 @@ func consoleGoroutines() string {
 		}
 	}
 	return strings.Join(left, "\n\n")
+}
+
+// TestReadyAdmittedBehindAnEarlierBye: the endpoint records a READY in the
+// room when it arrives, which may be while an earlier BYE of the same
+// patient (they left the waiting room and came back) is still queued. The
+// console handles the two in their order, so the patient ends up waiting,
+// and ACKed, not listed as left after their READY was taken.
+func TestReadyAdmittedBehindAnEarlierBye(t *testing.T) {
+	r := newRig(t)
+	first, again := newAckSink(t, 1), newAckSink(t, 1)
+	const addr = "backagain@sbx"
+	inbound := func(sink *ackSink, build func(b *uhiclient.Builder) (*uhiclient.Envelope, error)) *uhiclient.Inbound {
+		t.Helper()
+		b, err := uhiclient.NewBuilder(uhiclient.Identity{
+			Self: uhiclient.Person{Cred: addr}, Peer: uhiclient.Person{Cred: testDoctor},
+			ConsumerID: "eua", ConsumerURI: sink.uri, ProviderURI: r.uri, TransactionID: "t-1",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := build(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := uhiclient.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := uhiclient.Decode(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	ready := func(b *uhiclient.Builder) (*uhiclient.Envelope, error) { return b.Ready() }
+	bye := func(b *uhiclient.Builder) (*uhiclient.Envelope, error) { return b.Bye("") }
+
+	// The patient is in the room, waiting.
+	in := inbound(first, ready)
+	if err := r.console.admit(in); err != nil {
+		t.Fatal(err)
+	}
+	r.console.handle(in)
+	<-first.all
+	// Their BYE is queued; their READY arrives and is admitted; then the
+	// console handles both, in order, as its inbound loop does.
+	left, back := inbound(again, bye), inbound(again, ready)
+	if err := r.console.admit(left); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.console.admit(back); err != nil {
+		t.Fatal(err)
+	}
+	r.console.handle(left)
+	r.console.handle(back)
+	if p, ok := r.console.room.Get(addr); !ok || p.State != waitingroom.StateWaiting {
+		t.Fatalf("after BYE then READY the room has %+v; want them waiting", p)
+	}
+	select {
+	case <-again.all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the READY after the BYE was never ACKed")
+	}
 }

@@ -83,10 +83,31 @@ func (c *Console) toSession(s *call.Session, in *uhiclient.Inbound, log *slog.Lo
 	}
 }
 
-// ready records a READY and queues its ACK when the room says so.
-func (c *Console) ready(in *uhiclient.Inbound, log *slog.Logger) {
+// admit is the endpoint's admission check (uhiclient.WithAdmission), run
+// before the reply to each new signalling message is written: a READY is
+// recorded in the waiting room there and then, so the room's answer is the
+// reply. A READY the room refuses (waitingroom.ErrRoomFull: full of
+// patients who have not finished) is NACKed with a 503 that the patient's
+// app retries, instead of an ACK after which it would wait for an ACK
+// signal that never comes; ErrNoAddress cannot arise, as the decoder
+// refuses a message with no sender (docs/protocol.md §3, "Identifying the
+// sender"). Room.Ready is a quick in-memory update that never blocks. A
+// READY admitted here is in the room before any later signal of its
+// sender is queued, let alone handled. Other signals need no place in the
+// room: they are admitted as they are.
+func (c *Console) admit(in *uhiclient.Inbound) error {
+	if in.Signal.Type != uhiclient.SignalReady {
+		return nil
+	}
+	_, err := c.room.Ready(readyPatient(in))
+	return err
+}
+
+// readyPatient is what a READY tells the waiting room (docs/protocol.md §2,
+// "What the console keeps from a READY").
+func readyPatient(in *uhiclient.Inbound) waitingroom.Patient {
 	sender := in.Envelope.Message.Intent.Chat.Sender.Person
-	p := waitingroom.Patient{
+	return waitingroom.Patient{
 		Address:       in.Sender,
 		Name:          sender.Name,
 		Gender:        sender.Gender,
@@ -94,9 +115,27 @@ func (c *Console) ready(in *uhiclient.Inbound, log *slog.Logger) {
 		ConsumerID:    in.Envelope.Context.ConsumerID,
 		ConsumerURI:   in.Envelope.Context.ConsumerURI,
 	}
-	ack, err := c.room.Ready(p)
+}
+
+// ready handles a READY that admit let in: it queues its ACK when the room
+// says so, and ends a call its patient has left.
+//
+// The READY is recorded again here, in the order of its sender's other
+// signals. admit recorded it when it arrived, possibly while an earlier
+// signal of the same sender was still queued: a BYE from the waiting room,
+// handled after it, would leave the patient listed as left though they
+// are back and ACKed. Recording it again after the earlier signals puts
+// the room where the READY leaves it. For a patient the room holds, Ready
+// is idempotent (the same state, identity and queue place), so a READY
+// with nothing before it changes nothing the second time, and the room
+// decides the ACK from its state now, as it did before admit existed.
+func (c *Console) ready(in *uhiclient.Inbound, log *slog.Logger) {
+	ack, err := c.room.Ready(readyPatient(in))
 	if err != nil {
-		log.Warn("READY not recorded", "err", err)
+		// The patient was evicted since admit (only a finished patient is,
+		// to make room for a new one) and the room is full again: the app
+		// was ACKed over HTTP, and READYs again until an ACK signal comes.
+		log.Warn("READY admitted, then refused by the waiting room", "err", err)
 		return
 	}
 	if !ack {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Decoding errors (contract §2, §3). A *FieldError wraps one of them.
+// Decoding errors (docs/protocol.md §2, §3). A *FieldError wraps one of them.
 var (
 	// ErrMalformedJSON means the body (or content_value) is not valid JSON or
 	// has the wrong JSON type where an object was required.
@@ -17,7 +17,7 @@ var (
 	ErrInvalidField = errors.New("invalid field")
 )
 
-// Server-side rejection errors (contract §1, §2).
+// Server-side rejection errors (docs/protocol.md §1, §2).
 var (
 	// ErrBodyTooLarge means an inbound body exceeded the size limit (2 MiB by default).
 	ErrBodyTooLarge = errors.New("body too large")
@@ -26,15 +26,19 @@ var (
 	// ErrQueueFull means the program could not take the message right now; the
 	// sender is told to retry (HTTP 503) rather than having it dropped in silence.
 	ErrQueueFull = errors.New("delivery queue full")
+	// ErrNotAdmitted means the program's admission check refused a
+	// signalling message (WithAdmission); the sender is told to retry
+	// (HTTP 503), and the NACK's message says why after this text.
+	ErrNotAdmitted = errors.New("not admitted")
 )
 
-// Signature errors (contract §5).
+// Signature errors (docs/protocol.md §5).
 var (
 	// ErrMissingSignature means verification is on and the request has no
 	// Authorization header.
 	ErrMissingSignature = errors.New("missing authorization header")
 	// ErrMalformedHeader means the Authorization header cannot be parsed or
-	// breaks the format of contract §5 (not a JSON object, bad keyId, wrong
+	// breaks the format of docs/protocol.md §5 (not a JSON object, bad keyId, wrong
 	// algorithm, non-numeric created/expires...).
 	ErrMalformedHeader = errors.New("malformed authorization header")
 	// ErrBadSignature means the Ed25519 signature does not verify over the
@@ -75,7 +79,7 @@ var (
 // FieldError says which field of an inbound message is broken and why. Path is
 // the dotted JSON path from the envelope root (for example
 // "message.intent.chat.content.content_value.data.description.sdp"); it is
-// what the NACK's error.path carries (contract §1).
+// what the NACK's error.path carries (docs/protocol.md §1).
 type FieldError struct {
 	// Path is the dotted JSON path of the broken field ("body" for the whole body).
 	Path string
@@ -101,7 +105,7 @@ func invalid(path, format string, args ...any) *FieldError {
 	return &FieldError{Path: path, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidField}
 }
 
-// NackError is a peer's refusal of an on_message call (contract §1): either an
+// NackError is a peer's refusal of an on_message call (docs/protocol.md §1): either an
 // HTTP error status or an acknowledgement whose status is NACK. Check for it
 // with errors.As.
 type NackError struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,7 @@ import (
 
 // Server limits and defaults.
 const (
-	// DefaultMaxBody is the largest accepted body: photos make ~2 MiB normal (contract §2).
+	// DefaultMaxBody is the largest accepted body: photos make ~2 MiB normal (docs/protocol.md §2).
 	DefaultMaxBody = 2 << 20
 	// DefaultQueueSize is the default capacity of each delivery channel.
 	DefaultQueueSize = 128
@@ -35,9 +36,16 @@ const (
 	// take (its ReadTimeout), so a slow client can hold a connection no
 	// longer by being refused than by being accepted.
 	DefaultDrainTime = 20 * time.Second
+	// AdmissionRetryAfter is the Retry-After of a NACK for a message the
+	// admission check refused (WithAdmission). Such a refusal is about the
+	// program's state, which changes at a person's pace (a waiting room
+	// frees a place when the doctor is done with a patient), not at a
+	// queue's: a retry a second later would be refused again. 5 s is how
+	// often the patients' app READYs until it is ACKed (README).
+	AdmissionRetryAfter = 5 * time.Second
 )
 
-// Server is the on_message endpoint (contract §1). It answers every request at
+// Server is the on_message endpoint (docs/protocol.md §1). It answers every request at
 // once, ACK or NACK, and hands accepted messages to the program on two bounded
 // channels, Signals and Chats, never blocking the reply on the reader. It is an
 // http.Handler that works on any path; Handler mounts it on the usual ones.
@@ -57,12 +65,13 @@ type Server struct {
 	signals  chan *Inbound
 	chats    chan *Inbound
 	dedup    *dedup
+	admit    func(*Inbound) error
 	bufs     sync.Pool
 	stats    serverStats
 }
 
 type serverStats struct {
-	accepted, duplicates, rejected, queueFull atomic.Uint64
+	accepted, duplicates, rejected, queueFull, notAdmitted atomic.Uint64
 }
 
 // Stats are the server's counters since it was made.
@@ -75,6 +84,9 @@ type Stats struct {
 	Rejected uint64
 	// QueueFull counts 503 NACKs because a channel was full.
 	QueueFull uint64
+	// NotAdmitted counts 503 NACKs because the admission check refused
+	// a signalling message (WithAdmission).
+	NotAdmitted uint64
 }
 
 // ServerOption configures a Server.
@@ -135,6 +147,36 @@ func WithDedup(size int, window time.Duration) ServerOption {
 	}
 }
 
+// WithAdmission sets a check that decides, before the reply is written,
+// whether a signalling message is taken: ServeHTTP calls it for every new
+// signalling message (not for chat, and not for a repeated message_id,
+// which is answered with an ACK as before) once the message has passed
+// every other check, just before it is queued on Signals. A nil error
+// admits it; an error is the reply, a 503 NACK (CORE-ERROR, UHI-1503) with
+// the error's text and a Retry-After of AdmissionRetryAfter, and the
+// message is not queued and its message_id not remembered, so the
+// sender's retry is checked afresh.
+//
+// The refusal is a 503, not a 4xx, because everything about the message
+// itself has been checked by then: what is left to refuse is the
+// program's state (a full waiting room), a temporary condition the sender
+// should retry, as it retries a full queue.
+//
+// check runs on the request's goroutine, concurrently with itself and with
+// the reader of Signals, and the reply waits for it: it must be quick and
+// never block (an in-memory update). A message it admits may still be
+// refused if the queue is full; the sender then retries it, so check must
+// be safe to run again for the same message.
+func WithAdmission(check func(*Inbound) error) ServerOption {
+	return func(s *Server) error {
+		if check == nil {
+			return fmt.Errorf("%w: nil admission check", ErrBadOption)
+		}
+		s.admit = check
+		return nil
+	}
+}
+
 // WithMaxBody sets the body size limit (default 2 MiB).
 func WithMaxBody(n int64) ServerOption {
 	return func(s *Server) error {
@@ -164,7 +206,7 @@ func WithDrain(maxBytes int64, within time.Duration) ServerOption {
 	}
 }
 
-// WithMaxImage sets the largest person.image (a base64 photo, contract §2)
+// WithMaxImage sets the largest person.image (a base64 photo, docs/protocol.md §2)
 // kept in delivered messages; larger ones are cleared after the message is
 // accepted, so a queue full of 2 MiB photos cannot pin hundreds of MiB
 // (default 64 KiB; 0 keeps every image).
@@ -205,7 +247,7 @@ func WithBasePath(p string) ServerOption {
 }
 
 // NewServer returns a Server that accepts messages whose receiver is
-// localAddress (cred or id, case-insensitive; contract §3: drop messages whose
+// localAddress (cred or id, case-insensitive; docs/protocol.md §3: drop messages whose
 // receiver is not this doctor).
 func NewServer(localAddress string, opts ...ServerOption) (*Server, error) {
 	localAddress = strings.TrimSpace(localAddress)
@@ -241,7 +283,7 @@ func NewServer(localAddress string, opts ...ServerOption) (*Server, error) {
 func (s *Server) Signals() <-chan *Inbound { return s.signals }
 
 // Chats delivers accepted chat messages (Inbound.Chat set), kept apart from
-// signalling (contract §2). Same rules as Signals: read it, or chat senders get 503.
+// signalling (docs/protocol.md §2). Same rules as Signals: read it, or chat senders get 503.
 func (s *Server) Chats() <-chan *Inbound { return s.chats }
 
 // Verification describes the authentication in force, for display.
@@ -252,6 +294,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Accepted: s.stats.accepted.Load(), Duplicates: s.stats.duplicates.Load(),
 		Rejected: s.stats.rejected.Load(), QueueFull: s.stats.queueFull.Load(),
+		NotAdmitted: s.stats.notAdmitted.Load(),
 	}
 }
 
@@ -282,7 +325,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
-// ServeHTTP implements the on_message endpoint (contract §1).
+// ServeHTTP implements the on_message endpoint (docs/protocol.md §1).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -355,6 +398,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := s.chats
 	if in.Signal != nil {
 		q = s.signals
+		if s.admit != nil {
+			if err := s.admit(in); err != nil {
+				s.notAdmitted(w, in, err)
+				return
+			}
+		}
 	}
 	select {
 	case q <- in:
@@ -369,6 +418,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	writeAck(w)
+}
+
+// notAdmitted answers a signalling message the admission check refused
+// with err (see WithAdmission).
+func (s *Server) notAdmitted(w http.ResponseWriter, in *Inbound, err error) {
+	s.dedup.forget(in.MessageID)
+	s.stats.notAdmitted.Add(1)
+	s.logger.Info("on_message refused: not admitted", "message_id", in.MessageID, "sender", in.Sender,
+		"type", in.Signal.Type.String(), "reason", err)
+	w.Header().Set("Retry-After", strconv.Itoa(int(AdmissionRetryAfter/time.Second)))
+	writeNack(w, http.StatusServiceUnavailable, ErrorBody{Type: TypeCore, Code: CodeUnavailable,
+		Message: fmt.Sprintf("%v: %v; retry later", ErrNotAdmitted, err)})
 }
 
 func (s *Server) forMe(in *Inbound) bool {
@@ -432,7 +493,7 @@ func (s *Server) canDrain(r *http.Request, read int64) bool {
 	return true
 }
 
-// authFailed maps signature errors to contract §1's codes.
+// authFailed maps signature errors to docs/protocol.md §1's codes.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: "Authorization", Message: err.Error()}
 	status := http.StatusUnauthorized

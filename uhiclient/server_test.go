@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,7 +49,7 @@ func post(t *testing.T, url string, body []byte, h http.Header) (int, string, ht
 	return resp.StatusCode, string(b), resp.Header
 }
 
-// nack decodes a NACK reply and checks its shape (contract §1).
+// nack decodes a NACK reply and checks its shape (docs/protocol.md §1).
 func nack(t *testing.T, body string) ErrorBody {
 	t.Helper()
 	var r struct {
@@ -262,6 +263,88 @@ func TestServerQueueFullAndNonBlocking(t *testing.T) {
 	}
 }
 
+// The admission check decides before the reply: its error is the NACK
+// (503, UHI-1503, its text, Retry-After), and the message is not queued;
+// what it admits is queued and ACKed as before. Chat and repeated
+// message_ids never reach it.
+func TestServerAdmission(t *testing.T) {
+	errFull := errors.New("waiting room is full")
+	var (
+		mu      sync.Mutex // the check runs on the server's goroutines
+		checked []string
+		refuse  = true
+	)
+	s, hs := newTestServer(t, doctorAddr, WithAdmission(func(in *Inbound) error {
+		mu.Lock()
+		defer mu.Unlock()
+		checked = append(checked, in.Signal.Type.String())
+		if in.Signal.Type == SignalReady && refuse {
+			return errFull
+		}
+		return nil
+	}))
+	b := newTestBuilder(t, patientIdentity()) // one builder: a message_id each
+	ready, err := b.Ready()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readyBody := mustMarshal(t, ready)
+	answer, err := b.Answer(SessionID(doctorAddr, patientAddr), chromeSDP("answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, reply, h := post(t, hs.URL+"/on_message", readyBody, nil)
+	if status != http.StatusServiceUnavailable || h.Get("Retry-After") != "5" {
+		t.Fatalf("refused READY: %d, Retry-After %q, %s; want 503 with Retry-After 5", status, h.Get("Retry-After"), reply)
+	}
+	if e := nack(t, reply); e.Code != CodeUnavailable || e.Type != TypeCore ||
+		!strings.Contains(e.Message, ErrNotAdmitted.Error()) || !strings.Contains(e.Message, errFull.Error()) {
+		t.Errorf("refused READY's NACK %+v; want %s %s naming %q", e, TypeCore, CodeUnavailable, errFull)
+	}
+	none(t, s.Signals())
+
+	// Another signal is admitted, queued and ACKed as before.
+	if status, reply, _ := post(t, hs.URL+"/on_message", mustMarshal(t, answer), nil); status != 200 || reply != wantACK {
+		t.Fatalf("admitted ANSWER: %d %s", status, reply)
+	}
+	if in := recv(t, s.Signals()); in.Signal.Type != SignalAnswer {
+		t.Fatalf("delivered %v, want the ANSWER", in.Signal.Type)
+	}
+	// Chat is not signalling: never checked.
+	if status, reply, _ := post(t, hs.URL+"/on_message", mustMarshal(t, b.Text("hi")), nil); status != 200 || reply != wantACK {
+		t.Fatalf("chat: %d %s", status, reply)
+	}
+	recv(t, s.Chats())
+
+	// The refused READY's id was not remembered: its retry is checked
+	// again, admitted this time, and queued; a repeat of it is then a
+	// duplicate, ACKed without a check.
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	for i := range 2 {
+		if status, reply, _ := post(t, hs.URL+"/on_message", readyBody, nil); status != 200 || reply != wantACK {
+			t.Fatalf("READY retried (%d): %d %s", i, status, reply)
+		}
+	}
+	if in := recv(t, s.Signals()); in.Signal.Type != SignalReady || in.MessageID != ready.Context.MessageID {
+		t.Fatalf("delivered %v %s, want the retried READY", in.Signal.Type, in.MessageID)
+	}
+	none(t, s.Signals())
+	mu.Lock()
+	if got := strings.Join(checked, ","); got != "READY,ANSWER,READY" {
+		t.Errorf("checked %s; want READY,ANSWER,READY", got)
+	}
+	mu.Unlock()
+	if st := s.Stats(); st.NotAdmitted != 1 || st.Accepted != 3 || st.Duplicates != 1 || st.QueueFull != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if _, err := NewServer(doctorAddr, WithAdmission(nil)); !errors.Is(err, ErrBadOption) {
+		t.Errorf("nil admission check: %v", err)
+	}
+}
+
 func TestServerReceiverCheck(t *testing.T) {
 	// A simulated patient's server: the receiver check uses its local address,
 	// matched on cred or id, ignoring case; extra addresses are accepted.
@@ -465,7 +548,7 @@ func rawHead(length int, closing bool) string {
 }
 
 // readTooLarge reads one whole response from c and fails unless it is the
-// 413 NACK (contract §1).
+// 413 NACK (docs/protocol.md §1).
 func readTooLarge(t *testing.T, c net.Conn) *http.Response {
 	t.Helper()
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
