@@ -228,3 +228,32 @@ func TestLipSyncMeasuredOnACall(t *testing.T) {
 	waitDone(t, ds, 10*time.Second)
 	c.wait()
 }
+
+// TestPacerFirstTickAtOnce: a source's first read returns the tick just
+// due, without waiting for the next one: mediadevices reads a frame of each
+// source while a call is being set up, and a wait there held up every
+// call. Later ticks keep to the grid.
+func TestPacerFirstTickAtOnce(t *testing.T) {
+	for _, perSecond := range []int{30, 100} {
+		p := newPacer(perSecond)
+		before := time.Now()
+		n, ok := p.wait()
+		if !ok {
+			t.Fatal("pacer closed")
+		}
+		// The tick returned was already due when wait was called (but for
+		// the microseconds wait itself took, a tick boundary almost never
+		// falls in).
+		if at := tickInstant(n, perSecond); at.After(before.Add(time.Millisecond)) {
+			t.Errorf("%d/s: first tick %d is due at %v, after the read began at %v: the first read waited", perSecond, n, at, before)
+		}
+		m, _ := p.wait()
+		if m != n+1 {
+			t.Errorf("%d/s: ticks %d then %d, want consecutive", perSecond, n, m)
+		}
+		if now := time.Now(); now.Before(tickInstant(m, perSecond)) {
+			t.Errorf("%d/s: tick %d returned at %v, before it was due", perSecond, m, now)
+		}
+		p.close()
+	}
+}
