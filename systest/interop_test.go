@@ -35,7 +35,7 @@ func fpsIn(screen string) int {
 // console's sound.
 func TestInteropChromiumPatient(t *testing.T) {
 	start := time.Now()
-	pane, uri, logPath := startInteropConsole(t)
+	pane, uri, logPath := startConsole(t)
 	pt := startBrowserPeer(t, "patient.mjs",
 		"--console", uri,
 		"--name", "Manish Pravin Kahane",
@@ -198,7 +198,7 @@ func TestInteropLoopbackOnly(t *testing.T) {
 	if !onlyLoopback() {
 		t.Fatal("this test needs a network namespace whose only interface is loopback: run it with make interop")
 	}
-	pane, uri, logPath := startInteropConsole(t)
+	pane, uri, logPath := startConsole(t)
 	patientLog := filepath.Join(t.TempDir(), "patient.log")
 	out := &syncBuffer{}
 	pat := exec.Command(binary(t), "patient",

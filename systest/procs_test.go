@@ -85,27 +85,11 @@ type consultation struct {
 func startConsultation(t *testing.T) *consultation {
 	t.Helper()
 	bin := binary(t)
-	dir := t.TempDir()
-	consoleAddr := freePort(t)
-	patientAddr := freePort(t)
-	logPath := filepath.Join(dir, "console.log")
-	const doctor = "ganeshborse@hpr.ndhm"
-
 	start := time.Now()
-	pane := startTmux(t, 80, 24, []string{"TERM=xterm-256color"},
-		bin,
-		"--listen", consoleAddr,
-		"--hpr", doctor,
-		"--name", "Ganesh Vikram Borse",
-		"--ice-servers", "",
-		"--media", "synthetic",
-		"--verify", "off",
-		"--log", logPath,
-	)
-	pane.waitFor("Waiting room", 10*time.Second, logPath)
+	pane, uri, logPath := startConsole(t)
 	t.Logf("waiting room shown %v after start", time.Since(start).Round(time.Millisecond))
 
-	uri := "http://" + consoleAddr + "/api/v1"
+	patientAddr := freePort(t)
 	patient, patientOut := startPatient(t, bin, uri, patientAddr)
 	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
 	return &consultation{pane: pane, logPath: logPath, bin: bin, consoleURI: uri, patient: patient, patientOut: patientOut}
@@ -161,11 +145,12 @@ func (c *consultation) waitPatientSaw(t *testing.T, want string, d time.Duration
 	}
 }
 
-// startInteropConsole starts the real console in tmux as a doctor on the
-// same machine as the browser patient runs it: no ICE servers and no other
-// network flag. In make interop's namespace, whose only interface is
-// loopback, the console finds that out and gathers loopback candidates.
-func startInteropConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
+// startConsole starts the real console in tmux at 80x24, as a doctor on the
+// same machine as the patient runs it: synthetic media, no signatures, no
+// ICE servers and no other network flag (in make interop's namespace, whose
+// only interface is loopback, the console finds that out and gathers
+// loopback candidates), and waits for the waiting room.
+func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
 	bin := binary(t)
 	addr := freePort(t)
@@ -173,7 +158,7 @@ func startInteropConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	pane = startTmux(t, 80, 24, []string{"TERM=xterm-256color"},
 		bin,
 		"--listen", addr,
-		"--hpr", "ganeshborse@hpr.ndhm",
+		"--hpr", testDoctor,
 		"--name", "Ganesh Vikram Borse",
 		"--ice-servers", "",
 		"--media", "synthetic",

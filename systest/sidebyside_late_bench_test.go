@@ -21,7 +21,7 @@ func latePatientArgs() []string {
 // same frame), runs calls each after a warm-up call. The doctors trickle
 // their own candidates at once.
 func lateSetups(b *testing.B, runs int) (console, chromium []time.Duration) {
-	pane, uri, logPath := startInteropConsole(b)
+	pane, uri, logPath := startConsole(b)
 	pt := startBrowserPeer(b, "patient.mjs", append([]string{"--console", uri}, latePatientArgs()...)...)
 	console = consoleSetups(b, pane, logPath, pt, runs)
 	pane.keys("q")
