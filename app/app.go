@@ -184,7 +184,6 @@ func (c *Console) Close(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	var errs []error
 	if c.http != nil {
 		// Shutdown waits for the requests being served, and also for
 		// connections that never sent one, which it counts as busy for 5
@@ -247,11 +246,11 @@ func (c *Console) Close(ctx context.Context) error {
 			}
 		}
 	})
-	errs = append(errs, g.Wait())
+	err := g.Wait()
 	if c.abort != nil {
 		c.abort()
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // logChats keeps chat messages (content_type text or media) apart from the

@@ -2,7 +2,6 @@ package systest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -127,33 +126,8 @@ func TestInteropChromiumDoctor(t *testing.T) {
 		"--candidate-delay", "1000",
 		"--stats-interval", "500",
 	)
-	out := &syncBuffer{}
-	pat := exec.Command(binary(t), "patient",
-		"--console", doc.waitEvent("listening", time.Second, func(e peerEvent) bool { return e.Event == "listening" }).URI,
-		"--listen", freePort(t),
-		"--name", "Manish Pravin Kahane",
-		"--abha", "manishkahane1992@sbx",
-		"--hpr", "ganeshborse@hpr.ndhm",
-		"--ice-servers", "",
-		"--ready-interval", "1s",
-	)
-	pat.Stdout, pat.Stderr = out, out
-	if err := pat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = pat.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = pat.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = pat.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("patient output:\n%s", tail(out.String(), 40))
-		}
-	})
+	uri := doc.waitEvent("listening", time.Second, func(e peerEvent) bool { return e.Event == "listening" }).URI
+	_, out := startPatient(t, binary(t), uri, freePort(t))
 	saw := func(want string, d time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(d)
@@ -200,28 +174,7 @@ func TestInteropLoopbackOnly(t *testing.T) {
 	}
 	pane, uri, logPath := startConsole(t)
 	patientLog := filepath.Join(t.TempDir(), "patient.log")
-	out := &syncBuffer{}
-	pat := exec.Command(binary(t), "patient",
-		"--console", uri,
-		"--listen", freePort(t),
-		"--name", "Manish Pravin Kahane",
-		"--abha", "manishkahane1992@sbx",
-		"--hpr", "ganeshborse@hpr.ndhm",
-		"--ice-servers", "",
-		"--ready-interval", "300ms",
-		"--log", patientLog,
-	)
-	pat.Stdout, pat.Stderr = out, out
-	if err := pat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = pat.Process.Signal(os.Interrupt)
-		_ = pat.Wait()
-		if t.Failed() {
-			t.Logf("patient output:\n%s", tail(out.String(), 30))
-		}
-	})
+	_, out := startPatient(t, binary(t), uri, freePort(t), "--ready-interval", "300ms", "--log", patientLog)
 	waitRow(t, pane, "Manish Pravin Kahane", "waiting", logPath)
 	pane.keys("Enter")
 	pane.waitFor("Connected", 15*time.Second, logPath)

@@ -96,20 +96,21 @@ func startConsultation(t *testing.T) *consultation {
 }
 
 // startPatient starts the simulated patient Manish Pravin Kahane against
-// the console at uri, listening on addr; it is interrupted (BYE) at the end
-// of the test, and killed if it does not exit.
-func startPatient(t *testing.T, bin, uri, addr string) (*exec.Cmd, *syncBuffer) {
+// the doctor at uri, listening on addr, with no ICE servers and a READY
+// every second; extra flags come after those and win. It is interrupted
+// (BYE) at the end of the test, and killed if it does not exit.
+func startPatient(t *testing.T, bin, uri, addr string, extra ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
-	patient := exec.Command(bin, "patient",
+	patient := exec.Command(bin, append([]string{"patient",
 		"--console", uri,
 		"--listen", addr,
 		"--name", "Manish Pravin Kahane",
 		"--abha", "manishkahane1992@sbx",
-		"--hpr", "ganeshborse@hpr.ndhm",
+		"--hpr", testDoctor,
 		"--ice-servers", "",
 		"--ready-interval", "1s",
-	)
+	}, extra...)...)
 	patient.Stdout = out
 	patient.Stderr = out
 	if err := patient.Start(); err != nil {
