@@ -346,5 +346,14 @@ func (c *Console) Frame() (*image.RGBA, uint64) {
 	return nil, 0
 }
 
+// Snapshot returns frame seq of the patient's video at the size it was
+// decoded at (ui.Console).
+func (c *Console) Snapshot(seq uint64) (image.Image, error) {
+	if s := c.current(); s != nil {
+		return s.Snapshot(seq)
+	}
+	return nil, call.ErrNoFrame
+}
+
 // Events delivers every call's events in order (ui.Console).
 func (c *Console) Events() <-chan call.Event { return c.events }

@@ -27,6 +27,9 @@ var (
 	ErrNoCandidates = errors.New("call: no ICE candidate gathered: no network interface is up and no STUN or TURN server answered")
 	// ErrNoCamera means no camera could be opened.
 	ErrNoCamera = errors.New("call: no camera found")
+	// ErrNoFrame is returned by Snapshot for a frame the engine no longer
+	// holds, or before the first.
+	ErrNoFrame = errors.New("call: that video frame is no longer held")
 	// ErrNoMicrophone means no microphone could be opened.
 	ErrNoMicrophone = errors.New("call: no microphone found")
 	// ErrNoPlayback means there is no audio output device; the remote audio is

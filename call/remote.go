@@ -41,6 +41,15 @@ type remoteVideo struct {
 	seq     uint64 // frames decoded into front
 	rgba    *image.RGBA
 	rgbaSeq uint64
+	// held are copies of the last two frames frame() handed out, at the
+	// size they were decoded at, for snapshots: the one on screen may be
+	// the one before the latest.
+	held [2]heldFrame
+}
+
+type heldFrame struct {
+	seq uint64
+	img *image.YCbCr
 }
 
 func newRemoteVideo(track *webrtc.TrackRemote, pli func(), log func(string, ...any)) *remoteVideo {
@@ -123,8 +132,44 @@ func (v *remoteVideo) frame() (*image.RGBA, uint64) {
 	if v.rgbaSeq != v.seq {
 		v.rgba = ycbcrToRGBA(v.front, displayScale(v.front.Rect.Dx(), v.front.Rect.Dy()))
 		v.rgbaSeq = v.seq
+		// Keep a copy at full size, in the older slot's buffer: about
+		// 50 µs for a VGA frame, at most ten times a second.
+		old := &v.held[0]
+		if v.held[1].seq < old.seq {
+			old = &v.held[1]
+		}
+		old.img = copyYCbCr(old.img, v.front)
+		old.seq = v.seq
 	}
 	return v.rgba, v.seq
+}
+
+// snapshot returns a copy of frame seq as decoded, if it is one of the
+// last two handed out.
+func (v *remoteVideo) snapshot(seq uint64) (*image.YCbCr, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, h := range v.held {
+		if h.img != nil && h.seq == seq {
+			return copyYCbCr(nil, h.img), true
+		}
+	}
+	return nil, false
+}
+
+// copyYCbCr copies src into dst (reused when it has the same layout) and
+// returns it.
+func copyYCbCr(dst, src *image.YCbCr) *image.YCbCr {
+	if dst == nil || dst.Rect != src.Rect || dst.SubsampleRatio != src.SubsampleRatio || len(dst.Y) != len(src.Y) || len(dst.Cb) != len(src.Cb) {
+		dst = &image.YCbCr{
+			Y: make([]byte, len(src.Y)), Cb: make([]byte, len(src.Cb)), Cr: make([]byte, len(src.Cr)),
+			YStride: src.YStride, CStride: src.CStride, SubsampleRatio: src.SubsampleRatio, Rect: src.Rect,
+		}
+	}
+	copy(dst.Y, src.Y)
+	copy(dst.Cb, src.Cb)
+	copy(dst.Cr, src.Cr)
+	return dst
 }
 
 // size returns the latest frame's width and height as decoded.

@@ -307,6 +307,18 @@ func (s *Session) Frame() (*image.RGBA, uint64) {
 	return nil, 0
 }
 
+// Snapshot returns frame seq of the peer's video (a sequence number Frame
+// returned) at the size it was decoded at, as a new image, if it is one of
+// the last two frames Frame handed out.
+func (s *Session) Snapshot(seq uint64) (image.Image, error) {
+	if v := s.video.Load(); v != nil {
+		if img, ok := v.snapshot(seq); ok {
+			return img, nil
+		}
+	}
+	return nil, ErrNoFrame
+}
+
 // FramesDecoded returns how many frames of the peer's video were decoded.
 func (s *Session) FramesDecoded() uint64 {
 	if v := s.video.Load(); v != nil {

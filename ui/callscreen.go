@@ -50,6 +50,15 @@ type callModel struct {
 
 	frame      *image.RGBA
 	frameSeq   uint64
+	graphics   Graphics // how the picture is drawn: blocks, off, or real pixels through pic
+	pic        *picture // the picture in real pixels; nil unless graphics.pixels()
+	fullscreen bool     // the picture takes the whole terminal
+	covered    bool     // another screen (help) is over this one
+	snapDir    string   // where snapshots go; "" for none
+	clock      func() time.Time
+	top        int // the screen row of the call screen's first line
+	screenW    int // the whole terminal, for the full-screen picture
+	screenH    int
 	blocks     *halfBlocks
 	video      string // frame drawn for the current video area
 	statsPanel string // the Network panel, drawn when the figures or the size change
@@ -93,18 +102,32 @@ func (m callModel) Update(msg tea.Msg, keys KeyMap) (callModel, tea.Cmd) {
 			m.cameraOff = !m.cameraOff
 			return m, cameraCmd(m.console, m.cameraOff)
 		case key.Matches(msg, keys.Video):
-			m.ToggleVideo()
+			clear := m.pictureGone(func() { m.ToggleVideo() })
 			m.gen++
-			return m, m.Init()
+			return m, tea.Batch(m.Init(), clear)
+		case key.Matches(msg, keys.Snapshot):
+			if m.frame == nil || m.snapDir == "" {
+				return m, nil
+			}
+			return m, snapshotCmd(m.console, m.snapDir, m.patient, m.frameSeq, m.now())
+		case key.Matches(msg, keys.FullScreen):
+			clear := m.pictureGone(func() {
+				m.fullscreen = !m.fullscreen
+				m.layoutVideo()
+			})
+			return m, clear
 		}
 	case frameMsg:
 		if msg.call != m.id || msg.gen != m.gen {
 			return m, nil
 		}
+		var raw tea.Cmd
 		if msg.img != nil {
-			m.SetFrame(msg.img, msg.seq)
+			raw = m.SetFrame(msg.img, msg.seq)
+		} else {
+			raw = m.redrawPicture()
 		}
-		return m, m.Init()
+		return m, tea.Batch(m.Init(), raw)
 	}
 	return m, nil
 }
@@ -147,7 +170,9 @@ func (m *callModel) HandleState(ev call.StateEvent, now time.Time) {
 		m.reason = ev.Reason
 		m.endedAt = now
 		m.frame, m.video = nil, ""
+		m.fullscreen = false
 		m.gen++ // stop the video sampling
+		m.layoutVideo()
 	}
 	m.SetTime(now)
 }
@@ -168,10 +193,19 @@ func (m *callModel) HandleStats(s call.Stats) {
 	m.drawStats()
 }
 
-// SetFrame takes a new frame of the patient's video and draws it.
-func (m *callModel) SetFrame(img *image.RGBA, seq uint64) {
+// SetFrame takes a new frame of the patient's video and draws it: in
+// cells, or as the bytes of a picture, which the command returned writes.
+func (m *callModel) SetFrame(img *image.RGBA, seq uint64) tea.Cmd {
+	old := m.frame
 	m.frame, m.frameSeq = img, seq
-	m.drawVideo()
+	if m.pic == nil {
+		m.drawVideo()
+		return nil
+	}
+	if old == nil || old.Rect.Size() != img.Rect.Size() {
+		m.layoutVideo()
+	}
+	return m.redrawPicture()
 }
 
 // ToggleVideo shows or hides the video; a hidden video is not drawn at all.
@@ -202,13 +236,21 @@ func (m callModel) panelsHeight() int { return max(3, m.height-3) }
 
 // layoutVideo computes the video area and redraws the frame for it.
 func (m *callModel) layoutVideo() {
-	m.videoAreaW = max(0, m.width-statsWidth(m.width)-2)
-	m.videoAreaH = max(0, m.panelsHeight()-2)
+	if m.fullscreen {
+		m.videoAreaW, m.videoAreaH = m.screenW, max(1, m.screenH-1)
+	} else {
+		m.videoAreaW = max(0, m.width-statsWidth(m.width)-2)
+		m.videoAreaH = max(0, m.panelsHeight()-2)
+	}
+	if m.pic != nil {
+		m.placePicture()
+		return
+	}
 	m.drawVideo()
 }
 
 func (m *callModel) drawVideo() {
-	if m.frame == nil || !m.videoOn {
+	if m.frame == nil || !m.videoOn || m.graphics == GraphicsOff {
 		m.video = ""
 		return
 	}
@@ -300,6 +342,10 @@ func (m callModel) videoPanel() string {
 // videoLines returns the drawn frame centred in the video area, as lines of
 // exactly its width, or nil when there is no frame to show.
 func (m callModel) videoLines() []string {
+	if m.pictureOn() {
+		col, row := m.videoOrigin()
+		return m.pic.surf.lines(col, row, m.videoAreaW, m.videoAreaH)
+	}
 	if !m.videoOn || m.state == call.StateEnded || m.video == "" {
 		return nil
 	}
@@ -386,6 +432,8 @@ func (m callModel) videoBody() string {
 		return strings.Repeat("\n", max(0, m.videoAreaH/2-1)) + st.Dim.Render(center(s, m.videoAreaW))
 	}
 	switch {
+	case m.graphics == GraphicsOff:
+		return mid("video off (--video off)")
 	case !m.videoOn:
 		return mid("video hidden (v to show)")
 	case m.state == call.StateEnded:

@@ -30,6 +30,10 @@ type Console interface {
 	// after Frame returns, so the engine must not modify it afterwards: it
 	// hands out a new image for each frame.
 	Frame() (*image.RGBA, uint64)
+	// Snapshot returns frame seq (a sequence number Frame returned) at
+	// the size it was decoded at, as a new image, or an error when the
+	// engine no longer holds it.
+	Snapshot(seq uint64) (image.Image, error)
 	// Events returns the channel on which the engine reports every call's
 	// events, in order. The UI waits on it with a command that re-arms
 	// itself; a closed channel means the engine stopped.

@@ -19,6 +19,7 @@ type fakeConsole struct {
 	SetMicMutedFn  func(bool)
 	SetCameraOffFn func(bool)
 	FrameFn        func() (*image.RGBA, uint64)
+	SnapshotFn     func(seq uint64) (image.Image, error)
 	EventsFn       func() <-chan call.Event
 }
 
@@ -59,6 +60,13 @@ func (f *fakeConsole) Frame() (*image.RGBA, uint64) {
 		return nil, 0
 	}
 	return f.FrameFn()
+}
+
+func (f *fakeConsole) Snapshot(seq uint64) (image.Image, error) {
+	if f.SnapshotFn == nil {
+		return nil, call.ErrNoFrame
+	}
+	return f.SnapshotFn(seq)
 }
 
 func (f *fakeConsole) Events() <-chan call.Event {

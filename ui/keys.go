@@ -19,6 +19,11 @@ type KeyMap struct {
 	Camera key.Binding
 	// Video shows or hides the patient's video.
 	Video key.Binding
+	// FullScreen gives the patient's picture the whole terminal, or gives
+	// the call screen back.
+	FullScreen key.Binding
+	// Snapshot saves the frame being shown as a PNG file.
+	Snapshot key.Binding
 	// Back returns from an ended call to the waiting room at once, without
 	// waiting for it to come back by itself.
 	Back key.Binding
@@ -36,19 +41,21 @@ type KeyMap struct {
 // DefaultKeyMap returns the console's key bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
-		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
-		Call:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
-		End:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
-		Mute:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
-		Camera:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
-		Video:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
-		Back:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
-		No:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
+		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
+		Call:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
+		End:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
+		Mute:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
+		Camera:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
+		Video:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
+		FullScreen: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "full screen")),
+		Snapshot:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "snapshot")),
+		Back:       key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
+		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Yes:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
+		No:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
 	}
 }
 
@@ -64,6 +71,8 @@ type keyContext struct {
 	micMuted   bool
 	cameraOff  bool
 	videoOn    bool
+	fullscreen bool
+	canSnap    bool // a frame is shown and snapshots have a directory
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -78,6 +87,8 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Mute.SetEnabled(onCall && c.callActive)
 	k.Camera.SetEnabled(onCall && c.callActive)
 	k.Video.SetEnabled(onCall)
+	k.FullScreen.SetEnabled(onCall && c.callActive && c.videoOn)
+	k.Snapshot.SetEnabled(onCall && c.callActive && c.canSnap)
 	k.Back.SetEnabled(onCall && !c.callActive)
 	k.Help.SetEnabled(!c.confirming)
 	k.Quit.SetEnabled(!c.confirming)
@@ -87,6 +98,7 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Mute.SetHelp(k.Mute.Help().Key, pick(c.micMuted, "unmute mic", "mute mic"))
 	k.Camera.SetHelp(k.Camera.Help().Key, pick(c.cameraOff, "camera on", "camera off"))
 	k.Video.SetHelp(k.Video.Help().Key, pick(c.videoOn, "hide video", "show video"))
+	k.FullScreen.SetHelp(k.FullScreen.Help().Key, pick(c.fullscreen, "leave full screen", "full screen"))
 	k.Help.SetHelp(k.Help.Help().Key, pick(c.helpOpen, "close help", "help"))
 	k.Back.SetHelp(k.Back.Help().Key, pick(c.autoReturn, "back to waiting room now", "back to waiting room"))
 	k.ForceQuit.SetHelp(k.ForceQuit.Help().Key, pick(c.callActive, "hang up and quit now", "quit now"))
@@ -100,7 +112,9 @@ func pick(cond bool, yes, no string) string {
 	return no
 }
 
-// ShortHelp returns the bindings of the one-line help, in the order shown.
+// ShortHelp returns the bindings of the one-line help, in the order shown:
+// full screen and snapshot are on the help screen, as at 80 columns they
+// would push quit off the line.
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back, k.Help, k.Quit}
@@ -110,7 +124,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
-		{k.End, k.Mute, k.Camera, k.Video, k.Back},
+		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

@@ -47,6 +47,15 @@ type Model struct {
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
 	err           error
+	notice        string // a line of news for the doctor (where a snapshot went)
+
+	graphics     Graphics // as configured; GraphicsAuto asks the terminal
+	inForce      Graphics // as decided
+	term         Terminal
+	probe        probe
+	cellW, cellH int
+	budget       int // bytes a second for pictures on a remote terminal
+	snapDir      string
 }
 
 // returnGrace is how long after the waiting room came back by itself Enter
@@ -70,11 +79,18 @@ func New(c Console, info Info, opts ...Option) Model {
 		styles:       DefaultStyles(),
 		width:        80,
 		height:       24,
+		budget:       200 * 1000,
+		cellW:        defaultCellW,
+		cellH:        defaultCellH,
 	}
 	for _, o := range opts {
 		o(&m)
 	}
 	m.baseKeys = m.keys
+	m.inForce = m.graphics
+	if m.graphics == GraphicsAuto {
+		m.inForce = GraphicsBlocks // until the terminal answers
+	}
 	m.waiting = newWaitingModel(m.styles)
 	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
@@ -86,7 +102,14 @@ func New(c Console, info Info, opts ...Option) Model {
 // Init reads the waiting room and starts waiting for call events; neither
 // blocks the first view.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(fetchPatientsCmd(m.console, m.clock), waitEventCmd(m.console.Events()))
+	cmds := []tea.Cmd{fetchPatientsCmd(m.console, m.clock), waitEventCmd(m.console.Events()), cellSizeCmd(m.term)}
+	switch {
+	case m.graphics == GraphicsAuto:
+		cmds = append(cmds, probeCmd(m.term))
+	case m.graphics.pixels():
+		cmds = append(cmds, tea.Raw(ansi.WindowOp(ansi.RequestCellSizeWinOp)))
+	}
+	return tea.Batch(cmds...)
 }
 
 // Err returns the error the console shows, or nil.
@@ -96,9 +119,27 @@ func (m Model) Err() error { return m.err }
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	wasActive := m.screen == screenCall && m.call.Active()
 	var cmd tea.Cmd
+	if m.probe.handle(msg) {
+		if m.probe.done && m.graphics == GraphicsAuto && m.inForce == GraphicsBlocks {
+			m.inForce = m.probe.decide(m.term)
+			m.call.setGraphics(m.inForce, m.newPicture)
+		}
+	}
+	if w, h, ok := cellFromEvent(msg); ok {
+		m.setCell(w, h)
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.setSize(msg.Width, msg.Height)
+		cmd = cellSizeCmd(m.term)
+	case cellSizeMsg:
+		m.setCell(msg.w, msg.h)
+	case snapshotMsg:
+		if msg.err != nil {
+			m.err = msg.err
+		} else {
+			m.err, m.notice = nil, "Snapshot saved: "+msg.path
+		}
 	case tea.KeyPressMsg:
 		m, cmd = m.handleKey(msg)
 	case patientsMsg:
@@ -130,7 +171,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	if wasActive && !m.call.Active() {
-		cmd = tea.Batch(cmd, m.callEnded())
+		cmd = tea.Batch(cmd, m.callEnded(), m.call.removePicture())
 	}
 	m.refreshKeys()
 	return m, cmd
@@ -163,11 +204,12 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
 		m.helpOpen = !m.helpOpen
-		return m, nil
+		return m, m.call.SetCovered(m.helpOpen)
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
-		return m, nil
+		return m, m.call.SetCovered(false)
 	}
+	m.notice = ""
 
 	if m.screen == screenWaiting {
 		if key.Matches(msg, k.Call) {
@@ -180,6 +222,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	if key.Matches(msg, k.Back) {
 		m.screen = screenWaiting
 		m.helpOpen = false
+		m.call.covered = false
 		m.waiting.SelectNext()
 		return m, nil
 	}
@@ -204,9 +247,13 @@ func (m Model) startCall() (Model, tea.Cmd) {
 	m.screen = screenCall
 	m.calls++
 	m.waiting.SetLastCall("") // the line is kept only until the next call starts
+	m.notice = ""
 	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, m.videoEvery, m.returnAfter, m.clock())
+	m.call.clock, m.call.snapDir = m.clock, m.snapDir
 	m.call.SetQueue(m.waiting.patients, m.clock())
+	m.call.SetScreen(m.width, m.height, 1)
 	m.call.SetSize(m.contentSize())
+	m.call.setGraphics(m.inForce, m.newPicture)
 	return m, tea.Batch(startCallCmd(m.console, p.Address), m.call.Init())
 }
 
@@ -260,7 +307,30 @@ func (m *Model) refreshKeys() {
 		micMuted:   m.call.micMuted,
 		cameraOff:  m.call.cameraOff,
 		videoOn:    m.call.videoOn,
+		fullscreen: m.call.fullscreen,
+		canSnap:    m.snapDir != "" && m.call.frame != nil && m.call.videoOn,
 	})
+}
+
+// newPicture makes the call screen's picture in real pixels in mode g.
+func (m Model) newPicture(g Graphics) *picture {
+	budget := 0
+	if m.term.Remote {
+		budget = m.budget
+	}
+	return newPicture(g, m.term.Tmux, m.cellW, m.cellH, budget, m.term.Busy)
+}
+
+// setCell takes the terminal's cell size in pixels.
+func (m *Model) setCell(w, h int) {
+	if w == m.cellW && h == m.cellH {
+		return
+	}
+	m.cellW, m.cellH = w, h
+	if m.call.pic != nil {
+		m.call.pic.surf.cellW, m.call.pic.surf.cellH = w, h
+		m.call.layoutVideo()
+	}
 }
 
 // Lines around the content: the title, the message line, the help line and
@@ -275,6 +345,7 @@ func (m *Model) setSize(w, h int) {
 	m.width, m.height = max(20, w), max(chromeLines+3, h)
 	cw, ch := m.contentSize()
 	m.waiting.SetSize(cw, ch)
+	m.call.SetScreen(m.width, m.height, 1)
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
 }
@@ -307,6 +378,14 @@ func (m Model) View() tea.View {
 		msgLine = st.Prompt.Render(fitLine(" A call is on. Hang up and quit? y/n", w))
 	case m.err != nil:
 		msgLine = st.Error.Render(fitLine(" "+cut(m.err.Error(), w-1), w))
+	case m.notice != "":
+		msgLine = st.Good.Render(fitLine(" "+cut(m.notice, w-1), w))
+	}
+	if m.screen == screenCall && m.call.fullscreen && !m.helpOpen {
+		v := tea.NewView(m.call.fullView(msgLine))
+		v.AltScreen = true
+		v.WindowTitle = "teleconsole"
+		return v
 	}
 
 	lines := []string{
@@ -322,30 +401,49 @@ func (m Model) View() tea.View {
 	return v
 }
 
-// statusBar draws the bottom line: endpoint, doctor, signatures, media.
-// When the labelled line does not fit, the labels go first, but for the
-// media's, which a bare "synthetic" would not explain.
+// statusBar draws the bottom line: endpoint, doctor, signatures, media and
+// video. When the labelled line does not fit, the labels go first, but for
+// the media's and the video's, which a bare "synthetic" or "sixel" would not
+// explain; then the endpoint, which the log has.
 func (m Model) statusBar() string {
-	line := func(labels bool) string {
+	line := func(labels, endpoint bool) string {
 		var parts []string
 		add := func(label, v string) {
 			if v == "" {
 				return
 			}
-			if labels || label == "media " {
+			if labels || label == "media " || label == "video " {
 				v = label + v
 			}
 			parts = append(parts, cut(v, 40))
 		}
-		add("endpoint ", m.info.Endpoint)
+		if endpoint {
+			add("endpoint ", m.info.Endpoint)
+		}
 		add("doctor ", m.info.Doctor)
 		add("", m.info.Verify)
 		add("media ", m.info.Media)
+		add("video ", m.videoWords())
 		return " " + strings.Join(parts, " | ")
 	}
-	s := line(true)
+	s := line(true, true)
 	if ansi.StringWidth(s) > m.width {
-		s = line(false)
+		s = line(false, true)
+	}
+	if ansi.StringWidth(s) > m.width {
+		s = line(false, false)
 	}
 	return m.styles.StatusBar.Render(fitLine(s, m.width))
+}
+
+// videoWords says in the status bar how the picture is drawn, and during a
+// call in real pixels what it costs.
+func (m Model) videoWords() string {
+	s := m.inForce.String()
+	if m.screen == screenCall && m.call.pictureOn() {
+		s += " " + m.call.pic.describe(m.clock())
+	} else if m.term.Remote && m.inForce.pixels() && m.budget > 0 {
+		s += " (SSH, " + formatBytesRate(m.budget) + ")"
+	}
+	return s
 }

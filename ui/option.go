@@ -54,3 +54,27 @@ func WithVideoHidden() Option {
 func WithReturnDelay(d time.Duration) Option {
 	return func(m *Model) { m.returnAfter = max(0, d) }
 }
+
+// WithGraphics sets how the patient's picture is drawn; the default,
+// GraphicsAuto, asks the terminal (probe.go).
+func WithGraphics(g Graphics) Option {
+	return func(m *Model) { m.graphics = g }
+}
+
+// WithTerminal tells the model what the environment says of its terminal.
+func WithTerminal(t Terminal) Option {
+	return func(m *Model) { m.term = t }
+}
+
+// WithVideoBudget sets how many bytes a second pictures may take on a
+// remote terminal (Terminal.Remote); 0 sets no budget. The default is
+// 200 KB/s.
+func WithVideoBudget(bytesPerSecond int) Option {
+	return func(m *Model) { m.budget = max(0, bytesPerSecond) }
+}
+
+// WithSnapshotDir sets the directory snapshots are saved in; without one,
+// the snapshot key is off.
+func WithSnapshotDir(dir string) Option {
+	return func(m *Model) { m.snapDir = dir }
+}
