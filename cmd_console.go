@@ -29,6 +29,8 @@ type consoleConfig struct {
 	hpr, name           string
 	peerFlags
 	media, verify string
+	video         ui.Graphics
+	videoBudget   int // KB a second over SSH
 	logPath       string
 	ring          time.Duration
 	providerID    string
@@ -40,12 +42,13 @@ type consoleConfig struct {
 // them and changes its own.
 func consoleDefaults() consoleConfig {
 	return consoleConfig{
-		listen:     "127.0.0.1:8901",
-		providerID: "teleconsole",
-		media:      "auto",
-		verify:     "off",
-		ring:       45 * time.Second,
-		peerFlags:  defaultPeerFlags(),
+		listen:      "127.0.0.1:8901",
+		providerID:  "teleconsole",
+		media:       "auto",
+		verify:      "off",
+		ring:        45 * time.Second,
+		videoBudget: 200,
+		peerFlags:   defaultPeerFlags(),
 	}
 }
 
@@ -64,6 +67,9 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.name, "name", d.name, "the doctor's name as patients see it")
 	fs.StringVar(&c.media, "media", d.media, "where the doctor's picture and sound come from: auto, devices or synthetic")
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
+	c.video = d.video
+	fs.Var(graphicsFlag{&c.video}, "video", "how the patient's picture is drawn, `MODE`: auto (ask the terminal), kitty, iterm2, sixel, blocks or off")
+	fs.IntVar(&c.videoBudget, "video-budget", d.videoBudget, "`KB` a second the patient's picture may take on a terminal reached over SSH (0: no limit)")
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
@@ -144,7 +150,12 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
 	}
-	prog := tea.NewProgram(ui.New(console, info),
+	out := &termOut{File: os.Stdout}
+	prog := tea.NewProgram(ui.New(console, info,
+		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
+		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(snapshotDir(os.Getenv)),
+	),
+		tea.WithOutput(out),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
 		tea.WithContext(ctx), tea.WithoutSignalHandler(),
@@ -172,6 +183,15 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// snapshotDir is where the s key saves the patient's picture.
+func snapshotDir(getenv func(string) string) string {
+	d := dataDir(getenv)
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(d, "snapshots")
 }
 
 // redirectStderr points file descriptor 2 at the log and returns a writer

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // --picture
+	_ "image/png"  // --picture
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"teleconsole/call"
@@ -35,6 +39,7 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var peer peerFlags
 	peer.register(fs, peerDefaults, "")
 	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
+	picturePath := fs.String("picture", "", "a PNG or JPEG `FILE` the patient's camera shows, still, instead of the moving picture")
 	if code, done := parseCommand(fs, args, patientLookup); done {
 		return code
 	}
@@ -55,9 +60,17 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(stderr, err)
 	}
-	engine, err := call.New(call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
+	engineOpts := []call.Option{call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
 		call.WithPlayback(false), call.WithLoopback(peer.loopback), call.WithLogger(log),
-		call.WithLowBandwidth(peer.lowBandwidth))
+		call.WithLowBandwidth(peer.lowBandwidth)}
+	if *picturePath != "" {
+		img, err := readPicture(*picturePath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		engineOpts = append(engineOpts, call.WithPicture(img))
+	}
+	engine, err := call.New(engineOpts...)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -102,4 +115,18 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // variables, so a patient and a console can share one environment.
 func patientLookup(key string) (string, bool) {
 	return osLookup("TELECONSOLE_PATIENT_" + key[len(envPrefix):])
+}
+
+// readPicture decodes the PNG or JPEG file at path.
+func readPicture(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--picture: %w", err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("--picture %s: %w", path, err)
+	}
+	return img, nil
 }

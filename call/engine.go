@@ -2,6 +2,7 @@ package call
 
 import (
 	"fmt"
+	"image"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type Engine struct {
 	playback          bool
 	lowBandwidth      bool
 	now               func() time.Time
+	picture           image.Image // WithPicture: the synthetic camera's still picture
 
 	hasCamera, hasMic, hasSpeaker bool
 

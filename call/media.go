@@ -236,6 +236,12 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 			m.camera = true
 		}
 	}
+	if m.video == nil && e.picture != nil {
+		src := newStillVideo(callID+"-video", e.picture, e.width, e.height, e.fps, e.sourceClosed)
+		e.sourceOpened()
+		m.video = mediadevices.NewVideoTrack(src, m.selector)
+		videoSrc = "picture"
+	}
 	if m.video == nil {
 		src := newSyntheticVideo(callID+"-video", e.width, e.height, e.fps, e.now, e.sourceClosed)
 		e.sourceOpened()

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"teleconsole/ui"
+)
+
+// termOut is the terminal as Bubble Tea writes to it, with a flag raised
+// while a write is under way: the call screen drops a picture rather than
+// queue it behind a write the terminal has not taken yet (a slow SSH link),
+// so keys and the screen stay responsive. It is still the *os.File Bubble
+// Tea needs to put the terminal in raw mode and read its size.
+type termOut struct {
+	*os.File
+	writing atomic.Bool
+}
+
+func (t *termOut) Write(p []byte) (int, error) {
+	t.writing.Store(true)
+	defer t.writing.Store(false)
+	return t.File.Write(p)
+}
+
+// terminalHints describes the console's terminal from the environment, for the
+// video surface: the terminal's own answers override these hints.
+func terminalHints(out *termOut, getenv func(string) string) ui.Terminal {
+	return ui.Terminal{
+		Program: getenv("TERM_PROGRAM"),
+		Tmux:    getenv("TMUX") != "",
+		Remote:  getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "",
+		Busy:    out.writing.Load,
+		CellSize: func() (int, int, bool) {
+			ws, err := unix.IoctlGetWinsize(int(out.Fd()), unix.TIOCGWINSZ)
+			if err != nil || ws.Col == 0 || ws.Row == 0 || ws.Xpixel == 0 || ws.Ypixel == 0 {
+				return 0, 0, false
+			}
+			return int(ws.Xpixel / ws.Col), int(ws.Ypixel / ws.Row), true
+		},
+	}
+}
+
+// graphicsFlag is --video.
+type graphicsFlag struct{ g *ui.Graphics }
+
+func (f graphicsFlag) String() string {
+	if f.g == nil {
+		return ui.GraphicsAuto.String()
+	}
+	return f.g.String()
+}
+
+func (f graphicsFlag) Set(s string) error {
+	g, err := ui.ParseGraphics(s)
+	if err != nil {
+		return err
+	}
+	*f.g = g
+	return nil
+}
+
+// dataDir is where the console keeps what a consultation leaves behind
+// (snapshots): $XDG_DATA_HOME/teleconsole, else ~/.local/share/teleconsole.
+func dataDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "teleconsole")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".local", "share", "teleconsole")
+}
