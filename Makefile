@@ -10,9 +10,11 @@ STATICCHECK   := $(GOBIN)/staticcheck
 # real binary, chromium for the interop test against a real libwebrtc peer
 # (the patients' apps run libwebrtc), iproute2 to bring up loopback in the
 # interop test's network namespace and to build the fault tests' pair of
-# namespaces (make faults).
+# namespaces (make faults); and a terminal that shows real pixels: xterm
+# (with its 10x20 font from xfonts-base) under Xvfb, xdotool to type into it,
+# ImageMagick to take screenshots and to decode sixel images.
 BUILD_PKGS    := libvpx-dev pkg-config gcc
-TEST_PKGS     := tmux chromium iproute2
+TEST_PKGS     := tmux chromium iproute2 xvfb xkb-data x11-xkb-utils xterm xfonts-base xdotool imagemagick
 # The interop test and the side-by-side benchmark run in a network namespace
 # of their own that has only loopback (as root, or in a user namespace), so
 # nothing the browsers do can leave the machine.
@@ -52,7 +54,8 @@ lint:
 unit:
 	$(GO) test -race -timeout 10m -skip 'TestEndToEnd|TestInterop|TestFault' ./...
 
-# The real binary in tmux: a simulated patient READYs, the doctor calls and hangs up.
+# The real binary in tmux: a simulated patient READYs, the doctor calls and
+# hangs up; and in xterm under Xvfb, drawing the patient in sixel.
 e2e: build
 	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -timeout 5m -run 'TestEndToEnd' -count=1 ./systest/
 

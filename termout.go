@@ -18,12 +18,15 @@ import (
 type termOut struct {
 	*os.File
 	writing atomic.Bool
+	written atomic.Uint64 // bytes written in all, for the video budget
 }
 
 func (t *termOut) Write(p []byte) (int, error) {
 	t.writing.Store(true)
 	defer t.writing.Store(false)
-	return t.File.Write(p)
+	n, err := t.File.Write(p)
+	t.written.Add(uint64(n))
+	return n, err
 }
 
 // terminalHints describes the console's terminal from the environment, for the
@@ -34,6 +37,7 @@ func terminalHints(out *termOut, getenv func(string) string) ui.Terminal {
 		Tmux:    getenv("TMUX") != "",
 		Remote:  getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "",
 		Busy:    out.writing.Load,
+		Written: out.written.Load,
 		CellSize: func() (int, int, bool) {
 			ws, err := unix.IoctlGetWinsize(int(out.Fd()), unix.TIOCGWINSZ)
 			if err != nil || ws.Col == 0 || ws.Row == 0 || ws.Xpixel == 0 || ws.Ypixel == 0 {

@@ -99,7 +99,7 @@ func startConsultation(t *testing.T) *consultation {
 // the doctor at uri, listening on addr, with no ICE servers and a READY
 // every second; extra flags come after those and win. It is interrupted
 // (BYE) at the end of the test, and killed if it does not exit.
-func startPatient(t *testing.T, bin, uri, addr string, extra ...string) (*exec.Cmd, *syncBuffer) {
+func startPatient(t testing.TB, bin, uri, addr string, extra ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
 	patient := exec.Command(bin, append([]string{"patient",

@@ -107,7 +107,7 @@ func (m Model) Init() tea.Cmd {
 	case m.graphics == GraphicsAuto:
 		cmds = append(cmds, probeCmd(m.term))
 	case m.graphics.pixels():
-		cmds = append(cmds, tea.Raw(ansi.WindowOp(ansi.RequestCellSizeWinOp)))
+		cmds = append(cmds, tea.Raw(ansi.WindowOp(requestCellSize)))
 	}
 	return tea.Batch(cmds...)
 }
@@ -248,7 +248,13 @@ func (m Model) startCall() (Model, tea.Cmd) {
 	m.calls++
 	m.waiting.SetLastCall("") // the line is kept only until the next call starts
 	m.notice = ""
-	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, m.videoEvery, m.returnAfter, m.clock())
+	every := m.videoEvery
+	if m.inForce.pixels() && every == time.Second/10 {
+		// A sample is taken a period after the last one was drawn, so
+		// ten a second leave about nine pictures: twelve keep ten.
+		every = time.Second / 12
+	}
+	m.call = newCallModel(m.styles, m.console, m.calls, p, m.videoDefault, every, m.returnAfter, m.clock())
 	m.call.clock, m.call.snapDir = m.clock, m.snapDir
 	m.call.SetQueue(m.waiting.patients, m.clock())
 	m.call.SetScreen(m.width, m.height, 1)
@@ -318,7 +324,7 @@ func (m Model) newPicture(g Graphics) *picture {
 	if m.term.Remote {
 		budget = m.budget
 	}
-	return newPicture(g, m.term.Tmux, m.cellW, m.cellH, budget, m.term.Busy)
+	return newPicture(g, m.term.Tmux, m.cellW, m.cellH, budget, m.term.Busy, m.term.Written)
 }
 
 // setCell takes the terminal's cell size in pixels.

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,20 +19,61 @@ type picture struct {
 	shown  bool // a picture is on the terminal
 	settle bool // the placement changed: draw at the next sample, after Bubble Tea has drawn the cells
 
-	// The budget (bytes a second written for pictures, 0 for none) is kept
-	// by a bucket of tokens that fills at the budget's rate and holds one
-	// second of it: a frame that would overdraw it is dropped, which lowers
-	// the frame rate first. When that leaves fewer than minFPS, the
-	// picture is sent smaller (scale), and larger again when it allows
-	// more than twice that.
+	// The budget (bytes a second written to the terminal, 0 for none) is
+	// kept by a bucket of tokens that fills at the budget's rate and holds
+	// a quarter of a second of it (or one frame): a frame is sent only when the bucket
+	// holds the last frame's size, which lowers the frame rate first. When
+	// that leaves fewer than minFPS, the picture is sent smaller (scale),
+	// and larger again when it allows more than twice that.
 	budget int
 	tokens float64
 	filled time.Time
 	scale  float64
+	last   int // the last frame's size
 
-	busy func() bool // the terminal has not taken the last write yet
+	busy    func() bool   // the terminal has not taken the last write yet
+	written func() uint64 // bytes written to the terminal in all, or nil
+	charged uint64        // written() when the bucket was last charged
 
 	sent []sentFrame // the last two seconds
+
+	// epoch counts the times the picture was taken off the terminal or
+	// moved. A picture's bytes reach the terminal through a message that
+	// Bubble Tea handles after any message already queued, a key that
+	// opens help among them: bytes of an earlier epoch are not written
+	// (rawPicture).
+	epoch atomic.Uint64
+}
+
+// rawPicture is a picture's bytes for tea.Raw, written only if the picture
+// is still where it was when they were made: Bubble Tea turns a RawMsg into
+// bytes with fmt.Sprint when the event loop reaches it, in order with the
+// model's updates, so String sees the model's latest word.
+type rawPicture struct {
+	data  string // a copy: the surface reuses its buffer for the next frame
+	epoch uint64
+	cur   *atomic.Uint64
+}
+
+func (r rawPicture) String() string {
+	if r.cur.Load() != r.epoch {
+		return ""
+	}
+	return r.data
+}
+
+// stale takes the picture off the terminal's queue: bytes made before now
+// are not written.
+func (p *picture) stale() { p.epoch.Add(1) }
+
+// raw returns the command that writes b, if the picture is still where it
+// is now when Bubble Tea gets to it.
+func (p *picture) raw(b []byte) tea.Cmd {
+	if len(b) == 0 {
+		return nil
+	}
+	r := rawPicture{data: string(b), epoch: p.epoch.Load(), cur: &p.epoch}
+	return tea.Raw(r)
 }
 
 type sentFrame struct {
@@ -43,11 +85,15 @@ type sentFrame struct {
 // rather than rarer.
 const minFPS = 2
 
-func newPicture(mode Graphics, tmux bool, cellW, cellH, budget int, busy func() bool) *picture {
-	return &picture{
+func newPicture(mode Graphics, tmux bool, cellW, cellH, budget int, busy func() bool, written func() uint64) *picture {
+	p := &picture{
 		surf:   pixelSurface{mode: mode, tmux: tmux, cellW: cellW, cellH: cellH},
-		budget: budget, tokens: float64(budget), scale: 1, busy: busy,
+		budget: budget, tokens: float64(budget) / 4, scale: 1, busy: busy, written: written,
 	}
+	if written != nil {
+		p.charged = written()
+	}
+	return p
 }
 
 // rate returns the frames and bytes a second sent over the last two
@@ -79,10 +125,20 @@ func (p *picture) frame(img *image.RGBA, now time.Time) []byte {
 	}
 	if p.budget > 0 {
 		if !p.filled.IsZero() {
-			p.tokens = min(float64(p.budget), p.tokens+now.Sub(p.filled).Seconds()*float64(p.budget))
+			// It holds at least one frame, or a frame bigger than a
+			// quarter second's budget would never go.
+			capacity := max(float64(p.budget)/4, float64(p.last))
+			p.tokens = min(capacity, p.tokens+now.Sub(p.filled).Seconds()*float64(p.budget))
 		}
 		p.filled = now
-		if p.tokens < 0 {
+		if p.written != nil {
+			// Everything written since the last charge: the pictures
+			// that went out, and the screen's own text.
+			w := p.written()
+			p.tokens -= float64(w - p.charged)
+			p.charged = w
+		}
+		if p.tokens < float64(p.last) {
 			return nil
 		}
 		p.surf.scale = p.scale
@@ -92,8 +148,11 @@ func (p *picture) frame(img *image.RGBA, now time.Time) []byte {
 		return nil
 	}
 	p.shown = true
+	p.last = len(out)
 	if p.budget > 0 {
-		p.tokens -= float64(len(out))
+		if p.written == nil {
+			p.tokens -= float64(len(out))
+		}
 		// A frame costs len(out); at minFPS the budget pays for
 		// budget/minFPS a frame.
 		perFrame := float64(p.budget) / minFPS
@@ -209,6 +268,7 @@ func (m *callModel) placePicture() {
 	}
 	if m.pic.surf.place(iw, ih, col, row, m.videoAreaW, m.videoAreaH, up) {
 		m.pic.settle = true
+		m.pic.stale()
 	}
 }
 
@@ -218,7 +278,7 @@ func (m *callModel) redrawPicture() tea.Cmd {
 	if !m.pictureOn() {
 		return nil
 	}
-	return rawCmd(m.pic.frame(m.frame, m.now()))
+	return m.pic.raw(m.pic.frame(m.frame, m.now()))
 }
 
 // pictureGone applies change, and returns what takes the picture off the
@@ -235,6 +295,7 @@ func (m *callModel) pictureGone(change func()) tea.Cmd {
 	if !was || m.pic == nil {
 		return nil
 	}
+	m.pic.stale()
 	moved := m.pic.surf.col != before.col || m.pic.surf.row != before.row || m.pic.surf.cols != before.cols || m.pic.surf.rows != before.rows
 	if m.pictureOn() && !moved {
 		return nil
@@ -252,7 +313,11 @@ func (m *callModel) pictureGone(change func()) tea.Cmd {
 // removePicture returns what takes the picture off the terminal for good,
 // at the end of a call.
 func (m *callModel) removePicture() tea.Cmd {
-	if m.pic == nil || !m.pic.shown {
+	if m.pic == nil {
+		return nil
+	}
+	m.pic.stale()
+	if !m.pic.shown {
 		return nil
 	}
 	m.pic.shown = false

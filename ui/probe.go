@@ -28,7 +28,15 @@ type Terminal struct {
 	// Busy reports that the terminal has not yet taken the last write: a
 	// picture then is dropped rather than queued.
 	Busy func() bool
+	// Written returns how many bytes have been written to the terminal in
+	// all: a budget is charged for the screen's text as well as for the
+	// pictures. Without it only the pictures are counted.
+	Written func() uint64
 }
+
+// requestCellSize is the XTWINOPS operation that asks for the cell size in
+// pixels (CSI 16 t).
+const requestCellSize = 16
 
 // probeQueryID is the id of the kitty graphics query: a terminal that
 // speaks the protocol answers it, before it answers DA1.
@@ -66,7 +74,7 @@ func probeCmd(t Terminal) tea.Cmd {
 	if t.Tmux {
 		q = ansi.TmuxPassthrough(q)
 	}
-	query := q + ansi.RequestNameVersion + ansi.WindowOp(ansi.RequestCellSizeWinOp) + ansi.RequestPrimaryDeviceAttributes
+	query := q + ansi.RequestNameVersion + ansi.WindowOp(requestCellSize) + ansi.RequestPrimaryDeviceAttributes
 	return tea.Batch(tea.Raw(query), tea.Tick(probeTimeout, func(time.Time) tea.Msg { return probeTimeoutMsg{} }))
 }
 
