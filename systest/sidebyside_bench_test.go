@@ -329,6 +329,33 @@ func (r *sideBySide) table(b testing.TB, hold time.Duration) string {
 		}
 		fmt.Fprintf(&w, "| %s | %s | | %s | %s |\n", row.what, cell, row.target, met)
 	}
+	off, hasOff := bench["BenchmarkPictureModes/off/120x40/local"]
+	for _, mode := range []string{"kitty", "iterm2", "sixel", "blocks"} {
+		for _, where := range []string{"local", "ssh"} {
+			m, ok := bench["BenchmarkPictureModes/"+mode+"/120x40/"+where]
+			if !ok {
+				continue
+			}
+			what := fmt.Sprintf("the patient's picture, `--video %s`, 120x40, %s terminal", mode, map[string]string{"local": "local", "ssh": "SSH (200 KB/s budget)"}[where])
+			cell := fmt.Sprintf("%.0f KB/s, %.1f pictures/s, %.2f CPU-s/s", m["B/s"]/1000, m["pictures/s"], m["cpu-s/s"])
+			target, met := "", ""
+			switch {
+			case mode == "blocks":
+			case where == "ssh":
+				target, met = "<= 200 KB/s, >= 2 pictures/s", verdict(m["B/s"] <= 200_000 && m["pictures/s"] >= 2)
+			default:
+				target, met = ">= 10 pictures/s", verdict(m["pictures/s"] >= 10)
+			}
+			if hasOff && mode != "blocks" {
+				cell += fmt.Sprintf(" (video off: %.2f)", off["cpu-s/s"])
+				if where == "local" {
+					target += "; CPU at most 0.05 above video off"
+					met = verdict(m["pictures/s"] >= 10 && m["cpu-s/s"]-off["cpu-s/s"] <= 0.05)
+				}
+			}
+			fmt.Fprintf(&w, "| %s | %s | | %s | %s |\n", what, cell, target, met)
+		}
+	}
 	return w.String()
 }
 

@@ -261,10 +261,14 @@ func (m *callModel) placePicture() {
 	col, row := m.videoOrigin()
 	// A terminal scales kitty and iTerm2 pictures to their cells at no
 	// cost to the link; a sixel picture is sent at the size it is shown,
-	// so it is scaled up at most twice (four times the bytes).
+	// so it is scaled up at most twice (four times the bytes), and not at
+	// all under a budget.
 	up := 8.0
 	if m.graphics == GraphicsSixel {
 		up = 2
+		if m.pic.budget > 0 {
+			up = 1
+		}
 	}
 	if m.pic.surf.place(iw, ih, col, row, m.videoAreaW, m.videoAreaH, up) {
 		m.pic.settle = true

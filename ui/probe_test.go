@@ -125,3 +125,22 @@ func TestPictureBudgetShrinks(t *testing.T) {
 		t.Errorf("scale %.2f after %d pictures of %v bytes: want smaller pictures, at least 2 a second after the first", p.scale, len(sizes), sizes)
 	}
 }
+
+// While the terminal has not taken the last write, pictures are dropped,
+// not queued; they resume once it has.
+func TestPictureDroppedWhileTerminalBusy(t *testing.T) {
+	busy := true
+	p := newPicture(GraphicsKitty, false, 10, 20, 0, func() bool { return busy }, nil)
+	p.surf.place(320, 240, 1, 4, 60, 20, 8)
+	p.settle = false
+	pic := testPicture()
+	for i := range 5 {
+		if out := p.frame(pic, testNow.Add(time.Duration(i)*100*time.Millisecond)); out != nil {
+			t.Fatalf("picture %d written while the terminal was busy", i)
+		}
+	}
+	busy = false
+	if out := p.frame(pic, testNow.Add(time.Second)); len(out) == 0 {
+		t.Fatal("no picture once the terminal had caught up")
+	}
+}
