@@ -332,6 +332,12 @@ func BenchmarkSixel(b *testing.B) {
 			b.SetBytes(int64(len(e.encode(pic, 320, 240))))
 		}
 	})
+	b.Run("teleconsole-640x480", func(b *testing.B) {
+		var e sixelEncoder
+		for b.Loop() {
+			b.SetBytes(int64(len(e.encode(pic, 640, 480))))
+		}
+	})
 	b.Run("x-ansi", func(b *testing.B) {
 		var buf bytes.Buffer
 		for b.Loop() {

@@ -24,9 +24,12 @@ type sixelEncoder struct {
 	lut              [4096]uint8
 	palette          [][3]uint8
 	order            []int
-	idx              []uint8 // palette index of each pixel, row-major
+	src              []uint8 // palette index of each pixel of the image as given
+	xmap             []int   // source column of each output column
+	idx              []uint8 // palette index of each output pixel, row-major
 	bands            []uint8 // one band's sixel bits: 256 colours by width
 	used             []bool
+	usedList         []int
 	out              []byte
 }
 
@@ -59,33 +62,38 @@ func (e *sixelEncoder) encode(img *image.RGBA, w, h int) []byte {
 		e.bands = make([]uint8, n*w)
 	}
 	bands := e.bands[:n*w]
+	clear(bands)
 	if cap(e.used) < n {
 		e.used = make([]bool, n)
 	}
 	used := e.used[:n]
+	clear(used)
 	for y0 := 0; y0 < h; y0 += 6 {
-		clear(bands)
-		clear(used)
+		// Only the rows of the colours the band uses are written, and
+		// only they are cleared after it.
+		list := e.usedList[:0]
 		for dy := 0; dy < 6 && y0+dy < h; dy++ {
 			row := e.idx[(y0+dy)*w : (y0+dy+1)*w]
 			bit := uint8(1) << dy
 			for x, c := range row {
 				bands[int(c)*w+x] |= bit
-				used[c] = true
+				if !used[c] {
+					used[c] = true
+					list = append(list, int(c))
+				}
 			}
 		}
-		first := true
-		for c := range n {
-			if !used[c] {
-				continue
-			}
-			if !first {
+		slices.Sort(list)
+		e.usedList = list
+		for i, c := range list {
+			if i > 0 {
 				out = append(out, '$') // back to the band's start
 			}
-			first = false
 			out = append(out, '#')
 			out = strconv.AppendInt(out, int64(c), 10)
 			out = appendSixelRow(out, bands[c*w:(c+1)*w])
+			clear(bands[c*w : (c+1)*w])
+			used[c] = false
 		}
 		if y0+6 < h {
 			out = append(out, '-') // next band
@@ -123,26 +131,28 @@ func appendSixelRow(out []byte, row []uint8) []byte {
 	return out
 }
 
-// quantize scales img to w by h (nearest pixel) and sets e.palette and
-// e.idx, the palette index of each pixel.
+// quantize sets e.palette and e.idx, the palette index of each pixel of
+// img scaled to w by h (nearest pixel). The histogram and the table are
+// made from img's own pixels, then the indices are scaled, which costs a
+// byte a pixel.
 func (e *sixelEncoder) quantize(img *image.RGBA, w, h int) {
 	clear(e.count[:])
 	clear(e.sumR[:])
 	clear(e.sumG[:])
 	clear(e.sumB[:])
-	if cap(e.idx) < w*h {
-		e.idx = make([]uint8, w*h)
+	b := img.Rect
+	iw, ih := b.Dx(), b.Dy()
+	for y := range ih {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*iw]
+		for x := 0; x < len(row); x += 4 {
+			r, g, bl := row[x], row[x+1], row[x+2]
+			bin := int(r>>4)<<8 | int(g>>4)<<4 | int(bl>>4)
+			e.count[bin]++
+			e.sumR[bin] += uint32(r)
+			e.sumG[bin] += uint32(g)
+			e.sumB[bin] += uint32(bl)
+		}
 	}
-	idx := e.idx[:w*h]
-	// First pass: the bin of each pixel (kept in a uint16 scratch slice
-	// would double the memory; the bin is recomputed in the second pass).
-	eachPixel(img, w, h, func(i int, r, g, b uint8) {
-		bin := int(r>>4)<<8 | int(g>>4)<<4 | int(b>>4)
-		e.count[bin]++
-		e.sumR[bin] += uint32(r)
-		e.sumG[bin] += uint32(g)
-		e.sumB[bin] += uint32(b)
-	})
 	e.order = e.order[:0]
 	for bin, c := range e.count {
 		if c > 0 {
@@ -159,19 +169,50 @@ func (e *sixelEncoder) quantize(img *image.RGBA, w, h int) {
 	}
 	for _, bin := range e.order[n:] {
 		// The bin's centre, matched to the nearest entry.
-		r, g, b := int(bin>>8)<<4|8, int(bin>>4&15)<<4|8, int(bin&15)<<4|8
+		r, g, bl := int(bin>>8)<<4|8, int(bin>>4&15)<<4|8, int(bin&15)<<4|8
 		best, bestD := 0, 1<<30
 		for i, p := range e.palette {
-			dr, dg, db := r-int(p[0]), g-int(p[1]), b-int(p[2])
+			dr, dg, db := r-int(p[0]), g-int(p[1]), bl-int(p[2])
 			if d := dr*dr + dg*dg + db*db; d < bestD {
 				best, bestD = i, d
 			}
 		}
 		e.lut[bin] = uint8(best)
 	}
-	eachPixel(img, w, h, func(i int, r, g, b uint8) {
-		idx[i] = e.lut[int(r>>4)<<8|int(g>>4)<<4|int(b>>4)]
-	})
+	if cap(e.src) < iw*ih {
+		e.src = make([]uint8, iw*ih)
+	}
+	src := e.src[:iw*ih]
+	for y := range ih {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*iw]
+		out := src[y*iw : (y+1)*iw]
+		for x := range out {
+			o := 4 * x
+			out[x] = e.lut[int(row[o]>>4)<<8|int(row[o+1]>>4)<<4|int(row[o+2]>>4)]
+		}
+	}
+	if cap(e.idx) < w*h {
+		e.idx = make([]uint8, w*h)
+	}
+	idx := e.idx[:w*h]
+	if w == iw && h == ih {
+		copy(idx, src)
+		return
+	}
+	if cap(e.xmap) < w {
+		e.xmap = make([]int, w)
+	}
+	xmap := e.xmap[:w]
+	for x := range xmap {
+		xmap[x] = x * iw / w
+	}
+	for y := range h {
+		srow := src[(y*ih/h)*iw:]
+		out := idx[y*w : (y+1)*w]
+		for x, sx := range xmap {
+			out[x] = srow[sx]
+		}
+	}
 }
 
 // eachPixel calls f with the index and colour of each pixel of img scaled
