@@ -110,7 +110,7 @@ type (
 		sig Signal
 		err error
 	}
-	msgBitrate struct{} // the congestion controller's target changed
+	msgBitrate struct{}            // the congestion controller's target changed
 	msgPath    struct{ path Path } // ICE selected a candidate pair
 )
 
