@@ -160,6 +160,52 @@ func TestCallPathTakesSignalledType(t *testing.T) {
 	waitDone(t, ps, 10*time.Second)
 }
 
+// TestCallRenominatesToBetterPair: at first the TURN server lets packets
+// pass only between its relays, so the one pair that works, and the one
+// nominated, is relay to relay; once it lets the doctor's host candidate
+// reach the patient's relay, the doctor nominates that better pair again
+// (renomination), both sides move to it and report it, and the media follows.
+func TestCallRenominatesToBetterPair(t *testing.T) {
+	srv := startTURN(t)
+	srv.OnlyBetweenRelays(true)
+	doctor := turnEngine(t, srv, "udp", webrtc.ICETransportPolicyAll)
+	patient := turnEngine(t, srv, "udp", webrtc.ICETransportPolicyRelay)
+	c := newCallPair(t, doctor, patient)
+	ds := c.dial()
+	ps := c.patientSession(10 * time.Second)
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	if paths := c.doctorRec.pathList(); len(paths) == 0 || paths[0].String() != "relay->relay" {
+		t.Fatalf("doctor's first pairs %v; want relay->relay, the only one that works", paths)
+	}
+	srv.OnlyBetweenRelays(false)
+	c.doctorRec.waitFor(t, "the doctor's pair renominated to host->relay", 15*time.Second, func([]StateEvent, []Stats) bool {
+		paths := c.doctorRec.paths // waitFor holds the lock
+		return paths[len(paths)-1].String() == "host->relay"
+	})
+	host := c.doctorRec.pathList()
+	doctorHost := host[len(host)-1].Local
+	c.patientRec.waitFor(t, "the patient following to the doctor's host candidate", 10*time.Second, func([]StateEvent, []Stats) bool {
+		paths := c.patientRec.paths
+		return len(paths) > 0 && paths[len(paths)-1].LocalType == "relay" && paths[len(paths)-1].Remote == doctorHost
+	})
+	t.Logf("doctor: %v; patient: %v", c.doctorRec.pathList(), c.patientRec.pathList())
+	// The doctor's own allocation, on the first pair, no longer carries media.
+	first := c.doctorRec.pathList()[0]
+	own := srv.Allocation(first.Local)
+	if own == nil {
+		t.Fatalf("the first pair's local relay %s is none of the allocations %v", first.Local, srv.Allocations())
+	}
+	before := own.Packets()
+	waitFrames(t, ds, ds.FramesDecoded()+30, 10*time.Second)
+	waitFrames(t, ps, ps.FramesDecoded()+30, 10*time.Second)
+	if carried := own.Packets() - before; carried > 150 {
+		t.Errorf("the doctor's relay %s carried %d packets in 2 s of media after the renomination", own.Relay, carried)
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	waitDone(t, ps, 10*time.Second)
+}
+
 // A relay-only engine without a TURN server could never connect: New says
 // so.
 func TestRelayPolicyNeedsTURN(t *testing.T) {

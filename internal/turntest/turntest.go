@@ -41,6 +41,10 @@ type Server struct {
 	CertPEM []byte
 
 	srv *turn.Server
+	// betweenRelays drops what any relayed address would send to, or
+	// receive from, a peer that is not another relayed address of this
+	// server (OnlyBetweenRelays).
+	betweenRelays atomic.Bool
 
 	mu     sync.Mutex
 	allocs []*Allocation
@@ -121,6 +125,19 @@ func (s *Server) URL(transport string) string {
 	}
 }
 
+// OnlyBetweenRelays makes the server drop, while on is true, every packet
+// between one of its relayed addresses and a peer that is not another of
+// them: a pair from a host candidate to a relay fails its checks, and a
+// pair between two relays still works, as where a firewall lets nothing
+// but the TURN server through. Off again, every pair works.
+func (s *Server) OnlyBetweenRelays(on bool) { s.betweenRelays.Store(on) }
+
+// blocked reports whether a packet between a relayed address and peer is
+// to be dropped.
+func (s *Server) blocked(peer net.Addr) bool {
+	return s.betweenRelays.Load() && s.Allocation(peer.String()) == nil
+}
+
 // Allocations returns the allocations made so far, oldest first.
 func (s *Server) Allocations() []*Allocation {
 	s.mu.Lock()
@@ -175,23 +192,32 @@ func (r *countingRelay) AllocatePacketConn(conf turn.AllocateListenerConfig) (ne
 	r.s.mu.Lock()
 	r.s.allocs = append(r.s.allocs, a)
 	r.s.mu.Unlock()
-	return &countingConn{PacketConn: conn, a: a}, addr, nil
+	return &countingConn{PacketConn: conn, s: r.s, a: a}, addr, nil
 }
 
 type countingConn struct {
 	net.PacketConn
+	s *Server
 	a *Allocation
 }
 
 func (c *countingConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, addr, err := c.PacketConn.ReadFrom(p)
-	if err == nil {
-		c.a.FromPeers.Add(1)
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err == nil && c.s.blocked(addr) {
+			continue
+		}
+		if err == nil {
+			c.a.FromPeers.Add(1)
+		}
+		return n, addr, err
 	}
-	return n, addr, err
 }
 
 func (c *countingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if c.s.blocked(addr) {
+		return len(p), nil // lost on the way, as a firewall loses it
+	}
 	n, err := c.PacketConn.WriteTo(p, addr)
 	if err == nil {
 		c.a.ToPeers.Add(1)
