@@ -260,9 +260,11 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 	// its checks: host 0, server-reflexive 500 ms, peer-reflexive 1 s,
 	// relay 2 s. Every call whose best pair had a relay or a peer-reflexive
 	// side waited that long, when its check had succeeded within
-	// milliseconds: through a TURN server on loopback, 2,156 ms from Enter
-	// to the patient's first frame against 233 ms for a Chromium doctor
-	// (which has no such wait); with the patients' app, which posts its
+	// milliseconds: through a TURN server on loopback, with the Chromium
+	// patient relay-only, 2,360 ms from Enter to the patient's first frame
+	// against 305 ms for the Chromium doctor, which has no such wait (201
+	// to 289 ms with these settings, BenchmarkSideBySideTURN, on a busy
+	// machine); with the patients' app, which posts its
 	// candidates about a second late, the pair is learnt from its checks as
 	// peer-reflexive (RFC 8445 §7.3.1.3), 1,080 ms against 76 ms with
 	// candidates sent at once.
