@@ -81,7 +81,7 @@ interop: build interop/node_modules
 bench: test-deps build interop/node_modules
 	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./systest/ | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
-	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench SideBySide -benchtime 1x -timeout 15m ./systest/' \
+	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench "^BenchmarkSideBySide$$" -benchtime 1x -timeout 20m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }
 	@cat bench-side.out >> bench.out
 	@echo; echo "Side by side (bench-table.md):"; echo; cat bench-table.md

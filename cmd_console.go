@@ -265,7 +265,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	ice, err := c.ice()
+	ice, err := c.iceOptions()
 	if err != nil {
 		return app.Config{}, err
 	}
@@ -283,10 +283,10 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		ProviderURI: c.providerURI,
 		Verifier:    verifier,
 		Signer:      signer,
-		Engine: []call.Option{
-			call.WithICEServers(ice), call.WithMedia(media), call.WithRingTimeout(c.ring),
+		Engine: append(ice,
+			call.WithMedia(media), call.WithRingTimeout(c.ring),
 			call.WithLoopback(c.loopback), call.WithLowBandwidth(c.lowBandwidth),
-		},
+		),
 		Log: log,
 	}, nil
 }

@@ -56,13 +56,13 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer f.Close()
 		log = slog.New(slog.NewTextHandler(f, nil))
 	}
-	servers, err := peer.ice()
+	ice, err := peer.iceOptions()
 	if err != nil {
 		return fail(stderr, err)
 	}
-	engineOpts := []call.Option{call.WithMedia(call.MediaSynthetic), call.WithICEServers(servers),
+	engineOpts := append(ice, call.WithMedia(call.MediaSynthetic),
 		call.WithPlayback(false), call.WithLoopback(peer.loopback), call.WithLogger(log),
-		call.WithLowBandwidth(peer.lowBandwidth)}
+		call.WithLowBandwidth(peer.lowBandwidth))
 	if *picturePath != "" {
 		img, err := readPicture(*picturePath)
 		if err != nil {

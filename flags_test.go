@@ -2,12 +2,16 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"flag"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
+	"teleconsole/call"
 	"teleconsole/uhiclient"
 )
 
@@ -103,5 +107,44 @@ func TestPeerFlagsSigner(t *testing.T) {
 	}
 	if _, err := p.signer("hspa"); err == nil || !strings.Contains(err.Error(), "--private-key") {
 		t.Fatalf("a bad key gave %v, want an error naming --private-key", err)
+	}
+}
+
+// TestPeerFlagsICETransportPolicy: --ice-transport-policy, or
+// TELECONSOLE_ICE_TRANSPORT_POLICY, reaches the engine; a value other than
+// all or relay stops the command with the variable named.
+func TestPeerFlagsICETransportPolicy(t *testing.T) {
+	parse := func(args []string, env map[string]string) (peerFlags, int, bool, string) {
+		var out strings.Builder
+		fs := newFlagSet("t", "usage: t", &out)
+		var p peerFlags
+		p.register(fs, defaultPeerFlags(), "")
+		code, done := parseCommand(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		return p, code, done, out.String()
+	}
+	if p, _, done, out := parse(nil, nil); done || p.icePolicy.p != webrtc.ICETransportPolicyAll {
+		t.Errorf("default policy %v (stopped %v: %s), want all", p.icePolicy.p, done, out)
+	}
+	if p, _, done, out := parse(nil, map[string]string{"TELECONSOLE_ICE_TRANSPORT_POLICY": "relay"}); done || p.icePolicy.p != webrtc.ICETransportPolicyRelay {
+		t.Errorf("policy from the environment %v (stopped %v: %s), want relay", p.icePolicy.p, done, out)
+	}
+	p, _, done, out := parse([]string{"--ice-transport-policy", "relay", "--ice-servers", "turn:127.0.0.1:3478?transport=tcp"}, nil)
+	if done {
+		t.Fatalf("stopped: %s", out)
+	}
+	opts, err := p.iceOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.New(append(opts, call.WithMedia(call.MediaSynthetic), call.WithPlayback(false))...); err != nil {
+		t.Errorf("relay-only with a TURN URL over TCP: %v", err)
+	}
+	p, _, _, _ = parse([]string{"--ice-transport-policy", "relay", "--ice-servers", "stun:127.0.0.1:3478"}, nil)
+	opts, _ = p.iceOptions()
+	if _, err := call.New(append(opts, call.WithMedia(call.MediaSynthetic), call.WithPlayback(false))...); !errors.Is(err, call.ErrInvalidOption) {
+		t.Errorf("relay-only with STUN alone: err %v, want call.ErrInvalidOption", err)
+	}
+	if _, code, done, out := parse(nil, map[string]string{"TELECONSOLE_ICE_TRANSPORT_POLICY": "nohost"}); !done || code != 2 || !strings.Contains(out, "TELECONSOLE_ICE_TRANSPORT_POLICY") {
+		t.Errorf("a bad policy in the environment: exit %d (stopped %v), output %q; want 2 and the variable named", code, done, out)
 	}
 }

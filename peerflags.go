@@ -16,6 +16,7 @@ import (
 // signs outbound requests.
 type peerFlags struct {
 	iceServers, turnUser, turnPass  string
+	icePolicy                       icePolicyFlag
 	loopback, lowBandwidth          bool
 	privateKey, subscriberID, keyID string
 }
@@ -39,6 +40,8 @@ func (p *peerFlags) register(fs *flag.FlagSet, d peerFlags, subscriberHelp strin
 	fs.StringVar(&p.iceServers, "ice-servers", d.iceServers, iceHelp)
 	fs.StringVar(&p.turnUser, "turn-user", d.turnUser, "username for the TURN servers")
 	fs.StringVar(&p.turnPass, "turn-password", d.turnPass, "credential for the TURN servers")
+	p.icePolicy = d.icePolicy
+	fs.Var(&p.icePolicy, "ice-transport-policy", "`policy` of the candidates ICE may use: all (the default), or relay (TURN alone, for a firewall that lets nothing else out; needs a turn: or turns: URL in --ice-servers)")
 	fs.BoolVar(&p.lowBandwidth, "low-bandwidth", d.lowBandwidth, "start calls in the lean mode (small picture, low bit rate) for a slow link")
 	fs.BoolVar(&p.loopback, "loopback-candidates", d.loopback, "advanced: ICE on 127.0.0.1 alone (both peers on this machine, as in the interop tests)")
 	fs.StringVar(&p.privateKey, "private-key", d.privateKey, "base64 PKCS#8 Ed25519 key to sign outbound requests with")
@@ -49,6 +52,30 @@ func (p *peerFlags) register(fs *flag.FlagSet, d peerFlags, subscriberHelp strin
 // ice parses --ice-servers with the TURN credentials.
 func (p *peerFlags) ice() ([]webrtc.ICEServer, error) {
 	return call.ParseICEServers(p.iceServers, p.turnUser, p.turnPass)
+}
+
+// iceOptions are the engine's ICE options: --ice-servers with the TURN
+// credentials, and --ice-transport-policy.
+func (p *peerFlags) iceOptions() ([]call.Option, error) {
+	servers, err := p.ice()
+	if err != nil {
+		return nil, err
+	}
+	return []call.Option{call.WithICEServers(servers), call.WithICETransportPolicy(p.icePolicy.p)}, nil
+}
+
+// icePolicyFlag is --ice-transport-policy: all (the zero value) or relay.
+type icePolicyFlag struct{ p webrtc.ICETransportPolicy }
+
+func (f *icePolicyFlag) String() string { return f.p.String() }
+
+func (f *icePolicyFlag) Set(s string) error {
+	p, err := call.ParseICETransportPolicy(s)
+	if err != nil {
+		return err
+	}
+	f.p = p
+	return nil
 }
 
 // signer turns --private-key, --subscriber-id (fallback when empty) and

@@ -44,6 +44,15 @@ const (
 	defaultHeight            = 480
 	defaultFPS               = 30
 	maxNacksPerPacket        = 10
+
+	// nominationGrace is how long, from the start of its checks, the
+	// controlling agent holds back nominating a pair with a server-reflexive
+	// or relay side (engine.go, newAPI). On loopback a check takes under a
+	// millisecond and pion checks every 200 ms, so a direct pair checked in
+	// the same round as the relayed one has answered long before; across
+	// the Internet a direct pair's check answers within one RTT, tens of
+	// milliseconds, before a relayed one's, which crosses the TURN server.
+	nominationGrace = 50 * time.Millisecond
 )
 
 // Engine makes calls. It holds what all calls share: ICE servers, the media
@@ -51,6 +60,7 @@ const (
 // concurrent use; each call is an independent Session.
 type Engine struct {
 	iceServers        []webrtc.ICEServer
+	icePolicy         webrtc.ICETransportPolicy
 	media             Media
 	log               *slog.Logger
 	ringTimeout       time.Duration
@@ -112,6 +122,9 @@ func New(opts ...Option) (*Engine, error) {
 			return nil, err
 		}
 	}
+	if e.icePolicy == webrtc.ICETransportPolicyRelay && !hasTURN(e.iceServers) {
+		return nil, fmt.Errorf("%w: ICE transport policy relay needs a TURN server (turn: or turns: URL)", ErrInvalidOption)
+	}
 	if e.media != MediaSynthetic {
 		e.hasCamera = cameraPresent()
 		e.hasMic = hasAudioDevice(malgo.Capture)
@@ -121,7 +134,8 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	src := describeSource(e.media, e.hasCamera, e.hasMic)
 	e.source.Store(&src)
-	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker, "ice_servers", len(e.iceServers))
+	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker, "ice_servers", len(e.iceServers),
+		"ice_transport_policy", e.icePolicy.String())
 	return e, nil
 }
 
@@ -243,21 +257,39 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICETimeouts(e.disconnectTimeout, 3*e.disconnectTimeout, max(e.disconnectTimeout/4, 200*time.Millisecond))
-	// The patients' app posts each of its candidates about a second after
-	// gathering it, but its connectivity checks reach us within tens of
-	// milliseconds of its ANSWER. pion's agent learns the address they come
-	// from as a peer-reflexive candidate (RFC 8445 §7.3.1.3) and checks the
-	// new pair on its next tick; as the controlling side it nominates a
-	// succeeded pair only after a minimum wait per candidate type, counted
-	// from the start of its checks, and for peer-reflexive pairs that wait is
-	// 1 s. So the call waited for the trickled candidates instead: 1,080 ms
-	// from Enter to the patient's first frame, against 76 ms with candidates
-	// sent at once. A peer-reflexive pair has just carried a check both ways,
-	// and the best succeeded pair is still the one nominated, as libwebrtc,
-	// which has no such wait, does. Server-reflexive and relay pairs keep
-	// pion's waits: there a direct pair that succeeds a little later is worth
-	// waiting for.
+	// Nomination. pion's controlling agent nominates a succeeded pair only
+	// after a minimum wait per candidate type, counted from the start of
+	// its checks: host 0, server-reflexive 500 ms, peer-reflexive 1 s,
+	// relay 2 s. Every call whose best pair had a relay or a peer-reflexive
+	// side waited that long, when its check had succeeded within
+	// milliseconds: through a TURN server on loopback, with the Chromium
+	// patient relay-only, 2,360 ms from Enter to the patient's first frame
+	// against 305 ms for the Chromium doctor, which has no such wait (201
+	// to 289 ms with these settings, BenchmarkSideBySideTURN, on a busy
+	// machine); with the patients' app, which posts its
+	// candidates about a second late, the pair is learnt from its checks as
+	// peer-reflexive (RFC 8445 §7.3.1.3), 1,080 ms against 76 ms with
+	// candidates sent at once.
+	//
+	// A peer-reflexive pair has just carried a check both ways: no wait.
+	// Server-reflexive and relay pairs wait nominationGrace, so that a
+	// direct pair whose check is a little slower still wins the first
+	// nomination (the agent nominates the best succeeded pair, by RFC 8445
+	// priority); a direct pair that succeeds later still takes over through
+	// renomination, below.
+	se.SetHostAcceptanceMinWait(0)
 	se.SetPrflxAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(nominationGrace)
+	se.SetRelayAcceptanceMinWait(nominationGrace)
+	// Renomination (draft-thatcher-ice-renomination, as libwebrtc does it):
+	// once connected, the controlling agent keeps checking every pair and
+	// nominates again, with a higher NOMINATION value, a pair that is
+	// direct where the selected one is relayed, or clearly faster; at most
+	// once per pion's default interval (3 s, libwebrtc's). The controlled
+	// side follows the highest value (libwebrtc and pion both do).
+	if err := se.SetICERenomination(); err != nil {
+		return nil, fmt.Errorf("ice renomination: %w", err)
+	}
 	loopback := e.loopback
 	if !loopback && !hasNetwork(e.network()) {
 		// A container, a sandbox or a laptop offline with both sides on it:

@@ -1,7 +1,7 @@
 package call
 
 // Event is what a Session reports on its Events channel. It is one of
-// StateEvent or StatsEvent. Events are delivered in order from one goroutine;
+// StateEvent, PathEvent or StatsEvent. Events are delivered in order from one goroutine;
 // a slow reader loses old StatsEvents, never a StateEvent.
 type Event interface{ isEvent() }
 
@@ -25,5 +25,16 @@ type StatsEvent struct {
 	Stats Stats
 }
 
+// PathEvent reports that ICE selected a candidate pair: the first when the
+// call connects, another after a renomination or an ICE restart. Like a
+// StateEvent it is never dropped.
+type PathEvent struct {
+	// Peer is the patient's address (ABHA).
+	Peer string
+	// Path is the pair now selected.
+	Path Path
+}
+
 func (StateEvent) isEvent() {}
+func (PathEvent) isEvent()  {}
 func (StatsEvent) isEvent() {}

@@ -211,6 +211,7 @@ type recorder struct {
 	mu     sync.Mutex
 	states []StateEvent
 	stats  []Stats
+	paths  []Path // from PathEvents
 	change chan struct{}
 	closed chan struct{}
 }
@@ -226,6 +227,8 @@ func watch(s *Session) *recorder {
 				r.states = append(r.states, ev)
 			case StatsEvent:
 				r.stats = append(r.stats, ev.Stats)
+			case PathEvent:
+				r.paths = append(r.paths, ev.Path)
 			}
 			r.mu.Unlock()
 			select {
@@ -274,6 +277,13 @@ func (r *recorder) waitState(t testing.TB, st State, timeout time.Duration) Stat
 		return false
 	})
 	return got
+}
+
+// pathList returns the selected pairs reported so far, in order.
+func (r *recorder) pathList() []Path {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Path(nil), r.paths...)
 }
 
 func (r *recorder) stateList() []State {

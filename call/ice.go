@@ -83,3 +83,30 @@ func ParseICEServers(list, username, credential string) ([]webrtc.ICEServer, err
 	}
 	return servers, nil
 }
+
+// hasTURN reports whether servers has a turn: or turns: URL.
+func hasTURN(servers []webrtc.ICEServer) bool {
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			if parsed, err := stun.ParseURI(u); err == nil &&
+				(parsed.Scheme == stun.SchemeTypeTURN || parsed.Scheme == stun.SchemeTypeTURNS) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ParseICETransportPolicy turns "all" (or "") or "relay" into the policy
+// of the same name (W3C WebRTC, RTCIceTransportPolicy): all candidates, or
+// relay candidates alone, for a network that lets nothing but TURN out.
+func ParseICETransportPolicy(s string) (webrtc.ICETransportPolicy, error) {
+	switch s {
+	case "all", "":
+		return webrtc.ICETransportPolicyAll, nil
+	case "relay":
+		return webrtc.ICETransportPolicyRelay, nil
+	default:
+		return webrtc.ICETransportPolicyAll, fmt.Errorf("%w: ICE transport policy %q (want all or relay)", ErrInvalidOption, s)
+	}
+}

@@ -24,6 +24,11 @@ func (s *Session) loop() {
 		case <-ticker.C:
 			if st := s.State(); st == StateConnected || st == StateReconnecting {
 				sample := s.sample()
+				// A pair's remote side learnt from its checks (peer-reflexive)
+				// takes the type of the candidate signalled later for the same
+				// address (RFC 8838 §11.4), without a change of pair: the
+				// sample sees it.
+				s.notePath(sample.Path)
 				if st == StateConnected {
 					s.adaptTo(&sample)
 				}
@@ -98,6 +103,8 @@ func (s *Session) handle(m any) {
 		if m.err != nil && m.sig.Kind == SignalOffer && s.State() == StateCalling {
 			s.end(EndUnreachable, fmt.Errorf("send offer: %w", m.err))
 		}
+	case msgPath:
+		s.notePath(m.path)
 	case msgBitrate:
 		// The target is read again rather than taken from the message: GCC
 		// calls back on a new goroutine for each change, so the calls can
@@ -108,6 +115,20 @@ func (s *Session) handle(m any) {
 		s.target = max(s.e.minBitrate, min(s.e.maxBitrate, s.bwe.GetTargetBitrate()))
 		s.media.setBitrate(min(s.target, s.adapt.ceiling(s.e.maxBitrate)))
 	}
+}
+
+// notePath logs and reports the selected pair p if it is new.
+func (s *Session) notePath(p Path) {
+	if p == s.path || !p.Known() {
+		return
+	}
+	if s.path.Known() {
+		s.log.Info("selected pair changed", append(p.logAttrs(), "was", s.path.String())...)
+	} else {
+		s.log.Info("selected pair", p.logAttrs()...)
+	}
+	s.path = p
+	s.emit(PathEvent{Peer: s.peer, Path: p})
 }
 
 func (s *Session) onSignal(sig Signal) error {

@@ -70,6 +70,22 @@ func WithICEServers(servers []webrtc.ICEServer) Option {
 	}
 }
 
+// WithICETransportPolicy chooses which local candidates ICE uses:
+// webrtc.ICETransportPolicyAll (the default) or ICETransportPolicyRelay,
+// TURN relay candidates alone, for a clinic whose firewall lets nothing
+// else out. New fails if the policy is relay and no TURN server is given.
+func WithICETransportPolicy(p webrtc.ICETransportPolicy) Option {
+	return func(e *Engine) error {
+		switch p {
+		case webrtc.ICETransportPolicyAll, webrtc.ICETransportPolicyRelay:
+		default:
+			return fmt.Errorf("%w: ICE transport policy %v", ErrInvalidOption, p)
+		}
+		e.icePolicy = p
+		return nil
+	}
+}
+
 // WithMedia chooses the local media source (default MediaAuto).
 func WithMedia(m Media) Option {
 	return func(e *Engine) error {

@@ -37,6 +37,7 @@ func (s *Session) sample() Stats {
 			}
 			if pair, err := ice.GetSelectedCandidatePair(); err == nil && pair != nil {
 				st.PathType = pathType(pair.Local.Typ, pair.Remote.Typ)
+				st.Path = pathOf(pair)
 			}
 		}
 	}

@@ -87,6 +87,7 @@ type Session struct {
 	reconnectTimer *time.Timer
 	closedTimer    *time.Timer
 	target         int
+	path           Path // the selected pair, as last reported
 	sampler        sampler
 	adapt          *adapter
 }
@@ -109,7 +110,8 @@ type (
 		sig Signal
 		err error
 	}
-	msgBitrate struct{} // the congestion controller's target changed
+	msgBitrate struct{}            // the congestion controller's target changed
+	msgPath    struct{ path Path } // ICE selected a candidate pair
 )
 
 // start builds a session for either role; see Dial and Answer.
@@ -125,7 +127,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		m.close()
 		return nil, err
 	}
-	pc, err := sa.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers})
+	pc, err := sa.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers, ICETransportPolicy: e.icePolicy})
 	if err != nil {
 		m.close()
 		return nil, fmt.Errorf("peer connection: %w", err)
@@ -168,6 +170,14 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		_ = pc.Close()
 		m.close()
 		return nil, err
+	}
+	// Every change of the selected pair, the first included, is logged and
+	// reported (msgPath). Media is bundled on one transport, the video
+	// sender's.
+	if dtls := s.videoSender.Transport(); dtls != nil {
+		if ice := dtls.ICETransport(); ice != nil {
+			ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { s.box.push(msgPath{pathOf(p)}) })
+		}
 	}
 	// docs/stack.md, "pion interceptors": incoming RTCP reaches the interceptors only when read;
 	// mediadevices reads the video sender's, we read the audio sender's.

@@ -32,6 +32,9 @@ type Stats struct {
 	VideoCodec, AudioCodec string
 	// PathType is the selected candidate pair's kind: host, srflx, prflx or relay.
 	PathType string
+	// Path is the selected candidate pair itself: both candidates' kinds
+	// and addresses.
+	Path Path
 
 	// AudioLevel is the patient's audio level over the interval, 0 to 1, for a
 	// level meter (a machine with no sound card still shows it).

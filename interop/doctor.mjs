@@ -8,6 +8,8 @@
 //   node doctor.mjs [--listen 127.0.0.1:0] [--hpr D] [--name N]
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
 //        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
+//        [--ice-servers URLS] [--turn-user U] [--turn-password P]
+//        [--ice-transport-policy all|relay]
 //
 // --auto-call MS calls the first patient MS after their first READY.
 // --camera-file and --mic-file make the fake camera and microphone play
@@ -22,7 +24,7 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import {
-  emit, serve, base, startBrowser, fakeMediaArgs, Envelopes, post, person, statsLoop, onExit, isLoopbackCandidate,
+  emit, serve, base, startBrowser, fakeMediaArgs, iceOptions, iceConfig, Envelopes, post, person, statsLoop, onExit, isLoopbackCandidate,
 } from './peer.mjs';
 
 const { values: opt } = parseArgs({ options: {
@@ -35,6 +37,7 @@ const { values: opt } = parseArgs({ options: {
   'camera-file': { type: 'string', default: '' },
   'mic-file': { type: 'string', default: '' },
   'lip-sync': { type: 'boolean', default: false },
+  ...iceOptions,
 } });
 const candidateDelay = Number(opt['candidate-delay']);
 const autoCall = Number(opt['auto-call']);
@@ -155,6 +158,7 @@ try {
   process.exit(1);
 }
 page = browser.page;
+await page.evaluate((c) => window.rtc.configure(c), iceConfig(opt));
 if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));
 emit('listening', { uri: self + '/api/v1' });

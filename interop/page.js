@@ -7,6 +7,7 @@
 
 window.rtc = (() => {
   let pc = null;
+  let config = { iceServers: [] }; // the RTCConfiguration (configure)
   let local = null;
   let remoteSet = false;
   let held = []; // remote candidates that came before the remote description
@@ -192,7 +193,7 @@ window.rtc = (() => {
   }
 
   function newPeer() {
-    pc = new RTCPeerConnection({ iceServers: [] });
+    pc = new RTCPeerConnection(config);
     remoteSet = false;
     held = [];
     firstFrameSent = false;
@@ -276,6 +277,10 @@ window.rtc = (() => {
 
   return {
     openMedia: async () => { await openMedia(); return true; },
+
+    // configure sets the ICE servers and transport policy of the calls
+    // from now on.
+    configure(c) { config = c; return true; },
 
     // measureSync turns the lip-sync meters on: the remote element's in
     // every call from now on, and the camera preview's.

@@ -10,6 +10,8 @@
 //        [--hpr D] [--ready-interval 5000] [--candidate-delay 1000]
 //        [--answer-delay 0] [--photo-kb 1024] [--stats-interval 1000] [--rejoin]
 //        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
+//        [--ice-servers URLS] [--turn-user U] [--turn-password P]
+//        [--ice-transport-policy all|relay]
 //
 // --camera-file and --mic-file make the fake camera and microphone play
 // those files (the console's synthetic media, with its sync marks).
@@ -24,7 +26,7 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import {
-  emit, serve, base, startBrowser, fakeMediaArgs, Envelopes, post, person, photo, statsLoop, onExit, isLoopbackCandidate,
+  emit, serve, base, startBrowser, fakeMediaArgs, iceOptions, iceConfig, Envelopes, post, person, photo, statsLoop, onExit, isLoopbackCandidate,
 } from './peer.mjs';
 
 const { values: opt } = parseArgs({ options: {
@@ -42,6 +44,7 @@ const { values: opt } = parseArgs({ options: {
   'camera-file': { type: 'string', default: '' },
   'mic-file': { type: 'string', default: '' },
   'lip-sync': { type: 'boolean', default: false },
+  ...iceOptions,
 } });
 if (!opt.console) {
   emit('error', { text: '--console URL is required' });
@@ -157,6 +160,7 @@ try {
   process.exit(1);
 }
 page = browser.page;
+await page.evaluate((c) => window.rtc.configure(c), iceConfig(opt));
 await page.evaluate(() => window.rtc.openMedia()); // the app's camera preview
 if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));

@@ -51,6 +51,27 @@ export function isLoopbackCandidate(line) {
   return f.length > 5 && f[4].startsWith('127.');
 }
 
+// iceOptions are the parseArgs options both scripts take for ICE, as the
+// console's flags: --ice-servers (comma-separated stun:, turn: and turns:
+// URLs; none by default, host candidates only), --turn-user and
+// --turn-password for every TURN URL, and --ice-transport-policy all|relay.
+export const iceOptions = {
+  'ice-servers': { type: 'string', default: '' },
+  'turn-user': { type: 'string', default: '' },
+  'turn-password': { type: 'string', default: '' },
+  'ice-transport-policy': { type: 'string', default: 'all' },
+};
+
+// iceConfig turns iceOptions' values into the RTCConfiguration the page
+// makes its peer connections with.
+export function iceConfig(opt) {
+  const urls = opt['ice-servers'].split(',').map((u) => u.trim()).filter((u) => u);
+  const iceServers = urls.map((u) => (/^turns?:/.test(u)
+    ? { urls: u, username: opt['turn-user'], credential: opt['turn-password'] }
+    : { urls: u }));
+  return { iceServers, iceTransportPolicy: opt['ice-transport-policy'] };
+}
+
 // fakeMediaArgs are the flags that make Chromium's fake camera and
 // microphone play files (a .y4m clip and a .wav) instead of its own
 // animation and beeps; empty names keep those.

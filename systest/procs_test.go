@@ -153,11 +153,18 @@ func (c *consultation) waitPatientSaw(t *testing.T, want string, d time.Duration
 // loopback candidates), and waits for the waiting room.
 func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
+	return startConsoleWith(t, nil)
+}
+
+// startConsoleWith is startConsole with more environment variables
+// (NAME=value) and flags, which come after startConsole's own and so win
+// over them.
+func startConsoleWith(t testing.TB, env []string, flags ...string) (pane *tmuxPane, uri, logPath string) {
+	t.Helper()
 	bin := binary(t)
 	addr := freePort(t)
 	logPath = filepath.Join(t.TempDir(), "console.log")
-	pane = startTmux(t, 80, 24, []string{"TERM=xterm-256color"},
-		bin,
+	argv := append([]string{bin,
 		"--listen", addr,
 		"--hpr", testDoctor,
 		"--name", "Ganesh Vikram Borse",
@@ -165,7 +172,8 @@ func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 		"--media", "synthetic",
 		"--verify", "off",
 		"--log", logPath,
-	)
+	}, flags...)
+	pane = startTmux(t, 80, 24, append([]string{"TERM=xterm-256color"}, env...), argv...)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
 	return pane, "http://" + addr + "/api/v1", logPath
 }

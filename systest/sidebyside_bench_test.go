@@ -30,6 +30,8 @@ import (
 //     patient (the browser anchor);
 //   - the same with the Chromium patient's candidates 1 s late, as the
 //     patients' app posts them: the console, and the Chromium doctor;
+//   - both again through a TURN server with the Chromium patient allowed
+//     only relay candidates (sidebyside_turn_bench_test.go);
 //   - lip sync, audio minus video at presentation, of the sync marks in the
 //     synthetic media: console to Chromium patient, Chromium patient to
 //     console, Chromium doctor to Chromium patient;
@@ -47,6 +49,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	r.setupTCChrome, r.tc, r.tcTerm = teleconsoleWithChromiumPatient(b, runs, hold)
 	r.setupChrome, r.chrome, r.bridge = chromiumWithChromiumPatient(b, runs, hold)
 	r.lateTC, r.lateChrome = lateSetups(b, runs)
+	r.turn = turnSetups(b, runs)
 	r.lipSync = lipSyncCalls(b)
 	table := r.table(b, hold)
 	fmt.Println(table)
@@ -60,6 +63,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	b.ReportMetric(ms(median(r.setupChrome)), "setup-ms-chromium-both")
 	b.ReportMetric(ms(median(r.lateTC)), "setup-ms-late-candidates")
 	b.ReportMetric(ms(median(r.lateChrome)), "setup-ms-late-candidates-chromium")
+	r.turn.report(b)
 	b.ReportMetric(ms(median(r.lipSync.tcToChrome)), "lipsync-ms-to-chromium")
 	b.ReportMetric(r.tc.cpu, "cpu-s/s-teleconsole")
 	b.ReportMetric(r.chrome.cpu, "cpu-s/s-chromium")
@@ -68,6 +72,7 @@ func BenchmarkSideBySide(b *testing.B) {
 type sideBySide struct {
 	setupSim, setupTCChrome, setupChrome []time.Duration
 	lateTC, lateChrome                   []time.Duration // the patient's candidates 1 s late
+	turn                                 turnRuns        // through a TURN server, the patient relay-only
 	tc, tcTerm, chrome, bridge           usage
 	lipSync                              lipSync
 }
@@ -295,6 +300,7 @@ func (r *sideBySide) table(b testing.TB, hold time.Duration) string {
 		len(r.setupSim), spread(r.setupSim), spread(r.setupTCChrome), spread(r.setupChrome), verdict(worst > 0 && worst < 300*time.Millisecond))
 	fmt.Fprintf(&w, "| call setup, patient's candidates 1 s late (as the patients' app posts them), median (min to max) of %d | with the Chromium patient %s | Chromium doctor with the Chromium patient %s | < 300 ms | %s |\n",
 		len(r.lateTC), spread(r.lateTC), spread(r.lateChrome), verdict(median(r.lateTC) > 0 && median(r.lateTC) < 300*time.Millisecond))
+	r.turn.rows(&w, r.lateTC)
 	r.lipSync.rows(&w)
 	fmt.Fprintf(&w, "| doctor side's CPU per call second, %v call with the Chromium patient | %.2f CPU-s/s (its terminal, tmux, %.3f more) | %.2f CPU-s/s (all Chromium processes; its Node signalling bridge %.3f more) | at most half the browser's | %s |\n",
 		hold, r.tc.cpu, r.tcTerm.cpu, r.chrome.cpu, r.bridge.cpu, verdict(r.tc.cpu+r.tcTerm.cpu <= r.chrome.cpu/2))

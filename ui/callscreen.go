@@ -40,6 +40,7 @@ type callModel struct {
 
 	stats    call.Stats
 	hasStats bool
+	path     call.Path // the selected candidate pair, from PathEvents and samples
 	inHist   []float64
 	outHist  []float64
 	rttHist  []float64
@@ -180,6 +181,9 @@ func (m *callModel) HandleState(ev call.StateEvent, now time.Time) {
 // HandleStats records a stats sample of this call.
 func (m *callModel) HandleStats(s call.Stats) {
 	m.stats, m.hasStats = s, true
+	if s.Path.Known() {
+		m.path = s.Path
+	}
 	push := func(h []float64, v float64) []float64 {
 		h = append(h, v)
 		if len(h) > historyLen {
@@ -191,6 +195,15 @@ func (m *callModel) HandleStats(s call.Stats) {
 	m.outHist = push(m.outHist, float64(s.BitrateOut))
 	m.rttHist = push(m.rttHist, float64(s.RTT))
 	m.drawStats()
+}
+
+// HandlePath records the candidate pair ICE selected for this call; the
+// stats panel shows it at once, not at the next sample.
+func (m *callModel) HandlePath(p call.Path) {
+	m.path = p
+	if m.hasStats {
+		m.drawStats()
+	}
 }
 
 // SetFrame takes a new frame of the patient's video and draws it: in

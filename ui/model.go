@@ -296,6 +296,10 @@ func (m *Model) handleEvent(ev call.Event) {
 		if ev.Peer == m.call.patient.Address && m.call.Active() {
 			m.call.HandleStats(ev.Stats)
 		}
+	case call.PathEvent:
+		if ev.Peer == m.call.patient.Address && m.call.Active() {
+			m.call.HandlePath(ev.Path)
+		}
 	}
 }
 

@@ -59,12 +59,22 @@ func (m callModel) statsBody(w int) string {
 	}
 	lines := []string{
 		pair("RTT", formatMillis(s.RTT), "loss", lossStyle.Render(fmt.Sprintf("%.1f%%", s.LossPercent))),
-		pair("jitter", formatMillis(s.Jitter), "path", orDash(s.PathType)),
+		kv("jitter", formatMillis(s.Jitter)),
+		// The pair has a line of its own: "relay->relay" is wider than half
+		// the panel at 80 columns.
+		kv("path", cut(pick(m.pathText() == "", "-", m.pathText()), max(1, w-7))),
+	}
+	if relay, local := m.path.Relay(); relay != "" {
+		// Whose TURN allocation carries the media: the clinic's own
+		// (relay-only, or no direct way out) or the patient's.
+		lines = append(lines, kv("relay", cut(relay+pick(local, " ours", " patient's"), max(1, w-7))))
+	}
+	lines = append(lines,
 		pair("in", formatRate(s.BitrateIn), "out", formatRate(s.BitrateOut)),
 		pair("target", formatRate(s.TargetBitrate), "fps", fmt.Sprintf("%.0f/%.0f", s.FPSIn, s.FPSOut)),
 		pair("video", res, "codec", codec),
 		kv("audio", meter(s.AudioLevel, 10)+pick(s.AudioOnly, " audio only", "")),
-	}
+	)
 	// label(7) graph value(10): the graphs line up whatever their value.
 	gw := max(1, w-7-10)
 	graph := func(label string, h []float64, last string) string {
@@ -79,6 +89,15 @@ func (m callModel) statsBody(w int) string {
 		lines = append(lines, st.Warn.Render(cut(s.Note, w)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// pathText is the selected candidate pair as local type -> remote type
+// ("host->relay"); before the engine reports one, the sample's kind alone.
+func (m callModel) pathText() string {
+	if m.path.Known() {
+		return m.path.String()
+	}
+	return m.stats.PathType
 }
 
 // meter draws a level from 0 to 1 as an ASCII bar w cells wide.

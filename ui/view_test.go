@@ -102,6 +102,14 @@ func TestViews(t *testing.T) {
 		t.Run(sizeName("call_connected_novideo", w, h), func(t *testing.T) {
 			checkGolden(t, connected(t, w, h, false), w, h)
 		})
+		t.Run(sizeName("call_relayed", w, h), func(t *testing.T) {
+			// The engine reports the pair it selected: from the console's
+			// host candidate to the patient's TURN relay.
+			m := connected(t, w, h, false)
+			m, _ = update(t, m, eventMsg{call.PathEvent{Peer: "asha.rao@sbx", Path: call.Path{
+				LocalType: "host", RemoteType: "relay", Local: "10.0.0.5:50000", Remote: "203.0.113.9:61234", Protocol: "udp"}}})
+			checkGolden(t, m, w, h)
+		})
 		t.Run(sizeName("call_connected_video", w, h), func(t *testing.T) {
 			checkGolden(t, connected(t, w, h, true), w, h)
 		})
