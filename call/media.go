@@ -115,15 +115,17 @@ func (b *opusBuilder) BuildAudioEncoder(r audio.Reader, p prop.Media) (codec.Rea
 	return enc, nil
 }
 
-// setAudioBitrate sets the running Opus encoder's rate, if any.
+// setAudioBitrate sets the running Opus encoder's rate, if any. It holds
+// encMu while it does, and close lets go of the encoder under encMu before
+// the track closes it: mediadevices' Opus SetBitRate does not check that
+// the encoder is still open, and called after Close it crashes the process.
 func (m *localMedia) setAudioBitrate(bps int) {
 	m.encMu.Lock()
-	enc := m.audioEnc
-	m.encMu.Unlock()
-	if enc == nil {
+	defer m.encMu.Unlock()
+	if m.audioEnc == nil {
 		return
 	}
-	if bc, ok := enc.Controller().(codec.BitRateController); ok {
+	if bc, ok := m.audioEnc.Controller().(codec.BitRateController); ok {
 		_ = bc.SetBitRate(bps)
 	}
 }
@@ -428,6 +430,9 @@ func (m *localMedia) close() {
 			}
 		}
 		if m.audio != nil {
+			m.encMu.Lock()
+			m.audioEnc = nil // no SetBitRate from here on (setAudioBitrate)
+			m.encMu.Unlock()
 			errs = append(errs, m.audio.Close())
 		}
 		<-m.ctlDone // closed sources end any encoder wait it was stuck in
