@@ -105,7 +105,7 @@ func (r *rig) link(d Doctor) *Link {
 	if err := l.Start(nil); err != nil {
 		r.t.Fatal(err)
 	}
-	r.t.Cleanup(func() { _ = l.Close(context.Background()) })
+	r.t.Cleanup(func() { _ = l.Close(context.Background()); l.Disconnect() })
 	return l
 }
 
@@ -302,6 +302,7 @@ func TestLinkReconnectGetsWhatArrived(t *testing.T) {
 	if err := first.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	first.Disconnect()
 	// The console is gone, but within the offline limit: the hub takes
 	// the messages and holds them for it.
 	var want []string

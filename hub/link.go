@@ -50,15 +50,16 @@ type LinkConfig struct {
 // it says every few seconds that it is there. It opens no listening port.
 // It is the console's transport (app.Transport).
 type Link struct {
-	cfg     LinkConfig
-	nc      *nats.Conn
-	log     *slog.Logger
-	signals chan *uhiclient.Inbound
-	chats   chan *uhiclient.Inbound
-	stopped chan error
-	stop    context.CancelFunc
-	beats   sync.WaitGroup
-	cc      jetstream.ConsumeContext
+	cfg       LinkConfig
+	nc        *nats.Conn
+	log       *slog.Logger
+	signals   chan *uhiclient.Inbound
+	chats     chan *uhiclient.Inbound
+	stopped   chan error
+	stop      context.CancelFunc
+	beats     sync.WaitGroup
+	cc        jetstream.ConsumeContext
+	closeOnce sync.Once
 
 	mu   sync.Mutex
 	seen map[string]bool
@@ -113,7 +114,10 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 	cons, err := js.Consumer(ictx, Stream, Durable(l.cfg.Doctor))
 	cancel()
 	if err != nil {
-		return fmt.Errorf("hub link: the hub has no consumer for %s (is the doctor registered?): %w", l.cfg.Doctor, err)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("hub link: %s: %w (the hub has no consumer for them)", l.cfg.Doctor, ErrNotRegistered)
+		}
+		return fmt.Errorf("hub link: the consumer of %s: %w", l.cfg.Doctor, err)
 	}
 	l.cc, err = cons.Consume(func(m jetstream.Msg) { l.take(m, admit) },
 		jetstream.PullExpiry(5*time.Second),
@@ -273,8 +277,10 @@ func (l *Link) Send(ctx context.Context, baseURI string, env *uhiclient.Envelope
 }
 
 // Close stops taking messages (one being taken finishes, its
-// acknowledgement sent) and closes the connection, within ctx (or
-// closeTimeout): with NATS unreachable, the drain cannot finish.
+// acknowledgement sent) and saying the console is there, within ctx (or
+// closeTimeout): with NATS unreachable, the drain cannot finish. Send
+// still works after it, so a console's last messages (a BYE, ACKs) go
+// out; Disconnect closes the connection.
 func (l *Link) Close(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -295,12 +301,17 @@ func (l *Link) Close(ctx context.Context) error {
 		l.stop()
 	}
 	l.beats.Wait()
+	l.closeOnce.Do(func() { close(l.stopped) })
+	return err
+}
+
+// Disconnect closes the link's connection after what it has sent is
+// flushed (within a second). Call it after Close.
+func (l *Link) Disconnect() {
 	if l.nc.IsConnected() {
-		if ferr := l.nc.FlushTimeout(time.Second); ferr != nil && err == nil {
-			err = fmt.Errorf("hub link: %w", ferr)
+		if err := l.nc.FlushTimeout(time.Second); err != nil {
+			l.log.Info("hub link: not flushed", "err", err)
 		}
 	}
 	l.nc.Close()
-	close(l.stopped)
-	return err
 }
