@@ -146,7 +146,7 @@ func TestTwoConsolesBehindOneHub(t *testing.T) {
 	waitListed(t, ca, pa, waitingroom.StateWaiting)
 	waitListed(t, cb, pb, waitingroom.StateWaiting)
 	for _, c := range []struct {
-		console *app.Console
+		console  *app.Console
 		stranger string
 	}{{ca, pb}, {cb, pa}} {
 		if slices.ContainsFunc(c.console.Patients(), func(p waitingroom.Patient) bool { return p.Address == c.stranger }) {
