@@ -338,6 +338,9 @@ func (m Model) statusBar() string {
 			parts = append(parts, cut(v, 40))
 		}
 		add("endpoint ", m.info.Endpoint)
+		if m.info.Link != nil {
+			add("", m.info.Link())
+		}
 		add("doctor ", m.info.Doctor)
 		add("", m.info.Verify)
 		add("media ", m.info.Media)
