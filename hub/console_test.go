@@ -29,6 +29,13 @@ func testMedia() []call.Option {
 // console starts the doctor's console on a link to the rig's hub.
 func (r *rig) console(d Doctor) *app.Console {
 	r.t.Helper()
+	c, _ := r.consoleLink(d)
+	return c
+}
+
+// consoleLink is console, with the console's link.
+func (r *rig) consoleLink(d Doctor) (*app.Console, *Link) {
+	r.t.Helper()
 	l := r.dial(d)
 	c, err := app.New(app.Config{
 		Doctor:    uhiclient.Person{Name: "Dr " + d.User, Cred: d.Address},
@@ -48,11 +55,18 @@ func (r *rig) console(d Doctor) *app.Console {
 		}
 		l.Disconnect()
 	})
-	return c
+	return c, l
 }
 
-// patient runs a simulated patient of doctor, posting to the hub at hubURI.
+// patient runs a simulated patient of doctor, posting to the hub at hubURI,
+// who READYs every 200 ms until ACKed.
 func (r *rig) patient(addr, doctor, hubURI string) (*simpatient.Patient, <-chan simpatient.Event) {
+	r.t.Helper()
+	return r.patientEvery(addr, doctor, hubURI, 200*time.Millisecond)
+}
+
+// patientEvery is patient, READYing every interval.
+func (r *rig) patientEvery(addr, doctor, hubURI string, interval time.Duration) (*simpatient.Patient, <-chan simpatient.Event) {
 	r.t.Helper()
 	engine, err := call.New(append(testMedia(), call.WithLogger(r.log.With("patient", addr)))...)
 	if err != nil {
@@ -64,7 +78,7 @@ func (r *rig) patient(addr, doctor, hubURI string) (*simpatient.Patient, <-chan 
 	}
 	events := make(chan simpatient.Event, 256)
 	p, err := simpatient.New(simpatient.Config{Name: addr, Address: addr, Doctor: doctor, ConsoleURI: hubURI,
-		ReadyInterval: 200 * time.Millisecond}, engine, client,
+		ReadyInterval: interval}, engine, client,
 		simpatient.WithLogger(r.log.With("patient", addr)),
 		simpatient.WithEvents(func(e simpatient.Event) {
 			select {
@@ -195,4 +209,28 @@ func TestConsoleWithoutHubFailsToStart(t *testing.T) {
 	if !errors.Is(err, ErrNotRegistered) {
 		t.Errorf("start: %v; want %v", err, ErrNotRegistered)
 	}
+}
+
+func TestConsoleRestartedGetsWhatArrived(t *testing.T) {
+	// A console killed (its connection gone, nothing acknowledged or
+	// closed) and started again within the offline limit lists the
+	// patient who arrived meanwhile.
+	r := newRig(t)
+	h := r.addHub(nil, nil)
+	hubURI := h.srv.URL + "/api/v1"
+	first, link := r.consoleLink(doctors[0])
+	r.waitOnline(doctorA)
+	const early, meanwhile = "early@sbx", "meanwhile@sbx"
+	_, evEarly := r.patient(early, doctorA, hubURI)
+	waitEvent(t, evEarly, simpatient.EventAcked)
+	waitListed(t, first, early, waitingroom.StateWaiting)
+
+	link.Disconnect() // killed: the process is gone
+	// One READY, taken by the hub while no console runs; the next would
+	// come a minute later, so the console lists the one held for it.
+	_, evMeanwhile := r.patientEvery(meanwhile, doctorA, hubURI, time.Minute)
+	waitEvent(t, evMeanwhile, simpatient.EventReadySent)
+	again := r.console(doctors[0])
+	waitListed(t, again, meanwhile, waitingroom.StateWaiting)
+	waitEvent(t, evMeanwhile, simpatient.EventAcked)
 }

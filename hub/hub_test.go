@@ -59,13 +59,22 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Shutdown)
+	r := newLogRig(t)
+	r.ns, r.url = ns, ns.ClientURL()
+	return r
+}
+
+// newLogRig is a rig with no NATS server yet, its log shown if the test
+// fails.
+func newLogRig(t *testing.T) *rig {
+	t.Helper()
 	var logs lockedBuffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log:\n%s", logs.String())
 		}
 	})
-	return &rig{t: t, ns: ns, url: ns.ClientURL(), log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	return &rig{t: t, log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 }
 
 // addHub starts one hub replica on the rig's NATS with its own connection
