@@ -121,10 +121,11 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 		return err
 	}
 	if natsURL == "embedded" {
-		ns, url, opts, err := startEmbedded(cfg, doctors, log)
+		ns, url, opts, cleanup, err := startEmbedded(cfg, doctors, log)
 		if err != nil {
 			return err
 		}
+		defer cleanup()
 		defer ns.Shutdown()
 		natsURL, natsOpts = url, opts
 	}
@@ -188,32 +189,34 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 
 // startEmbedded starts the hub's own NATS server with a user for each
 // doctor and one for the hub, whose password is made for the run unless
-// --nats-user and --nats-password give it.
-func startEmbedded(cfg *hubConfig, doctors []hub.Doctor, log *slog.Logger) (*server.Server, string, []nats.Option, error) {
+// --nats-user and --nats-password give it. Without --nats-data its stream
+// lives in a directory made for the run, removed by cleanup.
+func startEmbedded(cfg *hubConfig, doctors []hub.Doctor, log *slog.Logger) (ns *server.Server, url string, opts []nats.Option, cleanup func(), err error) {
 	user, pass := cfg.nats.user, cfg.nats.password
 	if user == "" {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
 		user, pass = "hub", hex.EncodeToString(b)
 	}
-	dir := cfg.natsData
+	dir, cleanup := cfg.natsData, func() {}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "teleconsole-hub-")
 		if err != nil {
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
-		dir = d
+		dir, cleanup = d, func() { _ = os.RemoveAll(d) }
 	}
-	ns, err := hub.StartServer(hub.ServerConfig{Listen: cfg.natsListen, DataDir: dir, Doctors: doctors,
+	ns, err = hub.StartServer(hub.ServerConfig{Listen: cfg.natsListen, DataDir: dir, Doctors: doctors,
 		HubUser: user, HubPassword: pass})
 	if err != nil {
-		return nil, "", nil, err
+		cleanup()
+		return nil, "", nil, nil, err
 	}
-	url := ns.ClientURL()
+	url = ns.ClientURL()
 	log.Info("embedded NATS server", "url", url, "data", dir)
-	return ns, url, []nats.Option{nats.UserInfo(user, pass)}, nil
+	return ns, url, []nats.Option{nats.UserInfo(user, pass)}, cleanup, nil
 }
 
 // hubLink is the console's link to the hub that --hub names, logged in as
