@@ -35,6 +35,8 @@ type consoleConfig struct {
 	ring          time.Duration
 	providerID    string
 	hub           string // the hub's NATS URL, or "" for the console's own endpoint
+	demoHub       bool   // the demo's --hub: through a hub of its own
+	demo          bool   // the flags are the demo's
 	nats          natsFlags
 	tls           tlsFlags
 	keyring       *uhiclient.Keyring // set by the demo instead of --verify
@@ -72,6 +74,10 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
+	if d.demo {
+		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
+		return c
+	}
 	fs.StringVar(&c.hub, "hub", d.hub, "the hospital hub's NATS `URL`: the console opens no port and meets patients through the hub (--listen, --verify and --private-key are then the hub's)")
 	c.nats.register(fs)
 	c.tls.register(fs, "on_message")

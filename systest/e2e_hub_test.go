@@ -107,3 +107,21 @@ func TestEndToEndThroughHub(t *testing.T) {
 	paneA.keys("q")
 	paneA.waitFor("exit status 0", 10*time.Second, logA)
 }
+
+// TestEndToEndDemoThroughHub: teleconsole demo --hub runs the demo through
+// a hub of its own; a call to its first patient goes through it.
+func TestEndToEndDemoThroughHub(t *testing.T) {
+	bin := binary(t)
+	logPath := filepath.Join(t.TempDir(), "demo.log")
+	pane := startTmux(t, 80, 24, []string{"TERM=xterm-256color"}, bin, "demo", "--hub", "--log", logPath)
+	screen := pane.waitFor("Manish Pravin Kahane", 20*time.Second, logPath)
+	if !strings.Contains(screen, "via hub") || !strings.Contains(screen, "hub reachable") {
+		t.Fatalf("the demo's status bar does not say it runs through a hub:\n%s", screen)
+	}
+	pane.keys("Enter")
+	pane.waitFor("Connected", 20*time.Second, logPath)
+	pane.keys("e")
+	pane.waitFor("Ended", 10*time.Second, logPath)
+	pane.keys("q")
+	pane.waitFor("exit status 0", 10*time.Second, logPath)
+}
