@@ -130,7 +130,7 @@ func BenchmarkHubToConsoles(b *testing.B) {
 	}
 	reqs := make([]request, b.N)
 	for i := range reqs {
-		body := patientReady(&testing.T{}, docs[i%consoles].Address, "http://p/api/v1")
+		body := patientReady(b, docs[i%consoles].Address, "http://p/api/v1")
 		in, err := uhiclient.Decode(body)
 		if err != nil {
 			b.Fatal(err)

@@ -38,7 +38,7 @@ var doctors = []Doctor{
 }
 
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	ns   *server.Server
 	url  string
 	hubs []*hubRun
@@ -51,7 +51,7 @@ type hubRun struct {
 	srv *httptest.Server
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ns, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Doctors: doctors,
 		HubUser: "hub", HubPassword: hubPass})
@@ -66,7 +66,7 @@ func newRig(t *testing.T) *rig {
 
 // newLogRig is a rig with no NATS server yet, its log shown if the test
 // fails.
-func newLogRig(t *testing.T) *rig {
+func newLogRig(t testing.TB) *rig {
 	t.Helper()
 	var logs lockedBuffer
 	t.Cleanup(func() {
@@ -146,7 +146,7 @@ func (r *rig) waitOnline(addr string) {
 }
 
 // patientReady is a READY from a patient to doctor.
-func patientReady(t *testing.T, doctor, consumerURI string) []byte {
+func patientReady(t testing.TB, doctor, consumerURI string) []byte {
 	t.Helper()
 	b, err := uhiclient.NewBuilder(uhiclient.Identity{
 		Self: uhiclient.Person{Name: "Manish", Cred: patientA}, Peer: uhiclient.Person{Cred: doctor},
