@@ -120,4 +120,3 @@ func waitCallB(b *testing.B, c *app.Console, want call.State) {
 		}
 	}
 }
-
