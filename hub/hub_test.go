@@ -96,7 +96,8 @@ func (r *rig) addHub(signer *uhiclient.Signer, now func() time.Time) *hubRun {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h, err := New(ctx, Config{Doctors: doctors, Conn: nc, Client: client, ProviderID: "hospital",
-		ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs)), Now: now})
+		ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs)), Now: now,
+		EnsureEvery: 100 * time.Millisecond})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -504,4 +505,34 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func TestLostConsumerComesBack(t *testing.T) {
+	// A consumer gone (its servers restarted, an operator deleted it) is
+	// made again by the hub, and the console takes its messages again.
+	r := newRig(t)
+	h := r.addHub(nil, nil)
+	l := r.link(doctors[0])
+	r.waitOnline(doctorA)
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := js.DeleteConsumer(ctx, Stream, Durable(doctorA)); err != nil {
+		t.Fatal(err)
+	}
+	body := patientReady(t, doctorA, "http://p/api/v1")
+	if status, reply := post(t, h.srv.URL, body); status != 200 {
+		t.Fatalf("post: %d %s", status, reply)
+	}
+	select {
+	case in := <-l.Signals():
+		if in.MessageID != messageID(t, body) {
+			t.Errorf("got %s", in.MessageID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console never took a message again after its consumer was deleted")
+	}
 }

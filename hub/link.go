@@ -110,21 +110,11 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 		return fmt.Errorf("hub link: %w", err)
 	}
 	l.beat()
-	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	cons, err := js.Consumer(ictx, Stream, Durable(l.cfg.Doctor))
-	cancel()
+	cc, err := l.consume(ctx, js, admit)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("hub link: %s: %w (the hub has no consumer for them)", l.cfg.Doctor, ErrNotRegistered)
-		}
-		return fmt.Errorf("hub link: the consumer of %s: %w", l.cfg.Doctor, err)
+		return err
 	}
-	l.cc, err = cons.Consume(func(m jetstream.Msg) { l.take(m, admit) },
-		jetstream.PullExpiry(5*time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { l.log.Debug("consume", "err", err) }))
-	if err != nil {
-		return fmt.Errorf("hub link: consume: %w", err)
-	}
+	l.setConsume(cc)
 	l.beats.Go(func() {
 		t := time.NewTicker(heartbeat)
 		defer t.Stop()
@@ -137,7 +127,76 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 			}
 		}
 	})
+	l.beats.Go(func() { l.keep(ctx, js, admit, cc) })
 	return nil
+}
+
+// consume looks the doctor's consumer up and takes its messages.
+func (l *Link) consume(ctx context.Context, js jetstream.JetStream, admit func(*uhiclient.Inbound) error) (jetstream.ConsumeContext, error) {
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cons, err := js.Consumer(ictx, Stream, Durable(l.cfg.Doctor))
+	cancel()
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("hub link: %s: %w (the hub has no consumer for them)", l.cfg.Doctor, ErrNotRegistered)
+		}
+		return nil, fmt.Errorf("hub link: the consumer of %s: %w", l.cfg.Doctor, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { l.take(m, admit) },
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { l.log.Debug("consume", "err", err) }))
+	if err != nil {
+		return nil, fmt.Errorf("hub link: consume: %w", err)
+	}
+	return cc, nil
+}
+
+// keep takes the messages again when the consumer stops on its own (its
+// servers all restarted, an operator deleted it): the hubs make it again
+// (Hub.ensure), and the link looks it up every second until then.
+func (l *Link) keep(ctx context.Context, js jetstream.JetStream, admit func(*uhiclient.Inbound) error, cc jetstream.ConsumeContext) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cc.Closed():
+		}
+		l.log.Warn("hub link: the consumer stopped; looking it up again")
+		for {
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			next, err := l.consume(ctx, js, admit)
+			if err != nil {
+				l.log.Info("hub link: consumer not back yet", "err", err)
+				continue
+			}
+			if ctx.Err() != nil {
+				next.Stop()
+				return
+			}
+			l.setConsume(next)
+			cc = next
+			l.log.Info("hub link: consumer back")
+			break
+		}
+	}
+}
+
+func (l *Link) setConsume(cc jetstream.ConsumeContext) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cc = cc
+}
+
+func (l *Link) consuming() jetstream.ConsumeContext {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cc
 }
 
 // beat tells the hubs the console is there: a plain publish on its own
@@ -287,18 +346,18 @@ func (l *Link) Close(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, closeTimeout)
 		defer cancel()
 	}
+	if l.stop != nil {
+		l.stop() // first, so that keep does not take the drained consumer for a lost one
+	}
 	var err error
-	if l.cc != nil {
-		l.cc.Drain()
+	if cc := l.consuming(); cc != nil {
+		cc.Drain()
 		select {
-		case <-l.cc.Closed():
+		case <-cc.Closed():
 		case <-ctx.Done():
-			l.cc.Stop()
+			cc.Stop()
 			err = fmt.Errorf("hub link: consumer not drained: %w", ctx.Err())
 		}
-	}
-	if l.stop != nil {
-		l.stop()
 	}
 	l.beats.Wait()
 	l.closeOnce.Do(func() { close(l.stopped) })
