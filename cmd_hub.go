@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -116,20 +117,21 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 
 	// NATS: the operator's cluster, or a server of our own.
 	natsURL := cfg.natsURL
+	connectURL := natsURL // the hub's own; in-process, it names no scheme of TLS
 	natsOpts, err := cfg.nats.options()
 	if err != nil {
 		return err
 	}
 	if natsURL == "embedded" {
-		ns, url, opts, cleanup, err := startEmbedded(cfg, doctors, log)
+		ns, url, opts, cleanup, err := startEmbedded(cfg, doctors, tlsConf, log)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
 		defer ns.Shutdown()
-		natsURL, natsOpts = url, opts
+		natsURL, connectURL, natsOpts = url, nats.DefaultURL, opts
 	}
-	nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name("teleconsole hub"), nats.MaxReconnects(-1),
+	nc, err := nats.Connect(connectURL, append([]nats.Option{nats.Name("teleconsole hub"), nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond)}, natsOpts...)...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
@@ -190,8 +192,10 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 // startEmbedded starts the hub's own NATS server with a user for each
 // doctor and one for the hub, whose password is made for the run unless
 // --nats-user and --nats-password give it. Without --nats-data its stream
-// lives in a directory made for the run, removed by cleanup.
-func startEmbedded(cfg *hubConfig, doctors []hub.Doctor, log *slog.Logger) (ns *server.Server, url string, opts []nats.Option, cleanup func(), err error) {
+// lives in a directory made for the run, removed by cleanup. With tlsConf
+// (--tls-cert) the consoles must connect over TLS; the hub itself connects
+// in-process.
+func startEmbedded(cfg *hubConfig, doctors []hub.Doctor, tlsConf *tls.Config, log *slog.Logger) (ns *server.Server, url string, opts []nats.Option, cleanup func(), err error) {
 	user, pass := cfg.nats.user, cfg.nats.password
 	if user == "" {
 		b := make([]byte, 16)
@@ -209,14 +213,14 @@ func startEmbedded(cfg *hubConfig, doctors []hub.Doctor, log *slog.Logger) (ns *
 		dir, cleanup = d, func() { _ = os.RemoveAll(d) }
 	}
 	ns, err = hub.StartServer(hub.ServerConfig{Listen: cfg.natsListen, DataDir: dir, Doctors: doctors,
-		HubUser: user, HubPassword: pass})
+		HubUser: user, HubPassword: pass, TLS: tlsConf})
 	if err != nil {
 		cleanup()
 		return nil, "", nil, nil, err
 	}
 	url = ns.ClientURL()
-	log.Info("embedded NATS server", "url", url, "data", dir)
-	return ns, url, []nats.Option{nats.UserInfo(user, pass)}, cleanup, nil
+	log.Info("embedded NATS server", "url", url, "data", dir, "tls", tlsConf != nil)
+	return ns, url, []nats.Option{nats.UserInfo(user, pass), nats.InProcessServer(ns)}, cleanup, nil
 }
 
 // hubLink is the console's link to the hub that --hub names, logged in as

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key into dir.
@@ -66,15 +68,16 @@ func TestHubServesHTTPS(t *testing.T) {
 		natsData: filepath.Join(dir, "nats"), natsReplicas: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan string, 1)
+	ready := make(chan [2]string, 1)
 	done := make(chan error, 1)
 	var logs strings.Builder
 	go func() {
-		done <- serveHub(ctx, cfg, &logs, func(uri, _ string) { ready <- uri })
+		done <- serveHub(ctx, cfg, &logs, func(uri, natsURL string) { ready <- [2]string{uri, natsURL} })
 	}()
-	var uri string
+	var uri, natsURL string
 	select {
-	case uri = <-ready:
+	case u := <-ready:
+		uri, natsURL = u[0], u[1]
 	case err := <-done:
 		t.Fatalf("hub stopped: %v", err)
 	case <-time.After(20 * time.Second):
@@ -92,6 +95,16 @@ func TestHubServesHTTPS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
 		t.Fatalf("healthz over HTTPS: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
 	}
+	// Its NATS server takes consoles over TLS alone.
+	if nc, err := nats.Connect(natsURL, nats.UserInfo("ganesh", "pw")); err == nil {
+		nc.Close()
+		t.Error("a console connected to the embedded NATS server without TLS")
+	}
+	nc, err := nats.Connect(natsURL, nats.UserInfo("ganesh", "pw"), nats.Secure(&tls.Config{RootCAs: pool}))
+	if err != nil {
+		t.Fatalf("a console over TLS: %v", err)
+	}
+	nc.Close()
 	cancel()
 	select {
 	case err := <-done:
@@ -100,6 +113,14 @@ func TestHubServesHTTPS(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("hub did not stop")
+	}
+}
+
+func TestHubFlagsFromTheEnvironment(t *testing.T) {
+	t.Setenv("TELECONSOLE_DOCTORS", filepath.Join(t.TempDir(), "no-such-file"))
+	var out strings.Builder
+	if code := run(context.Background(), []string{"hub"}, nil, &out, &out); code != 1 || !strings.Contains(out.String(), "no-such-file") {
+		t.Fatalf("hub with TELECONSOLE_DOCTORS: exit %d, %q; want the file it names refused", code, out.String())
 	}
 }
 
