@@ -256,12 +256,13 @@ func TestHubRefusesUnregisteredAndOffline(t *testing.T) {
 func TestHubNacksWhileNATSIsDown(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
-	r.link(doctors[0])
+	l := r.link(doctors[0])
 	r.waitOnline(doctorA)
+	if s := l.Status(); s != "hub reachable" {
+		t.Errorf("link status %q with NATS up", s)
+	}
 	r.ns.Shutdown()
-	t0 := time.Now()
 	status, reply := post(t, h.srv.URL, patientReady(t, doctorA, "http://p/api/v1"))
-	t.Logf("post took %v", time.Since(t0))
 	if status != http.StatusServiceUnavailable || !strings.Contains(reply, "not delivered") {
 		t.Errorf("NATS down: %d %s; want 503, not delivered", status, reply)
 	}
@@ -272,6 +273,14 @@ func TestHubNacksWhileNATSIsDown(t *testing.T) {
 	hz.Body.Close()
 	if hz.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("healthz with NATS down: %d", hz.StatusCode)
+	}
+	// The console's status bar says so.
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Status() != "hub UNREACHABLE" {
+		if time.Now().After(deadline) {
+			t.Fatalf("link status %q with NATS down", l.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
