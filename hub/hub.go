@@ -86,8 +86,9 @@ type Hub struct {
 	keeping sync.WaitGroup // ensure
 	watched chan struct{}
 
-	mu   sync.Mutex
-	seen map[string]time.Time // by Token
+	mu      sync.Mutex
+	seen    map[string]time.Time // by Token
+	closing bool                 // Close has begun: no new outbound post
 }
 
 // New sets up the stream, the presence bucket and each doctor's consumer
@@ -335,14 +336,25 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 // subscription's one goroutine serves every doctor.
 func (h *Hub) outbound(m *nats.Msg) {
 	h.workers <- struct{}{}
-	h.sends.Go(func() {
+	h.mu.Lock()
+	if h.closing {
+		// Close is waiting for the posts under way: this one is left,
+		// unanswered, to the console's retry and another replica.
+		h.mu.Unlock()
+		<-h.workers
+		return
+	}
+	h.sends.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.sends.Done()
 		defer func() { <-h.workers }()
 		r := h.post(m)
 		b, _ := json.Marshal(r)
 		if err := m.Respond(b); err != nil {
 			h.log.Warn("outbound reply lost", "subject", m.Subject, "err", err)
 		}
-	})
+	}()
 }
 
 // post checks an outbound request and posts it to the patient: the sender
@@ -420,6 +432,9 @@ func (h *Hub) Close() {
 	if h.sub != nil {
 		_ = h.sub.Unsubscribe()
 	}
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
 	h.sends.Wait()
 	h.stop()
 	h.keeping.Wait()
