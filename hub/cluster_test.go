@@ -53,7 +53,7 @@ func newClusterRig(t *testing.T) (*rig, []*server.Server) {
 	errs := make([]error, 3)
 	for i := range nodes {
 		wg.Go(func() {
-			nodes[i], errs[i] = StartServer(ServerConfig{Listen: listen[i], DataDir: t.TempDir(), Doctors: doctors,
+			nodes[i], errs[i] = StartServer(ServerConfig{Listen: listen[i], DataDir: t.TempDir(), Doctors: testDoctors(),
 				HubUser: "hub", HubPassword: hubPass, Name: fmt.Sprintf("n%d", i), ClusterName: "hospital",
 				ClusterListen: strings.TrimPrefix(routes[i], "nats://"), Routes: routes})
 		})
@@ -90,7 +90,7 @@ func (r *rig) addClusterHub(url string) *hubRun {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h, err = New(ctx, Config{Doctors: doctors, Conn: nc, Replicas: 3, Client: client, ProviderID: "hospital",
+		h, err = New(ctx, Config{Doctors: testDoctors(), Conn: nc, Replicas: 3, Client: client, ProviderID: "hospital",
 			ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs))})
 		cancel()
 		if err == nil {
@@ -154,7 +154,7 @@ func TestClusterSurvivesANodeAndAReplica(t *testing.T) {
 	defer lb.Close()
 	hubURI := lb.URL + "/api/v1"
 
-	ca := r.console(doctors[0])
+	ca := r.console(testDoctors()[0])
 	r.waitOnline(doctorA)
 	const pa, late = "manishkahane@sbx", "late@sbx"
 	patA, evA := r.patient(pa, doctorA, hubURI)

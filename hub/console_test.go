@@ -146,7 +146,7 @@ func TestTwoConsolesBehindOneHub(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
 	hubURI := h.srv.URL + "/api/v1"
-	ca, cb := r.console(doctors[0]), r.console(doctors[1])
+	ca, cb := r.console(testDoctors()[0]), r.console(testDoctors()[1])
 	r.waitOnline(doctorA)
 	r.waitOnline(doctorB)
 	const pa, pb = "manishkahane@sbx", "meera@sbx"
@@ -218,7 +218,7 @@ func TestConsoleRestartedGetsWhatArrived(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
 	hubURI := h.srv.URL + "/api/v1"
-	first, link := r.consoleLink(doctors[0])
+	first, link := r.consoleLink(testDoctors()[0])
 	r.waitOnline(doctorA)
 	const early, meanwhile = "early@sbx", "meanwhile@sbx"
 	_, evEarly := r.patient(early, doctorA, hubURI)
@@ -230,7 +230,7 @@ func TestConsoleRestartedGetsWhatArrived(t *testing.T) {
 	// come a minute later, so the console lists the one held for it.
 	_, evMeanwhile := r.patientEvery(meanwhile, doctorA, hubURI, time.Minute)
 	waitEvent(t, evMeanwhile, simpatient.EventReadySent)
-	again := r.console(doctors[0])
+	again := r.console(testDoctors()[0])
 	waitListed(t, again, meanwhile, waitingroom.StateWaiting)
 	waitEvent(t, evMeanwhile, simpatient.EventAcked)
 }

@@ -32,9 +32,13 @@ const (
 	hubPass  = "hub-secret"
 )
 
-var doctors = []Doctor{
-	{Address: doctorA, User: "ganesh", Password: "pw-a"},
-	{Address: doctorB, User: "asha", Password: "pw-b"},
+// testDoctors are the hospital of these tests: two doctors, each with a
+// NATS user of their own.
+func testDoctors() []Doctor {
+	return []Doctor{
+		{Address: doctorA, User: "ganesh", Password: "pw-a"},
+		{Address: doctorB, User: "asha", Password: "pw-b"},
+	}
 }
 
 type rig struct {
@@ -53,7 +57,7 @@ type hubRun struct {
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	ns, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Doctors: doctors,
+	ns, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Doctors: testDoctors(),
 		HubUser: "hub", HubPassword: hubPass})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +99,7 @@ func (r *rig) addHub(signer *uhiclient.Signer, now func() time.Time) *hubRun {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	h, err := New(ctx, Config{Doctors: doctors, Conn: nc, Client: client, ProviderID: "hospital",
+	h, err := New(ctx, Config{Doctors: testDoctors(), Conn: nc, Client: client, ProviderID: "hospital",
 		ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs)), Now: now,
 		EnsureEvery: 100 * time.Millisecond})
 	if err != nil {
@@ -203,7 +207,7 @@ const ack = `{"message":{"ack":{"status":"ACK"}}}`
 func TestHubDeliversToItsDoctorOnly(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
-	a, b := r.link(doctors[0]), r.link(doctors[1])
+	a, b := r.link(testDoctors()[0]), r.link(testDoctors()[1])
 	r.waitOnline(doctorA)
 	r.waitOnline(doctorB)
 
@@ -237,7 +241,7 @@ func TestHubRefusesUnregisteredAndOffline(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(reply, ErrOffline.Error()) || !strings.Contains(reply, "never seen") {
 		t.Errorf("doctor never online: %d %s; want 503 naming %q", status, reply, ErrOffline)
 	}
-	l := r.link(doctors[0])
+	l := r.link(testDoctors()[0])
 	r.waitOnline(doctorA)
 	if status, reply := post(t, h.srv.URL, patientReady(t, doctorA, "http://p/api/v1")); status != 200 {
 		t.Fatalf("doctor online: %d %s", status, reply)
@@ -256,7 +260,7 @@ func TestHubRefusesUnregisteredAndOffline(t *testing.T) {
 func TestHubNacksWhileNATSIsDown(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
-	l := r.link(doctors[0])
+	l := r.link(testDoctors()[0])
 	r.waitOnline(doctorA)
 	if s := l.Status(); s != "hub reachable" {
 		t.Errorf("link status %q with NATS up", s)
@@ -289,7 +293,7 @@ func TestHubReplicasDropDuplicates(t *testing.T) {
 	// a lost ACK, behind a load balancer) reaches the console once.
 	r := newRig(t)
 	h1, h2 := r.addHub(nil, nil), r.addHub(nil, nil)
-	l := r.link(doctors[0])
+	l := r.link(testDoctors()[0])
 	r.waitOnline(doctorA)
 	first, second := patientReady(t, doctorA, "http://p/api/v1"), patientReady(t, doctorA, "http://p/api/v1")
 	for _, h := range []*hubRun{h1, h2, h1} {
@@ -313,7 +317,7 @@ func TestHubReplicasDropDuplicates(t *testing.T) {
 func TestLinkReconnectGetsWhatArrived(t *testing.T) {
 	r := newRig(t)
 	h := r.addHub(nil, nil)
-	first := r.dial(doctors[0])
+	first := r.dial(testDoctors()[0])
 	if err := first.Start(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +336,7 @@ func TestLinkReconnectGetsWhatArrived(t *testing.T) {
 		}
 		want = append(want, messageID(t, body))
 	}
-	again := r.link(doctors[0])
+	again := r.link(testDoctors()[0])
 	for i, id := range want {
 		if in := recv(t, again.Signals()); in.MessageID != id {
 			t.Errorf("held message %d: %s, want %s", i, in.MessageID, id)
@@ -425,7 +429,7 @@ func TestHubSignsOutboundAsTheHospital(t *testing.T) {
 
 	r := newRig(t)
 	r.addHub(signer, nil)
-	a, b := r.link(doctors[0]), r.link(doctors[1])
+	a, b := r.link(testDoctors()[0]), r.link(testDoctors()[1])
 	env := doctorAck(t, doctorA, consumerURI)
 	if err := a.Send(context.Background(), consumerURI, env); err != nil {
 		t.Fatalf("send through the hub: %v", err)
@@ -521,7 +525,7 @@ func TestLostConsumerComesBack(t *testing.T) {
 	// made again by the hub, and the console takes its messages again.
 	r := newRig(t)
 	h := r.addHub(nil, nil)
-	l := r.link(doctors[0])
+	l := r.link(testDoctors()[0])
 	r.waitOnline(doctorA)
 	js, err := jetstream.New(h.nc)
 	if err != nil {

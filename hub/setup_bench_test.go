@@ -39,7 +39,7 @@ func BenchmarkCallSetup(b *testing.B) {
 	b.Run("hub", func(b *testing.B) {
 		r := newRig(b)
 		h := r.addHub(nil, nil)
-		c := r.console(doctors[0])
+		c := r.console(testDoctors()[0])
 		r.waitOnline(doctorA)
 		setups(b, c, h.srv.URL+"/api/v1")
 	})
