@@ -549,3 +549,17 @@ func TestLostConsumerComesBack(t *testing.T) {
 		t.Fatal("the console never took a message again after its consumer was deleted")
 	}
 }
+
+func TestSendWithNoHubRunning(t *testing.T) {
+	// NATS is up but no hub serves the outbound subject: the send is
+	// tried again until its deadline, then fails as unreachable.
+	r := newRig(t)
+	r.addHub(nil, nil).hub.Close() // makes the stream and consumers, then stops serving
+	l := r.link(testDoctors()[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	err := l.Send(ctx, "http://p/api/v1", doctorAck(t, doctorA, "http://p/api/v1"))
+	if !errors.Is(err, ErrHubUnreachable) {
+		t.Fatalf("send with no hub: %v; want %v", err, ErrHubUnreachable)
+	}
+}
