@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"teleconsole/app"
 	"teleconsole/call"
+	"teleconsole/hub"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
 )
@@ -34,6 +36,11 @@ type consoleConfig struct {
 	logPath       string
 	ring          time.Duration
 	providerID    string
+	hub           string // the hub's NATS URL, or "" for the console's own endpoint
+	demoHub       bool   // the demo's --hub: through a hub of its own
+	demo          bool   // the flags are the demo's
+	nats          natsFlags
+	tls           tlsFlags
 	keyring       *uhiclient.Keyring // set by the demo instead of --verify
 	signer        *uhiclient.Signer  // set by the demo instead of --private-key
 }
@@ -73,6 +80,13 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
+	if d.demo {
+		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
+		return c
+	}
+	fs.StringVar(&c.hub, "hub", d.hub, "the hospital hub's NATS `URL`: the console opens no port and meets patients through the hub (--listen, --verify and --private-key are then the hub's)")
+	c.nats.register(fs)
+	c.tls.register(fs, "on_message")
 	return c
 }
 
@@ -84,6 +98,9 @@ func runConsole(ctx context.Context, args []string, _, stderr io.Writer) int {
 	if code, done := parseCommand(fs, args, osLookup); done {
 		return code
 	}
+	if cfg.hub != "" {
+		return serveConsole(ctx, cfg, nil, stderr, nil)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fail(stderr, fmt.Errorf("listen on %s: %w", cfg.listen, err))
@@ -91,18 +108,36 @@ func runConsole(ctx context.Context, args []string, _, stderr io.Writer) int {
 	return serveConsole(ctx, cfg, ln, stderr, nil)
 }
 
-// serveConsole assembles the console on ln and runs its TUI. beforeUI, when
-// set, starts after the endpoint is up (the demo starts its patients there).
+// serveConsole assembles the console on ln, or on its link to the hub when
+// cfg.hub is set (ln is then nil), and runs its TUI. beforeUI, when set,
+// starts after the endpoint is up (the demo starts its patients there).
 // Errors before the TUI starts, and the reason it stopped if it did not stop
 // by the doctor's choice, are printed on stderr; everything else goes to
 // the log.
 func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stderr io.Writer, beforeUI func(context.Context, string, *slog.Logger)) int {
-	defer ln.Close()
+	if ln != nil {
+		defer ln.Close()
+	}
 	if cfg.hpr == "" {
 		return fail(stderr, errors.New("--hpr is required: the doctor's HPR address"))
 	}
-	if cfg.providerURI == "" {
-		cfg.providerURI = "http://" + ln.Addr().String() + "/api/v1"
+	tlsConf, err := cfg.tls.config()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if ln != nil && tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	endpoint := "via hub " + strings.TrimPrefix(cfg.hub, "nats://")
+	if ln != nil {
+		endpoint = ln.Addr().String()
+		if cfg.providerURI == "" {
+			scheme := "http"
+			if tlsConf != nil {
+				scheme = "https"
+			}
+			cfg.providerURI = scheme + "://" + endpoint + "/api/v1"
+		}
 	}
 	logFile, err := openLog(cfg.logPath)
 	if err != nil {
@@ -114,6 +149,15 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	if err != nil {
 		return fail(stderr, err)
 	}
+	var link *hub.Link
+	if cfg.hub != "" {
+		if link, err = hubLink(cfg, log); err != nil {
+			return fail(stderr, err)
+		}
+		// After the console's Close: its BYE and last ACKs go through it.
+		defer link.Disconnect()
+		appCfg.Transport = link
+	}
 	console, err := app.New(appCfg)
 	if err != nil {
 		return fail(stderr, err)
@@ -124,13 +168,16 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	// is written to the terminal's own stderr, kept aside.
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
-	log.Info("console starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI,
+	log.Info("console starting", "endpoint", endpoint, "provider_uri", cfg.providerURI,
 		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(),
 		"timer_slack", currentTimerSlack())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	console.Start(ln)
+	if err := console.Start(ln); err != nil {
+		_ = console.Close(context.Background())
+		return fail(terminal, err)
+	}
 	endpointErr := make(chan error, 1)
 	go func() {
 		// The endpoint stopping on its own ends the console: without it no
@@ -145,10 +192,13 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 
 	info := ui.Info{
-		Endpoint: ln.Addr().String(),
+		Endpoint: endpoint,
 		Doctor:   cfg.hpr,
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
+	}
+	if link != nil {
+		info.Link = link.Status
 	}
 	out := &termOut{File: os.Stdout}
 	prog := tea.NewProgram(ui.New(console, info,
@@ -229,6 +279,9 @@ func terminalProfile() colorprofile.Profile {
 // verifyWords says in the status bar whether inbound requests are
 // authenticated; the log has the full mode.
 func verifyWords(cfg *consoleConfig) string {
+	if cfg.hub != "" {
+		return "sigs by hub"
+	}
 	if cfg.verify == "off" && cfg.keyring == nil {
 		return "sigs NOT verified"
 	}
@@ -269,7 +322,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	verifier, err := makeVerifier(c, log)
+	verifier, err := makeVerifier(c.verify, c.keyring, log)
 	if err != nil {
 		return app.Config{}, err
 	}
@@ -291,12 +344,13 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	}, nil
 }
 
-// makeVerifier turns --verify into the server's verifier.
-func makeVerifier(cfg *consoleConfig, log *slog.Logger) (uhiclient.Verifier, error) {
-	if cfg.keyring != nil {
-		return uhiclient.NewSignatureVerifier(cfg.keyring)
+// makeVerifier turns --verify into the server's verifier; the demo's
+// keyring, when set, stands in for it.
+func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
+	if keyring != nil {
+		return uhiclient.NewSignatureVerifier(keyring)
 	}
-	mode, arg, _ := strings.Cut(cfg.verify, ":")
+	mode, arg, _ := strings.Cut(verify, ":")
 	switch mode {
 	case "off", "":
 		return uhiclient.NoVerification(), nil
@@ -313,7 +367,7 @@ func makeVerifier(cfg *consoleConfig, log *slog.Logger) (uhiclient.Verifier, err
 		}
 		return uhiclient.NewSignatureVerifier(r)
 	default:
-		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", cfg.verify)
+		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", verify)
 	}
 }
 

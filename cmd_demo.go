@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"teleconsole/call"
+	"teleconsole/hub"
 	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
 )
@@ -25,6 +30,7 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	d := consoleDefaults()
 	d.listen, d.hpr, d.name = "127.0.0.1:0", "ganeshborse@hpr.ndhm", "Dr Ganesh Borse"
 	d.iceServers, d.media = "", "synthetic"
+	d.demo = true
 	cfg := consoleFlags(fs, d)
 	if code, done := parseCommand(fs, args, noEnvironment); done {
 		return code
@@ -37,8 +43,17 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	cfg.keyring, cfg.signer = keyring, doctorKey
 	cfg.loopback = true
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
+	var ln net.Listener
+	if cfg.demoHub {
+		// The hub takes the doctor's key (it signs for the hospital) and
+		// checks the patients' signatures; the console holds neither.
+		stop, err := startDemoHub(cfg, doctorKey, keyring)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer stop()
+		cfg.keyring, cfg.signer = nil, nil
+	} else if ln, err = net.Listen("tcp", cfg.listen); err != nil {
 		return fail(stderr, fmt.Errorf("listen on %s: %w", cfg.listen, err))
 	}
 	// Three patients arrive in the waiting room a few seconds apart.
@@ -114,4 +129,77 @@ func demoKeys(providerID string) (doctor, patients *uhiclient.Signer, ring *uhic
 	}
 	ring, err = uhiclient.NewKeyring(map[string]string{patients.KeyID(): pub})
 	return doctor, patients, ring, err
+}
+
+// startDemoHub runs a hub on loopback with a NATS server of its own, for
+// the demo's doctor alone, signing with doctorKey and checking the
+// patients' requests against keyring, and points cfg at it: the console
+// connects to its NATS server, the patients post to its endpoint. stop
+// ends it all.
+func startDemoHub(cfg *consoleConfig, doctorKey *uhiclient.Signer, keyring *uhiclient.Keyring) (stop func(), err error) {
+	logFile, err := openLog(cfg.logPath)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo})).With("part", "demo hub")
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	stops = append(stops, func() { _ = logFile.Close() })
+	fail := func(err error) (func(), error) { stop(); return nil, err }
+
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return fail(err)
+	}
+	pass := hex.EncodeToString(secret)
+	dir, err := os.MkdirTemp("", "teleconsole-demo-hub-")
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, func() { _ = os.RemoveAll(dir) })
+	doctors := []hub.Doctor{{Address: cfg.hpr, User: "doctor", Password: pass}}
+	ns, err := hub.StartServer(hub.ServerConfig{Listen: "127.0.0.1:0", DataDir: dir, Doctors: doctors,
+		HubUser: "hub", HubPassword: pass})
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, ns.Shutdown)
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("hub", pass))
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, nc.Close)
+	verifier, err := uhiclient.NewSignatureVerifier(keyring)
+	if err != nil {
+		return fail(err)
+	}
+	client, err := uhiclient.NewClient(uhiclient.WithSigner(doctorKey), uhiclient.WithClientLogger(log))
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	uri := "http://" + ln.Addr().String() + "/api/v1"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	h, err := hub.New(ctx, hub.Config{Doctors: doctors, Conn: nc, Verifier: verifier, Client: client,
+		ProviderID: cfg.providerID, ProviderURI: uri, Log: log})
+	cancel()
+	if err != nil {
+		_ = ln.Close()
+		return fail(err)
+	}
+	stops = append(stops, h.Close)
+	srv := h.HTTPServer("")
+	go func() { _ = srv.Serve(ln) }()
+	stops = append(stops, func() { _ = srv.Close() })
+	cfg.hub, cfg.providerURI = ns.ClientURL(), uri
+	cfg.nats = natsFlags{user: "doctor", password: pass}
+	log.Info("demo hub serving", "endpoint", uri, "nats", ns.ClientURL())
+	return stop, nil
 }

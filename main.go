@@ -7,6 +7,7 @@
 //
 //	teleconsole [flags]          the console (teleconsole --help for flags)
 //	teleconsole demo             the console with three simulated patients
+//	teleconsole hub [flags]      the hospital's endpoint for many consoles
 //	teleconsole patient [flags]  a simulated patient against any HSPA
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
@@ -79,6 +80,9 @@ func commands() []command {
 	return []command{
 		{"demo", "the console with three simulated patients", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runDemo(ctx, args, stdout, stderr)
+		}},
+		{"hub", "the hospital's one endpoint for many consoles, over NATS", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runHub(ctx, args, stdout, stderr)
 		}},
 		{"patient", "a simulated patient against any HSPA", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runPatient(ctx, args, stdout, stderr)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -30,6 +29,10 @@ type Config struct {
 	// ProviderID and ProviderURI are the console's UHI identity as patients
 	// reach it (the URI ends in /api/v1; on_message is appended).
 	ProviderID, ProviderURI string
+	// Transport carries the signalling; nil is the console's own
+	// on_message endpoint, served on the listener given to Start, with
+	// Verifier, Signer and Client below.
+	Transport Transport
 	// Verifier checks inbound signatures; nil verifies nothing.
 	Verifier uhiclient.Verifier
 	// Signer signs outbound requests; nil sends them unsigned.
@@ -54,8 +57,8 @@ type Console struct {
 	room    *waitingroom.Room
 	engine  *call.Engine
 	dialer  func(peer string, out call.Signaller) (*call.Session, error) // engine.Dial; tests slow it
-	server  *uhiclient.Server
-	client  *uhiclient.Client
+	wire    Transport
+	direct  *direct // wire, when it is the console's own endpoint
 	self    uhiclient.Identity
 	log     *slog.Logger
 	acks    *ackQueue
@@ -63,12 +66,11 @@ type Console struct {
 	timeout time.Duration
 
 	// Set by Start, used by Close.
-	http        *http.Server
+	started     bool
 	stopInbound context.CancelFunc // ends the inbound loop
 	inboundDone chan struct{}      // closed when it has ended
 	abort       context.CancelFunc // cancels the ACKs in flight
 	workers     errgroup.Group     // the ACK workers
-	stopped     chan error         // the endpoint's error, if it stops on its own
 
 	mu      sync.Mutex
 	session *call.Session // the current call, or nil
@@ -84,8 +86,9 @@ const httpShutdownTimeout = time.Second
 // endpoint, which can take seconds on a bad link, so a few run at once.
 const ackWorkers = 8
 
-// New assembles the console: waiting room, call engine, server (with the
-// verifier) and client (with the signer). Nothing runs until Start.
+// New assembles the console: waiting room, call engine, and the transport
+// (Config.Transport, or the console's own endpoint: server with the
+// verifier, client with the signer). Nothing runs until Start.
 func New(cfg Config) (*Console, error) {
 	if cfg.Doctor.Cred == "" {
 		return nil, errors.New("app: the doctor's HPR address is required")
@@ -102,6 +105,29 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeout := cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	c := &Console{
+		room: room, engine: engine, log: log.With("part", "console"), wire: cfg.Transport,
+		self:    uhiclient.Identity{Self: cfg.Doctor, ProviderID: cfg.ProviderID, ProviderURI: cfg.ProviderURI},
+		events:  make(chan call.Event, 64),
+		timeout: timeout,
+	}
+	c.dialer = engine.Dial
+	c.acks = newAckQueue(room.Capacity())
+	if c.wire == nil {
+		if c.direct, err = newDirectFor(cfg, log); err != nil {
+			return nil, err
+		}
+		c.wire = c.direct
+	}
+	return c, nil
+}
+
+// newDirectFor is the console's own endpoint as cfg describes it.
+func newDirectFor(cfg Config, log *slog.Logger) (*direct, error) {
 	verifier := cfg.Verifier
 	if verifier == nil {
 		verifier = uhiclient.NoVerification()
@@ -114,64 +140,47 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout := cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	c := &Console{
-		room: room, engine: engine, client: client, log: log.With("part", "console"),
-		self:    uhiclient.Identity{Self: cfg.Doctor, ProviderID: cfg.ProviderID, ProviderURI: cfg.ProviderURI},
-		events:  make(chan call.Event, 64),
-		timeout: timeout,
-		stopped: make(chan error, 1),
-	}
-	c.dialer = engine.Dial
-	c.acks = newAckQueue(room.Capacity())
-	// The room decides a READY's reply (Console.admit), so a patient it
-	// refuses is told so at once rather than ACKed and left waiting.
-	c.server, err = uhiclient.NewServer(cfg.Doctor.Cred, uhiclient.WithVerifier(verifier),
-		uhiclient.WithAdmission(c.admit), uhiclient.WithServerLogger(log.With("part", "endpoint")))
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return newDirect(cfg.Doctor.Cred, verifier, client, uhiclient.WithServerLogger(log.With("part", "endpoint")))
 }
 
 // MediaSource says where calls get their picture and sound.
 func (c *Console) MediaSource() string { return c.engine.MediaSource() }
 
 // Verification says how inbound requests are checked (for the log).
-func (c *Console) Verification() string { return c.server.Verification() }
+func (c *Console) Verification() string { return c.wire.Verification() }
 
-// Start serves on_message on ln and handles what arrives, until Close. It
-// returns at once.
-func (c *Console) Start(ln net.Listener) {
+// Start takes what arrives and handles it, until Close; it returns at
+// once. ln is where the console's own endpoint serves on_message, and is
+// nil when Config.Transport is set. The room decides a READY's reply
+// (Console.admit), so a patient it refuses is told so at once rather than
+// ACKed and left waiting.
+func (c *Console) Start(ln net.Listener) error {
+	if c.direct != nil {
+		c.direct.ln = ln
+	}
+	if err := c.wire.Start(c.admit); err != nil {
+		return err
+	}
+	c.started = true
 	inbound, stopInbound := context.WithCancel(context.Background())
 	sends, abort := context.WithCancel(context.Background())
 	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
-	c.http = c.server.HTTPServer("")
-	go func() {
-		if err := c.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.log.Error("endpoint stopped", "err", err)
-			c.stopped <- fmt.Errorf("the on_message endpoint stopped: %w", err)
-		}
-		close(c.stopped)
-	}()
 	go func() {
 		defer close(c.inboundDone)
 		var chats sync.WaitGroup
-		chats.Go(func() { c.logChats(inbound, c.server.Chats()) })
-		c.run(inbound, c.server.Signals())
+		chats.Go(func() { c.logChats(inbound, c.wire.Chats()) })
+		c.run(inbound, c.wire.Signals())
 		chats.Wait()
 	}()
 	for range ackWorkers {
 		c.workers.Go(func() error { c.sendAcks(sends); return nil })
 	}
+	return nil
 }
 
-// Stopped delivers the endpoint's error if it stops before Close, and is
-// closed once it has stopped.
-func (c *Console) Stopped() <-chan error { return c.stopped }
+// Stopped delivers the transport's error if it stops before Close (the
+// endpoint fails), and is closed once it has stopped.
+func (c *Console) Stopped() <-chan error { return c.wire.Stopped() }
 
 // Close shuts the console down in one order, within ctx (or the shutdown
 // timeout): stop taking inbound requests (in-flight ones finish), stop
@@ -184,17 +193,10 @@ func (c *Console) Close(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	if c.http != nil {
-		// Shutdown waits for the requests being served, and also for
-		// connections that never sent one, which it counts as busy for 5
-		// s (clients open spare connections): past a short wait those are
-		// closed, so the rest of the shutdown keeps its time.
-		hctx, cancel := context.WithTimeout(ctx, httpShutdownTimeout)
-		if err := c.http.Shutdown(hctx); err != nil {
-			c.log.Info("endpoint shutdown cut short", "err", err)
-			_ = c.http.Close()
+	if c.started {
+		if err := c.wire.Close(ctx); err != nil {
+			c.log.Info("transport shutdown incomplete", "err", err)
 		}
-		cancel()
 		c.stopInbound()
 		<-c.inboundDone // it stops within one message
 	}

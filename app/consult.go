@@ -178,7 +178,7 @@ func (c *Console) sendAcks(ctx context.Context) {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, ackTimeout)
-		if err := c.client.Send(sctx, b.Identity().ConsumerURI, env); err != nil {
+		if err := c.wire.Send(sctx, b.Identity().ConsumerURI, env); err != nil {
 			// The patients' app READYs again until an ACK arrives.
 			log.Warn("ACK not delivered", "err", err)
 		}
@@ -250,7 +250,7 @@ func (c *Console) dial(addr string) (*call.Session, error) {
 	if err := c.room.Calling(addr); err != nil {
 		return nil, err
 	}
-	peer := callwire.New(c.client, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.self.Self.Address(), addr))
+	peer := callwire.New(c.wire, b, b.Identity().ConsumerURI, uhiclient.SessionID(c.self.Self.Address(), addr))
 	s, err := c.dialer(addr, peer)
 	if err != nil {
 		_ = c.room.Ended(addr, waitingroom.StateDone, "call failed: "+err.Error())

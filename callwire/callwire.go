@@ -22,7 +22,7 @@ var ErrNotCallSignal = errors.New("not a call signal")
 // Peer is the signalling path of one call to the other side: it implements
 // call.Signaller. It is safe for concurrent use.
 type Peer struct {
-	client    *uhiclient.Client
+	client    uhiclient.Sender
 	builder   *uhiclient.Builder
 	uri       string
 	session   string
@@ -40,7 +40,7 @@ func WithEmptyFrom() Option { return func(p *Peer) { p.emptyFrom = true } }
 // New returns the signalling path to the peer described by b's identity,
 // posting to peerURI (the patient's consumer_uri or the doctor's
 // provider_uri; client appends /on_message) under sessionID.
-func New(client *uhiclient.Client, b *uhiclient.Builder, peerURI, sessionID string, opts ...Option) *Peer {
+func New(client uhiclient.Sender, b *uhiclient.Builder, peerURI, sessionID string, opts ...Option) *Peer {
 	p := &Peer{client: client, builder: b, uri: peerURI, session: sessionID}
 	for _, o := range opts {
 		o(p)

@@ -16,6 +16,13 @@ import (
 	"time"
 )
 
+// Sender posts an envelope to a peer's on_message endpoint at baseURI
+// (docs/protocol.md §1). A Client does it over HTTP; a console behind a hub
+// has the hub do it for it.
+type Sender interface {
+	Send(ctx context.Context, baseURI string, env *Envelope) error
+}
+
 // Client posts envelopes to a peer's on_message endpoint (docs/protocol.md §1:
 // POST {consumer_uri}/on_message from the doctor's side, {provider_uri}/on_message
 // from the patient's), signed when a Signer is set, with bounded retries.

@@ -2,6 +2,7 @@ package uhiclient
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,7 @@ type Server struct {
 	chats    chan *Inbound
 	dedup    *dedup
 	admit    func(*Inbound) error
+	deliver  Delivery
 	bufs     sync.Pool
 	stats    serverStats
 }
@@ -173,6 +175,35 @@ func WithAdmission(check func(*Inbound) error) ServerOption {
 			return fmt.Errorf("%w: nil admission check", ErrBadOption)
 		}
 		s.admit = check
+		return nil
+	}
+}
+
+// Delivery hands an accepted message on, with the body it was decoded
+// from, before the reply is written (see WithDelivery). ctx is the
+// request's.
+type Delivery func(ctx context.Context, in *Inbound, body []byte) error
+
+// WithDelivery makes the server hand every accepted message, signalling
+// and chat alike, to d instead of queuing it on Signals or Chats, and
+// reply only once d has returned: ACK when it returns nil. It is for a
+// relay, such as a hub serving many doctors behind one endpoint, whose
+// ACK must mean the message is held somewhere that outlives the request.
+// d also decides whom the server serves: the server's own receiver check
+// is not made (the local address names the relay in logs), and d refuses
+// a message for no one it serves with an error that wraps ErrNotForMe,
+// answered 400 as the server answers one. An error that wraps
+// ErrNotAdmitted is answered as WithAdmission's refusals are (503, retry
+// after AdmissionRetryAfter); any other error is the relay's own trouble,
+// a 503 the sender retries a second later. On every error the message_id
+// is forgotten, so the retry is taken afresh. The admission check, if
+// set, is not called.
+func WithDelivery(d Delivery) ServerOption {
+	return func(s *Server) error {
+		if d == nil {
+			return fmt.Errorf("%w: nil delivery", ErrBadOption)
+		}
+		s.deliver = d
 		return nil
 	}
 }
@@ -374,7 +405,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusBadRequest, e)
 		return
 	}
-	if !s.forMe(in) {
+	if s.deliver == nil && !s.forMe(in) {
 		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeContext, Code: CodeBadRequest, Path: pathReceiverCred,
 			Message: fmt.Sprintf("%v: receiver %q is not %s", ErrNotForMe, in.Receiver, strings.Join(s.local, ", "))})
 		return
@@ -393,6 +424,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.duplicates.Add(1)
 		s.logger.Debug("on_message duplicate dropped", "message_id", in.MessageID, "sender", in.Sender)
 		writeAck(w)
+		return
+	}
+	if s.deliver != nil {
+		s.handOn(w, r, in, body)
 		return
 	}
 	q := s.chats
@@ -418,6 +453,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	writeAck(w)
+}
+
+// handOn gives an accepted message to the delivery and replies with what
+// it says (see WithDelivery).
+func (s *Server) handOn(w http.ResponseWriter, r *http.Request, in *Inbound, body []byte) {
+	err := s.deliver(r.Context(), in, body)
+	switch {
+	case err == nil:
+		s.stats.accepted.Add(1)
+		writeAck(w)
+	case errors.Is(err, ErrNotForMe):
+		s.dedup.forget(in.MessageID)
+		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeContext, Code: CodeBadRequest, Path: pathReceiverCred,
+			Message: err.Error()})
+	case errors.Is(err, ErrNotAdmitted):
+		s.dedup.forget(in.MessageID)
+		s.stats.notAdmitted.Add(1)
+		s.logger.Info("on_message refused: not admitted", "message_id", in.MessageID, "receiver", in.Receiver, "reason", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(AdmissionRetryAfter/time.Second)))
+		writeNack(w, http.StatusServiceUnavailable, ErrorBody{Type: TypeCore, Code: CodeUnavailable,
+			Message: err.Error() + "; retry later"})
+	default:
+		s.dedup.forget(in.MessageID)
+		s.stats.queueFull.Add(1)
+		s.logger.Warn("on_message refused: not delivered", "message_id", in.MessageID, "receiver", in.Receiver, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeNack(w, http.StatusServiceUnavailable, ErrorBody{Type: TypeCore, Code: CodeUnavailable,
+			Message: "not delivered: " + err.Error() + "; retry later"})
+	}
 }
 
 // notAdmitted answers a signalling message the admission check refused

@@ -3,6 +3,7 @@ package uhiclient
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -700,4 +701,73 @@ func TestServerOversizeDrainIsBounded(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func TestServerDelivery(t *testing.T) {
+	// A relay: every accepted message is handed on before the reply, and
+	// the reply is what the delivery says.
+	errDown := errors.New("broker down")
+	var (
+		mu     sync.Mutex
+		got    []string
+		answer error
+	)
+	s, hs := newTestServer(t, "hub", WithDelivery(func(_ context.Context, in *Inbound, body []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if answer == nil {
+			// The body handed on is the one received, to decode again.
+			again, err := Decode(body)
+			if err != nil || again.MessageID != in.MessageID {
+				t.Errorf("body handed on decodes to %v, %v", again, err)
+			}
+			got = append(got, in.Receiver)
+		}
+		return answer
+	}))
+	b := newTestBuilder(t, patientIdentity())
+	ready, err := b.Ready()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := mustMarshal(t, ready)
+	cases := []struct {
+		err    error
+		status int
+		code   string
+		retry  string
+	}{
+		{fmt.Errorf("%w: no such doctor", ErrNotForMe), http.StatusBadRequest, CodeBadRequest, ""},
+		{fmt.Errorf("%w: the doctor is offline", ErrNotAdmitted), http.StatusServiceUnavailable, CodeUnavailable, "5"},
+		{errDown, http.StatusServiceUnavailable, CodeUnavailable, "1"},
+	}
+	for _, c := range cases {
+		mu.Lock()
+		answer = c.err
+		mu.Unlock()
+		status, reply, h := post(t, hs.URL+"/on_message", body, nil)
+		if e := nack(t, reply); status != c.status || e.Code != c.code || h.Get("Retry-After") != c.retry ||
+			!strings.Contains(e.Message, c.err.Error()) {
+			t.Errorf("delivery error %v: %d %+v Retry-After %q; want %d %s Retry-After %q", c.err, status, e,
+				h.Get("Retry-After"), c.status, c.code, c.retry)
+		}
+	}
+	// Each refusal forgot the message_id: the retry is delivered, once.
+	mu.Lock()
+	answer = nil
+	mu.Unlock()
+	for range 2 {
+		if status, reply, _ := post(t, hs.URL+"/on_message", body, nil); status != 200 || reply != wantACK {
+			t.Fatalf("delivered: %d %s", status, reply)
+		}
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0] != doctorAddr {
+		t.Errorf("delivered for %v; want once for %s (any receiver, the relay decides)", got, doctorAddr)
+	}
+	mu.Unlock()
+	none(t, s.Signals())
+	if _, err := NewServer("hub", WithDelivery(nil)); !errors.Is(err, ErrBadOption) {
+		t.Errorf("nil delivery: %v", err)
+	}
 }

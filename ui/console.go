@@ -52,4 +52,8 @@ type Info struct {
 	// Media says where the doctor's media comes from, e.g. "devices" or
 	// "synthetic".
 	Media string
+	// Link, when set, says at each render how the console's link to its
+	// hub is ("hub reachable"); nil when the console has its own endpoint.
+	// It must be quick and never block.
+	Link func() string
 }

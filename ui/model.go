@@ -411,37 +411,50 @@ func (m Model) View() tea.View {
 	return v
 }
 
-// statusBar draws the bottom line: endpoint, doctor, signatures, media and
-// video. When the labelled line does not fit, the labels go first, but for
-// the media's and the video's, which a bare "synthetic" or "sixel" would not
-// explain; then the endpoint, which the log has.
+// statusBar draws the bottom line: endpoint (or the hub and its state),
+// doctor, signatures, media and video. When it does not fit, it gives up in
+// this order: the labels, but for the media's and the video's, which a bare
+// "synthetic" or "sixel" would not explain; the doctor, whom the title line
+// names too; those two labels; then the endpoint, which the log has.
 func (m Model) statusBar() string {
-	line := func(labels, endpoint bool) string {
+	// What each try keeps.
+	type keep struct{ labels, doctor, kinds, endpoint bool }
+	line := func(c keep) string {
 		var parts []string
-		add := func(label, v string) {
+		add := func(label, v string, keep bool) {
 			if v == "" {
 				return
 			}
-			if labels || label == "media " || label == "video " {
+			if keep {
 				v = label + v
 			}
 			parts = append(parts, cut(v, 40))
 		}
-		if endpoint {
-			add("endpoint ", m.info.Endpoint)
+		if c.endpoint {
+			add("endpoint ", m.info.Endpoint, c.labels)
 		}
-		add("doctor ", m.info.Doctor)
-		add("", m.info.Verify)
-		add("media ", m.info.Media)
-		add("video ", m.videoWords())
+		if m.info.Link != nil {
+			add("", m.info.Link(), false)
+		}
+		if c.doctor {
+			add("doctor ", m.info.Doctor, c.labels)
+		}
+		add("", m.info.Verify, false)
+		add("media ", m.info.Media, c.kinds)
+		add("video ", m.videoWords(), c.kinds)
 		return " " + strings.Join(parts, " | ")
 	}
-	s := line(true, true)
-	if ansi.StringWidth(s) > m.width {
-		s = line(false, true)
-	}
-	if ansi.StringWidth(s) > m.width {
-		s = line(false, false)
+	var s string
+	for _, c := range []keep{
+		{labels: true, doctor: true, kinds: true, endpoint: true},
+		{doctor: true, kinds: true, endpoint: true},
+		{kinds: true, endpoint: true},
+		{endpoint: true},
+		{},
+	} {
+		if s = line(c); ansi.StringWidth(s) <= m.width {
+			break
+		}
 	}
 	return m.styles.StatusBar.Render(fitLine(s, m.width))
 }

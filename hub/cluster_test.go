@@ -1,0 +1,245 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"teleconsole/call"
+	"teleconsole/simpatient"
+	"teleconsole/uhiclient"
+	"teleconsole/waitingroom"
+)
+
+// The cluster test: three NATS servers joined by routes, the stream on all
+// three, two hub replicas behind one URL. One NATS server and one replica
+// die during a call.
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// newClusterRig starts three NATS nodes and returns a rig whose URL lists
+// them all.
+func newClusterRig(t *testing.T) (*rig, []*server.Server) {
+	t.Helper()
+	r := newLogRig(t)
+	routes := make([]string, 3)
+	listen := make([]string, 3)
+	for i := range routes {
+		routes[i] = "nats://" + freeAddr(t)
+		listen[i] = freeAddr(t)
+	}
+	nodes := make([]*server.Server, 3)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range nodes {
+		wg.Go(func() {
+			nodes[i], errs[i] = StartServer(ServerConfig{Listen: listen[i], DataDir: t.TempDir(), Doctors: testDoctors(),
+				HubUser: "hub", HubPassword: hubPass, Name: fmt.Sprintf("n%d", i), ClusterName: "hospital",
+				ClusterListen: strings.TrimPrefix(routes[i], "nats://"), Routes: routes})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nodes[i].Shutdown)
+	}
+	urls := make([]string, 3)
+	for i, n := range nodes {
+		urls[i] = n.ClientURL()
+	}
+	r.url = strings.Join(urls, ",")
+	return r, nodes
+}
+
+// addClusterHub starts a hub replica with the stream on three nodes, once
+// the cluster has elected its JetStream leader.
+func (r *rig) addClusterHub(url string) *hubRun {
+	r.t.Helper()
+	nc, err := nats.Connect(url, nats.UserInfo("hub", hubPass), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
+		nats.DontRandomize())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	client, err := uhiclient.NewClient(uhiclient.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var h *Hub
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h, err = New(ctx, Config{Doctors: testDoctors(), Conn: nc, Replicas: 3, Client: client, ProviderID: "hospital",
+			ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs))})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("hub on the cluster: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	srv := httptest.NewServer(h.Handler())
+	run := &hubRun{hub: h, nc: nc, srv: srv}
+	r.t.Cleanup(func() { srv.Close(); h.Close(); nc.Close() })
+	r.hubs = append(r.hubs, run)
+	return run
+}
+
+// balancer is one URL in front of the hub replicas, as a hospital's load
+// balancer is: each request goes to the next replica, or to another when
+// that one does not answer.
+type balancer struct {
+	mu    sync.Mutex
+	next  int
+	hubs  []string
+	ports *http.Client
+}
+
+func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	first := b.next
+	b.next++
+	b.mu.Unlock()
+	for i := range b.hubs {
+		target := b.hubs[(first+i)%len(b.hubs)]
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.Path, bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := b.ports.Do(req)
+		if err != nil {
+			continue // that replica is gone: the next one
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		return
+	}
+	http.Error(w, "no hub replica answered", http.StatusBadGateway)
+}
+
+func TestClusterSurvivesANodeAndAReplica(t *testing.T) {
+	r, nodes := newClusterRig(t)
+	all := strings.Split(r.url, ",")
+	// Each replica's first server is a different node; node 0, which
+	// dies, is the first of the console's.
+	h0 := r.addClusterHub(strings.Join([]string{all[0], all[1], all[2]}, ","))
+	h1 := r.addClusterHub(strings.Join([]string{all[1], all[2], all[0]}, ","))
+	lb := httptest.NewServer(&balancer{hubs: []string{h0.srv.URL, h1.srv.URL}, ports: &http.Client{Timeout: 10 * time.Second}})
+	defer lb.Close()
+	hubURI := lb.URL + "/api/v1"
+
+	ca := r.console(testDoctors()[0])
+	r.waitOnline(doctorA)
+	const pa, late = "manishkahane@sbx", "late@sbx"
+	patA, evA := r.patient(pa, doctorA, hubURI)
+	waitEvent(t, evA, simpatient.EventAcked)
+	waitListed(t, ca, pa, waitingroom.StateWaiting)
+	if err := ca.Call(pa); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, ca, call.StateConnected)
+
+	// A NATS node and a hub replica die mid-call.
+	nodes[0].Shutdown()
+	h0.srv.Close()
+	h0.hub.Close()
+	h0.nc.Close()
+
+	// A new patient is still listed, through the surviving replica and
+	// nodes.
+	_, evLate := r.patient(late, doctorA, hubURI)
+	waitEvent(t, evLate, simpatient.EventAcked)
+	waitListed(t, ca, late, waitingroom.StateWaiting)
+
+	// The call is still up: media still flows, and no end was reported.
+	_, before := ca.Frame()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, seq := ca.Frame(); seq >= before+10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the doctor's video stopped after the node and the replica died")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for drained := false; !drained; {
+		select {
+		case ev := <-ca.Events():
+			if se, ok := ev.(call.StateEvent); ok && se.State == call.StateEnded {
+				t.Fatalf("the call ended: %v", se.Reason)
+			}
+		default:
+			drained = true
+		}
+	}
+	// The doctor's BYE goes through to the patient.
+	ca.Hangup()
+	waitEvent(t, evA, simpatient.EventBye)
+	if patA.SessionFramesDecoded() == 0 {
+		t.Error("the patient decoded no frame")
+	}
+
+	// Nothing was stored twice: every message in the stream has its own
+	// message_id.
+	js, err := jetstream.New(h1.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range info.State.Msgs {
+		m, err := oc.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		in, err := uhiclient.Decode(m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[in.MessageID] {
+			t.Errorf("message_id %s stored twice", in.MessageID)
+		}
+		seen[in.MessageID] = true
+	}
+	t.Logf("%d messages in the stream, each once", len(seen))
+}

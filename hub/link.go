@@ -1,0 +1,376 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"teleconsole/uhiclient"
+)
+
+// Link defaults.
+const (
+	// linkQueue is the capacity of a link's Signals and Chats channels.
+	linkQueue = uhiclient.DefaultQueueSize
+	// sendTimeout bounds an outbound request whose context has no
+	// deadline: the hub's own bound and a little more.
+	sendTimeout = outboundTimeout + 5*time.Second
+	// maxImage is the largest person.image a link keeps, as the console's
+	// own endpoint keeps (uhiclient.DefaultMaxImage).
+	maxImage = uhiclient.DefaultMaxImage
+	// rememberIDs is how many message_ids a link remembers, to drop what
+	// JetStream delivers again after an acknowledgement it did not get.
+	rememberIDs = 4096
+	// closeTimeout bounds Close when its context has no deadline.
+	closeTimeout = 2 * time.Second
+)
+
+// LinkConfig is what Dial needs.
+type LinkConfig struct {
+	// URL is the NATS server or servers, comma-separated.
+	URL string
+	// Doctor is the HPR address the console answers for.
+	Doctor string
+	// Options are extra NATS options: credentials, TLS.
+	Options []nats.Option
+	// Log receives the link's log; nil discards.
+	Log *slog.Logger
+}
+
+// Link is a console's connection to the hub: its inbound signalling comes
+// from its own durable consumer, its outbound messages go to the hub, and
+// it says every few seconds that it is there. It opens no listening port.
+// It is the console's transport (app.Transport).
+type Link struct {
+	cfg       LinkConfig
+	nc        *nats.Conn
+	log       *slog.Logger
+	signals   chan *uhiclient.Inbound
+	chats     chan *uhiclient.Inbound
+	stopped   chan error
+	stop      context.CancelFunc
+	beats     sync.WaitGroup
+	cc        jetstream.ConsumeContext
+	closeOnce sync.Once
+
+	mu   sync.Mutex
+	seen map[string]bool
+	ring []string
+	next int
+}
+
+// Dial connects to NATS as the doctor's user. It fails when no NATS server
+// can be reached now; once connected, the link reconnects for as long as
+// it runs.
+func Dial(cfg LinkConfig) (*Link, error) {
+	if strings.TrimSpace(cfg.Doctor) == "" {
+		return nil, errors.New("hub link: the doctor's HPR address is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	l := &Link{cfg: cfg, log: cfg.Log, signals: make(chan *uhiclient.Inbound, linkQueue),
+		chats: make(chan *uhiclient.Inbound, linkQueue), stopped: make(chan error, 1),
+		seen: map[string]bool{}, ring: make([]string, rememberIDs)}
+	opts := append([]nats.Option{
+		nats.Name("teleconsole " + cfg.Doctor),
+		nats.CustomInboxPrefix(InboxPrefix(cfg.Doctor)),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { l.log.Warn("hub disconnected", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { l.log.Info("hub reconnected", "server", nc.ConnectedUrl()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { l.log.Warn("hub error", "err", err) }),
+	}, cfg.Options...)
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the hub at %s: %w", cfg.URL, err)
+	}
+	l.nc = nc
+	return l, nil
+}
+
+// Start says the console is there and takes its messages from its durable
+// consumer, each new signalling message checked by admit (as
+// uhiclient.WithAdmission's check) before it is queued. A message the check
+// refuses is dropped: the hub has answered its sender already, and a
+// patient's app READYs again until it is ACKed.
+func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
+	ctx, stop := context.WithCancel(context.Background())
+	l.stop = stop
+	js, err := jetstream.New(l.nc)
+	if err != nil {
+		return fmt.Errorf("hub link: %w", err)
+	}
+	l.beat()
+	cc, err := l.consume(ctx, js, admit)
+	if err != nil {
+		return err
+	}
+	l.setConsume(cc)
+	l.beats.Go(func() {
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				l.beat()
+			}
+		}
+	})
+	l.beats.Go(func() { l.keep(ctx, js, admit, cc) })
+	return nil
+}
+
+// consume looks the doctor's consumer up and takes its messages.
+func (l *Link) consume(ctx context.Context, js jetstream.JetStream, admit func(*uhiclient.Inbound) error) (jetstream.ConsumeContext, error) {
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cons, err := js.Consumer(ictx, Stream, Durable(l.cfg.Doctor))
+	cancel()
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("hub link: %s: %w (the hub has no consumer for them)", l.cfg.Doctor, ErrNotRegistered)
+		}
+		return nil, fmt.Errorf("hub link: the consumer of %s: %w", l.cfg.Doctor, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { l.take(m, admit) },
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { l.log.Debug("consume", "err", err) }))
+	if err != nil {
+		return nil, fmt.Errorf("hub link: consume: %w", err)
+	}
+	return cc, nil
+}
+
+// keep takes the messages again when the consumer stops on its own (its
+// servers all restarted, an operator deleted it): the hubs make it again
+// (Hub.ensure), and the link looks it up every second until then.
+func (l *Link) keep(ctx context.Context, js jetstream.JetStream, admit func(*uhiclient.Inbound) error, cc jetstream.ConsumeContext) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cc.Closed():
+		}
+		l.log.Warn("hub link: the consumer stopped; looking it up again")
+		for {
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			next, err := l.consume(ctx, js, admit)
+			if err != nil {
+				l.log.Info("hub link: consumer not back yet", "err", err)
+				continue
+			}
+			if ctx.Err() != nil {
+				next.Stop()
+				return
+			}
+			l.setConsume(next)
+			cc = next
+			l.log.Info("hub link: consumer back")
+			break
+		}
+	}
+}
+
+func (l *Link) setConsume(cc jetstream.ConsumeContext) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cc = cc
+}
+
+func (l *Link) consuming() jetstream.ConsumeContext {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cc
+}
+
+// beat tells the hubs the console is there: a plain publish on its own
+// presence key, which the presence bucket stores.
+func (l *Link) beat() {
+	if err := l.nc.Publish(presenceSubject(l.cfg.Doctor), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+		l.log.Info("presence not sent", "err", err)
+	}
+}
+
+// take decodes one message from the consumer and queues it; a message
+// that does not fit in the queue is delivered again a second later.
+func (l *Link) take(m jetstream.Msg, admit func(*uhiclient.Inbound) error) {
+	in, err := uhiclient.Decode(m.Data())
+	if err != nil {
+		// The hub decoded it before storing it: nothing to retry.
+		l.log.Warn("undecodable message from the hub dropped", "err", err)
+		_ = m.Term()
+		return
+	}
+	if !l.remember(in.MessageID) {
+		_ = m.Ack()
+		return
+	}
+	in.KeyID, in.ReceivedAt = m.Headers().Get(headerKeyID), time.Now()
+	chat := &in.Envelope.Message.Intent.Chat
+	for _, p := range []*uhiclient.Person{&chat.Sender.Person, &chat.Receiver.Person} {
+		if len(p.Image) > maxImage {
+			p.Image = ""
+		}
+	}
+	q := l.chats
+	if in.Signal != nil {
+		q = l.signals
+		if admit != nil {
+			if err := admit(in); err != nil {
+				l.log.Info("message not admitted, dropped", "message_id", in.MessageID, "sender", in.Sender, "reason", err)
+				_ = m.Ack()
+				return
+			}
+		}
+	}
+	select {
+	case q <- in:
+		_ = m.Ack()
+	default:
+		l.forget(in.MessageID)
+		l.log.Warn("queue full: message left for redelivery", "message_id", in.MessageID)
+		_ = m.NakWithDelay(time.Second)
+	}
+}
+
+// remember records a message_id and says whether it was new.
+func (l *Link) remember(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[id] {
+		return false
+	}
+	if old := l.ring[l.next]; old != "" {
+		delete(l.seen, old)
+	}
+	l.ring[l.next], l.seen[id] = id, true
+	l.next = (l.next + 1) % len(l.ring)
+	return true
+}
+
+func (l *Link) forget(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.seen, id)
+}
+
+// Signals delivers the patients' signalling messages.
+func (l *Link) Signals() <-chan *uhiclient.Inbound { return l.signals }
+
+// Chats delivers the patients' chat messages.
+func (l *Link) Chats() <-chan *uhiclient.Inbound { return l.chats }
+
+// Stopped is closed when the link has stopped; it reports no error of its
+// own, as the link reconnects until Close.
+func (l *Link) Stopped() <-chan error { return l.stopped }
+
+// Verification says who checks the patients' signatures: the hub.
+func (l *Link) Verification() string { return "checked by the hub" }
+
+// Reachable says whether the link is connected to NATS now.
+func (l *Link) Reachable() bool { return l.nc.IsConnected() }
+
+// Status is the link's state as the status bar shows it.
+func (l *Link) Status() string {
+	if l.Reachable() {
+		return "hub reachable"
+	}
+	return "hub UNREACHABLE"
+}
+
+// Send has the hub post env to the patient at baseURI and returns what the
+// patient answered (uhiclient.Sender): nil for an ACK, a
+// *uhiclient.NackError for a NACK. A request no hub answers (none running,
+// or NATS unreachable) is tried again until ctx ends; the patient drops a
+// message_id it has already taken.
+func (l *Link) Send(ctx context.Context, baseURI string, env *uhiclient.Envelope) error {
+	body, err := uhiclient.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("send through the hub: marshal: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sendTimeout)
+		defer cancel()
+	}
+	for attempt := 1; ; attempt++ {
+		msg := nats.NewMsg(OutboundSubject(l.cfg.Doctor))
+		msg.Header.Set(headerTarget, baseURI)
+		msg.Data = body
+		reply, err := l.nc.RequestMsgWithContext(ctx, msg)
+		if err == nil {
+			var r outboundReply
+			if err := json.Unmarshal(reply.Data, &r); err != nil {
+				return fmt.Errorf("send through the hub: bad reply: %w", err)
+			}
+			return r.err()
+		}
+		if ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
+			return fmt.Errorf("send through the hub: %w: %w (after %d attempts)", ErrHubUnreachable, err, attempt)
+		}
+		l.log.Debug("outbound request retried", "attempt", attempt, "err", err)
+		t := time.NewTimer(min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("send through the hub: %w: %w (after %d attempts)", ErrHubUnreachable, err, attempt)
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops taking messages (one being taken finishes, its
+// acknowledgement sent) and saying the console is there, within ctx (or
+// closeTimeout): with NATS unreachable, the drain cannot finish. Send
+// still works after it, so a console's last messages (a BYE, ACKs) go
+// out; Disconnect closes the connection.
+func (l *Link) Close(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, closeTimeout)
+		defer cancel()
+	}
+	if l.stop != nil {
+		l.stop() // first, so that keep does not take the drained consumer for a lost one
+	}
+	var err error
+	if cc := l.consuming(); cc != nil {
+		cc.Drain()
+		select {
+		case <-cc.Closed():
+		case <-ctx.Done():
+			cc.Stop()
+			err = fmt.Errorf("hub link: consumer not drained: %w", ctx.Err())
+		}
+	}
+	l.beats.Wait()
+	l.closeOnce.Do(func() { close(l.stopped) })
+	return err
+}
+
+// Disconnect closes the link's connection after what it has sent is
+// flushed (within a second). Call it after Close.
+func (l *Link) Disconnect() {
+	if l.nc.IsConnected() {
+		if err := l.nc.FlushTimeout(time.Second); err != nil {
+			l.log.Info("hub link: not flushed", "err", err)
+		}
+	}
+	l.nc.Close()
+}

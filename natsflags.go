@@ -1,0 +1,70 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+)
+
+// natsFlags are how the console and the hub log in to NATS: a user and
+// password or a credentials file, and the CA that signed the servers'
+// certificates when they use TLS.
+type natsFlags struct {
+	user, password, creds, ca string
+}
+
+// register adds the NATS login flags to fs.
+func (n *natsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.user, "nats-user", "", "NATS `USER` to log in as")
+	fs.StringVar(&n.password, "nats-password", "", "password of --nats-user")
+	fs.StringVar(&n.creds, "nats-creds", "", "NATS credentials `FILE` (JWT and NKey), instead of a user and password")
+	fs.StringVar(&n.ca, "nats-ca", "", "CA certificate `FILE` the NATS servers' TLS certificates are checked against")
+}
+
+// options are the NATS options the flags describe.
+func (n *natsFlags) options() ([]nats.Option, error) {
+	var opts []nats.Option
+	switch {
+	case n.creds != "" && n.user != "":
+		return nil, errors.New("--nats-creds and --nats-user: give one")
+	case n.creds != "":
+		opts = append(opts, nats.UserCredentials(n.creds))
+	case n.user != "":
+		opts = append(opts, nats.UserInfo(n.user, n.password))
+	case n.password != "":
+		return nil, errors.New("--nats-password needs --nats-user")
+	}
+	if n.ca != "" {
+		opts = append(opts, nats.RootCAs(n.ca))
+	}
+	return opts, nil
+}
+
+// tlsFlags are the certificate and key of an HTTPS endpoint.
+type tlsFlags struct {
+	cert, key string
+}
+
+// register adds --tls-cert and --tls-key to fs; what names the endpoint.
+func (t *tlsFlags) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&t.cert, "tls-cert", "", "PEM certificate `FILE` to serve "+what+" over HTTPS with (needs --tls-key)")
+	fs.StringVar(&t.key, "tls-key", "", "PEM private key `FILE` of --tls-cert")
+}
+
+// config is the TLS configuration, or nil for plain HTTP.
+func (t *tlsFlags) config() (*tls.Config, error) {
+	if t.cert == "" && t.key == "" {
+		return nil, nil
+	}
+	if t.cert == "" || t.key == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	pair, err := tls.LoadX509KeyPair(t.cert, t.key)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
