@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -239,5 +240,40 @@ func TestChatAgainstNode(t *testing.T) {
 		"content_value": tampered})
 	if res["error"] != "mac" {
 		t.Errorf("node took a tampered MAC: %v", res)
+	}
+}
+
+func TestChatKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "chat-key.json")
+	first, err := LoadOrCreateChatKeyPair(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", fi, err)
+	}
+	again, err := LoadOrCreateChatKeyPair(path)
+	if err != nil || again != first {
+		t.Fatalf("key made twice: %v, %v", again, err)
+	}
+	keysPath := filepath.Join(dir, "keys.json")
+	_ = os.WriteFile(keysPath, []byte(`{"Asha@sbx": `+first.Public.String()+`, "ravi@sbx": "[81, 143, 20, 22, 24, 229, 2, 145, 126, 175, 70, 249, 127, 232, 28, 200, 47, 11, 206, 45, 251, 212, 106, 210, 52, 31, 110, 173, 137, 16, 156, 12]"}`), 0o600)
+	keys, err := LoadChatKeys(keysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := keys.Lookup("asha@SBX"); !ok || k != first.Public {
+		t.Errorf("asha's key %v, %v", k, ok)
+	}
+	if k, ok := keys.Lookup("ravi@sbx"); !ok || k[0] != 81 || k[31] != 12 {
+		t.Errorf("ravi's key %v, %v", k, ok)
+	}
+	if _, ok := keys.Lookup("nobody@sbx"); ok {
+		t.Error("a key for nobody")
+	}
+	_ = os.WriteFile(keysPath, []byte(`{"asha@sbx":[1,2]}`), 0o600)
+	if _, err := LoadChatKeys(keysPath); !errors.Is(err, ErrBadChatKey) {
+		t.Errorf("short key: %v", err)
 	}
 }
