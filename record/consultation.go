@@ -76,10 +76,13 @@ type Consultation struct {
 	Doctor string `json:"doctor"`
 	// Listed is when the patient was first listed in the waiting room.
 	Listed time.Time `json:"listed"`
-	// Started is when the doctor called; Ended when the call ended (zero
-	// while open, or when interrupted: then LastActivity says how far it got).
-	Started time.Time `json:"started"`
-	Ended   time.Time `json:"ended,omitzero"`
+	// Started is when the record began: the doctor's call, or a chat
+	// message before it. CallStarted is when the doctor called (zero if
+	// they did not). Ended is when the call ended (zero while open, or
+	// when interrupted: then LastActivity says how far it got).
+	Started     time.Time `json:"started"`
+	CallStarted time.Time `json:"call_started,omitzero"`
+	Ended       time.Time `json:"ended,omitzero"`
 	// LastActivity is the last write to the record.
 	LastActivity time.Time `json:"last_activity"`
 	// Length is the time connected (zero if the call never connected).
@@ -113,6 +116,11 @@ type Message struct {
 	ID string `json:"id"`
 	// Consultation is the record it belongs to.
 	Consultation string `json:"-"`
+	// Peer is the patient's address (not stored: the consultation has it).
+	Peer string `json:"-"`
+	// Path is where a media message's file is kept, for the screen (not
+	// stored: the file's row has it).
+	Path string `json:"-"`
 	// At is when it was sent or received.
 	At time.Time `json:"at"`
 	// Direction is In or Out.

@@ -29,7 +29,7 @@ type Filter struct {
 }
 
 const consultationColumns = `c.id, c.patient_address, c.patient_name, c.patient_gender, c.transaction_id, c.doctor,
-	c.listed_ns, c.started_ns, c.ended_ns, c.activity_ns, c.length_ns, c.end_reason, c.state,
+	c.listed_ns, c.started_ns, c.call_started_ns, c.ended_ns, c.activity_ns, c.length_ns, c.end_reason, c.state,
 	c.setup_ns, c.rtt_median_ns, c.rtt_worst_ns, c.loss_percent, c.bitrate_in, c.bitrate_out, c.audio_only_ns, c.reconnects,
 	coalesce(m.n, 0), coalesce(f.n, 0)`
 
@@ -79,17 +79,18 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanConsultation(r scanner) (Consultation, error) {
 	var c Consultation
-	var listed, started, ended, activity, length int64
+	var listed, started, callStarted, ended, activity, length int64
 	var state string
 	q := &c.Quality
 	err := r.Scan(&c.ID, &c.Patient.Address, &c.Patient.Name, &c.Patient.Gender, &c.Patient.TransactionID, &c.Doctor,
-		&listed, &started, &ended, &activity, &length, &c.EndReason, &state,
+		&listed, &started, &callStarted, &ended, &activity, &length, &c.EndReason, &state,
 		(*int64)(&q.Setup), (*int64)(&q.RTTMedian), (*int64)(&q.RTTWorst), &q.LossPercent, &q.BitrateIn, &q.BitrateOut,
 		(*int64)(&q.AudioOnly), &q.Reconnects, &c.Messages, &c.Files)
 	if err != nil {
 		return c, fmt.Errorf("record: read consultation: %w", err)
 	}
-	c.Listed, c.Started, c.Ended, c.LastActivity = fromNanos(listed), fromNanos(started), fromNanos(ended), fromNanos(activity)
+	c.Listed, c.Started, c.CallStarted = fromNanos(listed), fromNanos(started), fromNanos(callStarted)
+	c.Ended, c.LastActivity = fromNanos(ended), fromNanos(activity)
 	c.Length = time.Duration(length)
 	c.State = parseState(state)
 	c.StateName = c.State.String()

@@ -14,6 +14,7 @@ var migrations = []string{
 		doctor          TEXT NOT NULL DEFAULT '',
 		listed_ns       INTEGER NOT NULL DEFAULT 0,
 		started_ns      INTEGER NOT NULL,
+		call_started_ns INTEGER NOT NULL DEFAULT 0,
 		ended_ns        INTEGER NOT NULL DEFAULT 0,
 		activity_ns     INTEGER NOT NULL,
 		length_ns       INTEGER NOT NULL DEFAULT 0,

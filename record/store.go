@@ -281,8 +281,20 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Begin opens a consultation's record as the doctor calls, and returns its
-// id for the writes that follow.
+// CallStarted records when the doctor called.
+func (s *Store) CallStarted(id string, at time.Time) {
+	s.enqueue(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE consultations SET call_started_ns = ? WHERE id = ?`, nanos(at), id)
+		if err == nil {
+			err = touch(tx, id, at)
+		}
+		return wrap("call", err)
+	})
+}
+
+// Begin opens a consultation's record, as the doctor calls or as the first
+// chat message comes or goes, and returns its id for the writes that
+// follow.
 func (s *Store) Begin(p Patient, doctor string, listed, started time.Time) string {
 	id := uuid.NewString()
 	s.enqueue(func(tx *sql.Tx) error {
