@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"teleconsole/call"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -40,6 +41,14 @@ type Config struct {
 	Room []waitingroom.Option
 	// Client are extra options of the outbound client (retries).
 	Client []uhiclient.ClientOption
+	// Record keeps every consultation; nil keeps nothing (--record off).
+	// The caller opens and closes it.
+	Record *record.Store
+	// ChatKey is the doctor's chat key pair; nil sends and reads only
+	// plain text.
+	ChatKey *uhiclient.ChatKeyPair
+	// ChatKeys finds a patient's chat public key by address; nil knows none.
+	ChatKeys func(addr string) (uhiclient.ChatKey, bool)
 	// Log receives everything the console and its parts log; nil discards.
 	Log *slog.Logger
 	// ShutdownTimeout bounds Close when its context has no deadline
@@ -61,6 +70,15 @@ type Console struct {
 	acks    *ackQueue
 	events  chan call.Event
 	timeout time.Duration
+
+	store      *record.Store // nil: nothing kept
+	consults   *consultations
+	chatKey    *uhiclient.ChatKeyPair
+	chatKeys   func(string) (uhiclient.ChatKey, bool)
+	chatEvents chan record.Message
+	mediaHTTP  *http.Client
+	sends      sync.WaitGroup  // chat sends and fetches in flight
+	sendCtx    context.Context // cancelled by abort; set by Start
 
 	// Set by Start, used by Close.
 	http        *http.Server
@@ -125,12 +143,18 @@ func New(cfg Config) (*Console, error) {
 		timeout: timeout,
 		stopped: make(chan error, 1),
 	}
+	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
+	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
+	c.chatEvents = make(chan record.Message, 256)
+	c.mediaHTTP = mediaClient()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
 	// The room decides a READY's reply (Console.admit), so a patient it
 	// refuses is told so at once rather than ACKed and left waiting.
 	c.server, err = uhiclient.NewServer(cfg.Doctor.Cred, uhiclient.WithVerifier(verifier),
-		uhiclient.WithAdmission(c.admit), uhiclient.WithServerLogger(log.With("part", "endpoint")))
+		uhiclient.WithAdmission(c.admit), uhiclient.WithServerLogger(log.With("part", "endpoint")),
+		// Room for an attachment of the reference apps' 5 MB as base64.
+		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +173,7 @@ func (c *Console) Start(ln net.Listener) {
 	inbound, stopInbound := context.WithCancel(context.Background())
 	sends, abort := context.WithCancel(context.Background())
 	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
+	c.sendCtx = sends
 	c.http = c.server.HTTPServer("")
 	go func() {
 		if err := c.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -160,7 +185,7 @@ func (c *Console) Start(ln net.Listener) {
 	go func() {
 		defer close(c.inboundDone)
 		var chats sync.WaitGroup
-		chats.Go(func() { c.logChats(inbound, c.server.Chats()) })
+		chats.Go(func() { c.chats(inbound, c.server.Chats()) })
 		c.run(inbound, c.server.Signals())
 		chats.Wait()
 	}()
@@ -232,6 +257,18 @@ func (c *Console) Close(ctx context.Context) error {
 		}
 	})
 	g.Go(func() error {
+		done := make(chan struct{})
+		go func() { c.sends.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-gctx.Done():
+			c.abort()
+			<-done
+			return fmt.Errorf("chat messages still in flight: %w", gctx.Err())
+		}
+	})
+	g.Go(func() error {
 		// follow may be blocked handing a call's last event to a UI that
 		// has already quit: drain so it finishes.
 		done := make(chan struct{})
@@ -251,17 +288,4 @@ func (c *Console) Close(ctx context.Context) error {
 		c.abort()
 	}
 	return err
-}
-
-// logChats keeps chat messages (content_type text or media) apart from the
-// call machinery: logged and acknowledged by the server, not acted on.
-func (c *Console) logChats(ctx context.Context, chats <-chan *uhiclient.Inbound) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case in := <-chats:
-			c.log.Info("chat message", "from", in.Sender, "content_type", in.Chat.ContentType)
-		}
-	}
 }
