@@ -19,6 +19,7 @@ import (
 
 	"teleconsole/app"
 	"teleconsole/call"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
 )
@@ -30,10 +31,14 @@ type consoleConfig struct {
 	peerFlags
 	media, verify string
 	logPath       string
-	ring          time.Duration
-	providerID    string
-	keyring       *uhiclient.Keyring // set by the demo instead of --verify
-	signer        *uhiclient.Signer  // set by the demo instead of --private-key
+	dataFlags
+	record      string // on or off
+	chatKeys    string // the patients' chat keys file
+	ring        time.Duration
+	providerID  string
+	keyring     *uhiclient.Keyring     // set by the demo instead of --verify
+	signer      *uhiclient.Signer      // set by the demo instead of --private-key
+	chatKeyPair *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -45,6 +50,7 @@ func consoleDefaults() consoleConfig {
 		media:      "auto",
 		verify:     "off",
 		ring:       45 * time.Second,
+		record:     "on",
 		peerFlags:  defaultPeerFlags(),
 	}
 }
@@ -66,6 +72,9 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
+	c.dataFlags.register(fs)
+	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
+	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
 	return c
 }
@@ -108,6 +117,9 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if appCfg.Record != nil {
+		defer appCfg.Record.Close()
+	}
 	console, err := app.New(appCfg)
 	if err != nil {
 		return fail(stderr, err)
@@ -143,6 +155,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Doctor:   cfg.hpr,
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
+		Record:   recordWords(cfg),
 	}
 	prog := tea.NewProgram(ui.New(console, info),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
@@ -215,6 +228,14 @@ func verifyWords(cfg *consoleConfig) string {
 	return "sigs verified"
 }
 
+// recordWords says in the status bar whether consultations are kept.
+func recordWords(cfg *consoleConfig) string {
+	if cfg.record == "off" {
+		return "record OFF"
+	}
+	return "record on"
+}
+
 // openLog opens the log file, by default in the user's state directory
 // ($XDG_STATE_HOME/teleconsole, else ~/.local/state/teleconsole).
 func openLog(path string) (*os.File, error) {
@@ -257,7 +278,30 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	chatKey, err := c.doctorChatKey()
+	if err != nil {
+		return app.Config{}, err
+	}
+	var keys uhiclient.ChatKeys
+	if c.chatKeys != "" {
+		if keys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
+			return app.Config{}, err
+		}
+	}
+	var store *record.Store
+	switch c.record {
+	case "on":
+		if store, err = c.openStore(record.WithLogger(log.With("part", "record"))); err != nil {
+			return app.Config{}, err
+		}
+	case "off":
+	default:
+		return app.Config{}, fmt.Errorf("--record %q: want on or off", c.record)
+	}
 	return app.Config{
+		Record:      store,
+		ChatKey:     &chatKey,
+		ChatKeys:    keys.Lookup,
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,
@@ -295,6 +339,14 @@ func makeVerifier(cfg *consoleConfig, log *slog.Logger) (uhiclient.Verifier, err
 	default:
 		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", cfg.verify)
 	}
+}
+
+// doctorChatKey is the demo's chat key pair, or the data directory's.
+func (c *consoleConfig) doctorChatKey() (uhiclient.ChatKeyPair, error) {
+	if c.chatKeyPair != nil {
+		return *c.chatKeyPair, nil
+	}
+	return c.chatKey()
 }
 
 // makeSigner is the demo's signer, or the one the flags describe.

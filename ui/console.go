@@ -48,4 +48,7 @@ type Info struct {
 	// Media says where the doctor's media comes from, e.g. "devices" or
 	// "synthetic".
 	Media string
+	// Record says whether consultations are kept, e.g. "record on" or
+	// "record OFF".
+	Record string
 }

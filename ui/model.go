@@ -341,6 +341,7 @@ func (m Model) statusBar() string {
 		add("doctor ", m.info.Doctor)
 		add("", m.info.Verify)
 		add("media ", m.info.Media)
+		add("", m.info.Record)
 		return " " + strings.Join(parts, " | ")
 	}
 	s := line(true)
