@@ -157,7 +157,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
 	}
-	prog := tea.NewProgram(ui.New(console, info),
+	prog := tea.NewProgram(ui.New(console, info, ui.WithChat(console)),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
 		tea.WithContext(ctx), tea.WithoutSignalHandler(),

@@ -31,24 +31,36 @@ type KeyMap struct {
 	ForceQuit key.Binding
 	// Yes and No answer the quit confirmation.
 	Yes, No key.Binding
+	// Chat opens the chat line for the patient called or selected; Attach
+	// a prompt for a file's path to send them; Notes the doctor's notes on
+	// their consultation.
+	Chat, Attach, Notes key.Binding
+	// Send sends the chat line (or the file named); CloseInput closes the
+	// chat line, the prompt or the notes.
+	Send, CloseInput key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
-		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
-		Call:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
-		End:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
-		Mute:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
-		Camera:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
-		Video:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
-		Back:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
-		No:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
+		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
+		Call:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
+		End:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
+		Mute:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
+		Camera:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
+		Video:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
+		Back:       key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
+		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Yes:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
+		No:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Chat:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
+		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
+		Notes:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
+		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		CloseInput: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 	}
 }
 
@@ -64,6 +76,8 @@ type keyContext struct {
 	micMuted   bool
 	cameraOff  bool
 	videoOn    bool
+	chat       bool     // there is a chat, and a patient to chat with
+	input      chatMode // the chat input open, or chatClosed
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -83,6 +97,22 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Quit.SetEnabled(!c.confirming)
 	k.Yes.SetEnabled(c.confirming)
 	k.No.SetEnabled(c.confirming)
+	k.Chat.SetEnabled(c.chat && !c.confirming)
+	k.Attach.SetEnabled(c.chat && !c.confirming)
+	k.Notes.SetEnabled(c.chat && !c.confirming)
+	k.Send.SetEnabled(false)
+	k.CloseInput.SetEnabled(false)
+	if c.input != chatClosed && !c.confirming {
+		// The input has the keyboard: only its own keys and the way
+		// out that always works apply.
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video,
+			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes} {
+			b.SetEnabled(false)
+		}
+		k.Send.SetEnabled(c.input != chatNotes)
+		k.CloseInput.SetEnabled(true)
+		k.Send.SetHelp(k.Send.Help().Key, pick(c.input == chatAttaching, "send file", "send"))
+	}
 
 	k.Mute.SetHelp(k.Mute.Help().Key, pick(c.micMuted, "unmute mic", "mute mic"))
 	k.Camera.SetHelp(k.Camera.Help().Key, pick(c.cameraOff, "camera on", "camera off"))
@@ -103,7 +133,8 @@ func pick(cond bool, yes, no string) string {
 // ShortHelp returns the bindings of the one-line help, in the order shown.
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Yes, k.No, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back, k.Help, k.Quit}
+	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
+		k.Chat, k.Help, k.Quit}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -111,6 +142,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.Back},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

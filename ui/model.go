@@ -44,6 +44,7 @@ type Model struct {
 	waiting       waitingModel
 	call          callModel
 	help          helpModel
+	chat          chatModel
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
 	err           error
@@ -70,10 +71,12 @@ func New(c Console, info Info, opts ...Option) Model {
 		styles:       DefaultStyles(),
 		width:        80,
 		height:       24,
+		chat:         newChatModel(DefaultStyles()),
 	}
 	for _, o := range opts {
 		o(&m)
 	}
+	m.chat.styles = m.styles
 	m.baseKeys = m.keys
 	m.waiting = newWaitingModel(m.styles)
 	m.help = newHelpModel(m.styles, m.returnAfter)
@@ -86,7 +89,11 @@ func New(c Console, info Info, opts ...Option) Model {
 // Init reads the waiting room and starts waiting for call events; neither
 // blocks the first view.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(fetchPatientsCmd(m.console, m.clock), waitEventCmd(m.console.Events()))
+	cmds := []tea.Cmd{fetchPatientsCmd(m.console, m.clock), waitEventCmd(m.console.Events())}
+	if m.chat.enabled() {
+		cmds = append(cmds, waitChatCmd(m.chat.chatter.ChatEvents()))
+	}
+	return tea.Batch(cmds...)
 }
 
 // Err returns the error the console shows, or nil.
@@ -108,6 +115,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case eventMsg:
 		m.handleEvent(msg.ev)
 		cmd = waitEventCmd(m.console.Events())
+	case chatEventMsg:
+		m.chat.add(msg.m, m.chatViewing())
+		m.waiting.SetUnread(m.chat.unread)
+		cmd = waitChatCmd(m.chat.chatter.ChatEvents())
+	case chatFailedMsg:
+		m.err = msg.err
 	case eventsClosedMsg:
 		m.err = errors.New("call engine stopped: no more call events")
 	case callStartedMsg:
@@ -146,6 +159,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, hangupAndQuitCmd(m.console)
 		}
 		return m, tea.Quit
+	case m.chat.open() && !m.confirming:
+		var cmd tea.Cmd
+		m.chat, cmd = m.chat.update(msg, k)
+		return m, cmd
 	case m.confirming:
 		switch {
 		case key.Matches(msg, k.Yes):
@@ -167,6 +184,17 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
 		return m, nil
+	case key.Matches(msg, k.Chat), key.Matches(msg, k.Attach), key.Matches(msg, k.Notes):
+		mode := chatTyping
+		if key.Matches(msg, k.Attach) {
+			mode = chatAttaching
+		} else if key.Matches(msg, k.Notes) {
+			mode = chatNotes
+		}
+		var cmd tea.Cmd
+		m.chat, cmd = m.chat.start(mode, m.chatTarget())
+		m.waiting.SetUnread(m.chat.unread)
+		return m, cmd
 	}
 
 	if m.screen == screenWaiting {
@@ -257,6 +285,8 @@ func (m *Model) refreshKeys() {
 		canCall:    ok && p.State.Callable() && !m.settling,
 		autoReturn: m.returnAfter > 0,
 		patients:   len(m.waiting.patients),
+		chat:       m.chat.enabled() && m.chatTarget() != "",
+		input:      m.chat.mode,
 		micMuted:   m.call.micMuted,
 		cameraOff:  m.call.cameraOff,
 		videoOn:    m.call.videoOn,
@@ -277,6 +307,42 @@ func (m *Model) setSize(w, h int) {
 	m.waiting.SetSize(cw, ch)
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
+	m.chat.setWidth(cw)
+}
+
+// chatTarget is the patient the chat keys are for: the one called, else
+// the one selected.
+func (m Model) chatTarget() string {
+	if m.screen == screenCall {
+		return m.call.patient.Address
+	}
+	if p, ok := m.waiting.Selected(); ok {
+		return p.Address
+	}
+	return ""
+}
+
+// chatViewing is the patient whose chat is on screen, or "".
+func (m Model) chatViewing() string {
+	addr := m.chatTarget()
+	if addr == "" || m.helpOpen || (m.screen == screenWaiting && !m.chat.open() && len(m.chat.logs[addr]) == 0) {
+		return ""
+	}
+	return addr
+}
+
+// withChat draws the chat pane for the chat's patient over the bottom of
+// a w by h content block.
+func (m Model) withChat(block string, w, h int) string {
+	if !m.chat.enabled() {
+		return block
+	}
+	addr := m.chatTarget()
+	ph := m.chat.height(addr, h)
+	if addr == "" || ph == 0 {
+		return block
+	}
+	return overlay(block, m.chat.view(addr, w, ph))
 }
 
 // View draws the whole screen: exactly the window's height, and no line
@@ -294,9 +360,9 @@ func (m Model) View() tea.View {
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
 		// than drawing them.
-		heading, content = "Call", m.call.View()
+		heading, content = "Call", m.withChat(m.call.View(), w, ch)
 	default:
-		heading, content = "Waiting room", fitBlock(m.waiting.View(), w, ch)
+		heading, content = "Waiting room", m.withChat(fitBlock(m.waiting.View(), w, ch), w, ch)
 	}
 	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading),
 		st.Dim.Render(cut(m.info.Doctor, 40)), w)
