@@ -228,12 +228,12 @@ func verifyWords(cfg *consoleConfig) string {
 	return "sigs verified"
 }
 
-// recordWords says in the status bar whether consultations are kept.
+// recordWords warns in the title line when consultations are not kept.
 func recordWords(cfg *consoleConfig) string {
 	if cfg.record == "off" {
-		return "record OFF"
+		return "NOT RECORDING"
 	}
-	return "record on"
+	return ""
 }
 
 // openLog opens the log file, by default in the user's state directory

@@ -153,10 +153,17 @@ func (c *consultation) waitPatientSaw(t *testing.T, want string, d time.Duration
 // loopback candidates), and waits for the waiting room.
 func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
+	return startConsoleIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// startConsoleIn is startConsole with its record and chat key in dataDir,
+// and extra flags after the others.
+func startConsoleIn(t testing.TB, dataDir string, extra ...string) (pane *tmuxPane, uri, logPath string) {
+	t.Helper()
 	bin := binary(t)
 	addr := freePort(t)
 	logPath = filepath.Join(t.TempDir(), "console.log")
-	pane = startTmux(t, 80, 24, []string{"TERM=xterm-256color"},
+	pane = startTmux(t, 80, 24, []string{"TERM=xterm-256color"}, append([]string{
 		bin,
 		"--listen", addr,
 		"--hpr", testDoctor,
@@ -165,7 +172,8 @@ func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 		"--media", "synthetic",
 		"--verify", "off",
 		"--log", logPath,
-	)
+		"--data-dir", dataDir,
+	}, extra...)...)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
 	return pane, "http://" + addr + "/api/v1", logPath
 }

@@ -63,6 +63,11 @@ type chatModel struct {
 	input   textinput.Model
 	area    textarea.Model
 	width   int
+	// One save of the notes at a time, so they reach the console in the
+	// order typed: commands run concurrently, and a late save of older
+	// text would undo a newer one.
+	saving bool
+	dirty  map[string]bool // notes changed while a save was out
 }
 
 func newChatModel(st Styles) chatModel {
@@ -79,7 +84,7 @@ func newChatModel(st Styles) chatModel {
 	ta.Prompt = "| "
 	ta.SetHeight(notesLines)
 	return chatModel{styles: st, logs: map[string][]record.Message{}, unread: map[string]int{},
-		notes: map[string]string{}, input: in, area: ta}
+		notes: map[string]string{}, dirty: map[string]bool{}, input: in, area: ta}
 }
 
 func (c *chatModel) setWidth(w int) {
@@ -178,11 +183,35 @@ func sendFileCmd(c Chatter, addr, path string) tea.Cmd {
 	}
 }
 
+// notesSavedMsg says a save of the notes is done.
+type notesSavedMsg struct{}
+
 func setNotesCmd(c Chatter, addr, text string) tea.Cmd {
 	return func() tea.Msg {
 		c.SetNotes(addr, text)
+		return notesSavedMsg{}
+	}
+}
+
+// save saves addr's notes now, or after the save out now.
+func (c *chatModel) save(addr string) tea.Cmd {
+	if c.saving {
+		c.dirty[addr] = true
 		return nil
 	}
+	c.saving = true
+	return setNotesCmd(c.chatter, addr, c.notes[addr])
+}
+
+// saved takes the end of a save and starts the next one, if notes changed
+// meanwhile.
+func (c *chatModel) saved() tea.Cmd {
+	c.saving = false
+	for addr := range c.dirty {
+		delete(c.dirty, addr)
+		return c.save(addr)
+	}
+	return nil
 }
 
 // update takes a key while an input is open: Enter sends (a new line in
@@ -198,7 +227,7 @@ func (c chatModel) update(msg tea.KeyPressMsg, k KeyMap) (chatModel, tea.Cmd) {
 		c.area, cmd = c.area.Update(msg)
 		if v := c.area.Value(); v != before {
 			c.notes[c.peer] = v
-			cmd = tea.Batch(cmd, setNotesCmd(c.chatter, c.peer, v))
+			cmd = tea.Batch(cmd, c.save(c.peer))
 		}
 		return c, cmd
 	}

@@ -115,14 +115,25 @@ func TestChatNotesKeptAsTyped(t *testing.T) {
 	fc := newFakeChat()
 	m := inCall(t, &recorder{}, 80, 24, WithChat(fc))
 	m, _ = update(t, m, press("n"))
-	keys := []string{"r", "a", "s", "h", "enter", "x"}
-	for _, k := range keys {
+	// Keys come faster than saves: the saves out are finished only after
+	// all of them, and the last text saved is the last typed.
+	var pending []tea.Cmd
+	for _, k := range []string{"r", "a", "s", "h", "enter", "x"} {
 		var cmd tea.Cmd
 		m, cmd = update(t, m, press(k))
-		run(t, cmd)
+		pending = append(pending, cmd)
+	}
+	for len(pending) > 0 {
+		cmd := pending[0]
+		pending = pending[1:]
+		for _, msg := range run(t, cmd) {
+			var next tea.Cmd
+			m, next = update(t, m, msg)
+			pending = append(pending, next)
+		}
 	}
 	got := fc.log()
-	if len(got) != len(keys) || got[len(got)-1] != "notes asha.rao@sbx rash\nx" {
+	if len(got) != 2 || got[0] != "notes asha.rao@sbx r" || got[1] != "notes asha.rao@sbx rash\nx" {
 		t.Fatalf("notes kept %q", got)
 	}
 	m, _ = update(t, m, press("esc"))

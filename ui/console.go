@@ -48,7 +48,7 @@ type Info struct {
 	// Media says where the doctor's media comes from, e.g. "devices" or
 	// "synthetic".
 	Media string
-	// Record says whether consultations are kept, e.g. "record on" or
-	// "record OFF".
+	// Record is a warning about the record shown in the title line, e.g.
+	// "NOT RECORDING" with --record off; empty when consultations are kept.
 	Record string
 }

@@ -121,6 +121,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = waitChatCmd(m.chat.chatter.ChatEvents())
 	case chatFailedMsg:
 		m.err = msg.err
+	case notesSavedMsg:
+		cmd = m.chat.saved()
 	case eventsClosedMsg:
 		m.err = errors.New("call engine stopped: no more call events")
 	case callStartedMsg:
@@ -364,8 +366,11 @@ func (m Model) View() tea.View {
 	default:
 		heading, content = "Waiting room", m.withChat(fitBlock(m.waiting.View(), w, ch), w, ch)
 	}
-	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading),
-		st.Dim.Render(cut(m.info.Doctor, 40)), w)
+	right := st.Dim.Render(cut(m.info.Doctor, 40))
+	if m.info.Record != "" {
+		right = st.Warn.Render(m.info.Record) + "  " + right
+	}
+	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading), right, w)
 
 	var msgLine string
 	switch {
@@ -407,7 +412,6 @@ func (m Model) statusBar() string {
 		add("doctor ", m.info.Doctor)
 		add("", m.info.Verify)
 		add("media ", m.info.Media)
-		add("", m.info.Record)
 		return " " + strings.Join(parts, " | ")
 	}
 	s := line(true)
