@@ -112,6 +112,8 @@ func TestChatAndRecordOverHTTP(t *testing.T) {
 	if !bytes.Contains(got.Data, []byte("paracetamol")) {
 		t.Fatalf("patient got %q", got.Data)
 	}
+	// The result is recorded after the patient has it.
+	waitChat(t, r.console, func(m record.Message) bool { return m.Text == "prescription.pdf" && m.Status == "sent" })
 
 	// A patient whose key the console does not have: kept, unreadable.
 	q, qEvents := r.addPatient(simpatient.Config{Address: stranger, ChatKey: &strangerKey, DoctorChatKey: &doctorKey.Public})
@@ -139,6 +141,7 @@ func TestChatAndRecordOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPatientText(t, events, simpatient.EventChat, "chat received (encrypted): take it twice a day")
+	waitChat(t, r.console, func(m record.Message) bool { return m.Text == "take it twice a day" && m.Status == "sent" })
 	store.Flush()
 
 	list, err := store.List(ctx, record.Filter{Patient: addr})
