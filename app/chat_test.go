@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,56 @@ func TestChatAndRecordOverHTTP(t *testing.T) {
 	if len(strangers) != 1 || strangers[0].Messages != 1 {
 		t.Errorf("stranger's record %+v", strangers)
 	}
+}
+
+// BenchmarkChatToPatient is a chat message's time from SendChat (the
+// doctor's Enter) to the patient's endpoint having opened it, encrypted,
+// over loopback HTTP; it reports the median and the 99th percentile.
+func BenchmarkChatToPatient(b *testing.B) {
+	doctorKey, _ := uhiclient.NewChatKeyPair(rand.Reader)
+	patientKey, _ := uhiclient.NewChatKeyPair(rand.Reader)
+	const addr = "asha@sbx"
+	keys := uhiclient.ChatKeys{addr: patientKey.Public}
+	store, err := record.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newConfigRig(b, func(c *Config) { c.Record, c.ChatKey, c.ChatKeys = store, &doctorKey, keys.Lookup })
+	b.Cleanup(func() { _ = store.Close() })
+	got := make(chan time.Time, 16)
+	cfg := simpatient.Config{Address: addr, ChatKey: &patientKey, DoctorChatKey: &doctorKey.Public, Doctor: testDoctor,
+		ConsoleURI: r.uri, ReadyInterval: 200 * time.Millisecond}
+	acked := make(chan struct{}, 1)
+	p, err := simpatient.New(cfg, r.engine, r.client, simpatient.WithEvents(func(e simpatient.Event) {
+		switch e.Kind {
+		case simpatient.EventChat:
+			got <- time.Now()
+		case simpatient.EventAcked:
+			acked <- struct{}{}
+		}
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	<-acked
+	var lat []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := r.console.SendChat(addr, "take it twice a day after food"); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case at := <-got:
+			lat = append(lat, at.Sub(start))
+		case <-time.After(5 * time.Second):
+			b.Fatal("the patient never got the message")
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
