@@ -32,13 +32,15 @@ type consoleConfig struct {
 	media, verify string
 	logPath       string
 	dataFlags
-	record      string // on or off
-	chatKeys    string // the patients' chat keys file
-	ring        time.Duration
-	providerID  string
-	keyring     *uhiclient.Keyring     // set by the demo instead of --verify
-	signer      *uhiclient.Signer      // set by the demo instead of --private-key
-	chatKeyPair *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
+	record   string // on or off
+	chatKeys string // the patients' chat keys file
+	// recordErrors receives the record's failed writes, for the screen.
+	recordErrors chan error
+	ring         time.Duration
+	providerID   string
+	keyring      *uhiclient.Keyring     // set by the demo instead of --verify
+	signer       *uhiclient.Signer      // set by the demo instead of --private-key
+	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -113,6 +115,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	defer logFile.Close()
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.recordErrors = make(chan error, 16)
 	appCfg, err := cfg.app(log)
 	if err != nil {
 		return fail(stderr, err)
@@ -157,7 +160,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
 	}
-	prog := tea.NewProgram(ui.New(console, info, ui.WithChat(console)),
+	prog := tea.NewProgram(ui.New(console, info, ui.WithChat(console), ui.WithAlerts(cfg.recordErrors)),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
 		tea.WithContext(ctx), tea.WithoutSignalHandler(),
@@ -291,7 +294,13 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	var store *record.Store
 	switch c.record {
 	case "on":
-		if store, err = c.openStore(record.WithLogger(log.With("part", "record"))); err != nil {
+		alert := func(err error) {
+			select { // the screen shows the first; the log has them all
+			case c.recordErrors <- fmt.Errorf("the record could not be written: %w", err):
+			default:
+			}
+		}
+		if store, err = c.openStore(record.WithLogger(log.With("part", "record")), record.WithErrorHandler(alert)); err != nil {
 			return app.Config{}, err
 		}
 	case "off":

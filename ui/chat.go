@@ -33,6 +33,29 @@ func WithChat(c Chatter) Option {
 	return func(m *Model) { m.chat.chatter = c }
 }
 
+// WithAlerts shows each error that arrives on ch on the error line: a
+// failure the doctor must know of that no command of theirs reported (the
+// record not written, say).
+func WithAlerts(ch <-chan error) Option {
+	return func(m *Model) { m.alerts = ch }
+}
+
+// alertMsg carries one error from the alerts channel.
+type alertMsg struct{ err error }
+
+func waitAlertCmd(ch <-chan error) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		err, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return alertMsg{err}
+	}
+}
+
 // chatMode is what the chat pane's input is doing.
 type chatMode int
 

@@ -207,3 +207,17 @@ func TestChatViews(t *testing.T) {
 		})
 	}
 }
+
+func TestAlertShown(t *testing.T) {
+	alerts := make(chan error, 1)
+	m := loaded(t, newFake(&recorder{}, nil), 80, 24, WithAlerts(alerts))
+	alerts <- errors.New("the record could not be written: disk full")
+	var got tea.Msg
+	for _, msg := range run(t, waitAlertCmd(alerts)) {
+		got = msg
+	}
+	m, cmd := update(t, m, got)
+	if cmd == nil || !strings.Contains(chatLines(t, m), "the record could not be written: disk full") {
+		t.Fatalf("alert not on screen (re-armed: %v):\n%s", cmd != nil, chatLines(t, m))
+	}
+}

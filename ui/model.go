@@ -45,6 +45,7 @@ type Model struct {
 	call          callModel
 	help          helpModel
 	chat          chatModel
+	alerts        <-chan error
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
 	err           error
@@ -93,6 +94,9 @@ func (m Model) Init() tea.Cmd {
 	if m.chat.enabled() {
 		cmds = append(cmds, waitChatCmd(m.chat.chatter.ChatEvents()))
 	}
+	if m.alerts != nil {
+		cmds = append(cmds, waitAlertCmd(m.alerts))
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -123,6 +127,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.err = msg.err
 	case notesSavedMsg:
 		cmd = m.chat.saved()
+	case alertMsg:
+		m.err = msg.err
+		cmd = waitAlertCmd(m.alerts)
 	case eventsClosedMsg:
 		m.err = errors.New("call engine stopped: no more call events")
 	case callStartedMsg:
