@@ -160,7 +160,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
 	}
-	prog := tea.NewProgram(ui.New(console, info, ui.WithChat(console), ui.WithAlerts(cfg.recordErrors)),
+	prog := tea.NewProgram(ui.New(console, info, ui.WithChat(console), ui.WithHistory(console), ui.WithAlerts(cfg.recordErrors)),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
 		tea.WithContext(ctx), tea.WithoutSignalHandler(),

@@ -261,3 +261,30 @@ func (c *Console) Recording() bool { return c.store != nil }
 func mediaClient() *http.Client {
 	return &http.Client{Timeout: uhiclient.MediaFetchTimeout}
 }
+
+// ErrNoRecord means the console keeps no record (--record off).
+var ErrNoRecord = errors.New("no record is kept (--record off)")
+
+// historyTimeout bounds one read of the record for the screen.
+const historyTimeout = 5 * time.Second
+
+// History returns past consultations, newest first (ui.Historian).
+func (c *Console) History(patient string, limit int) ([]record.Consultation, error) {
+	if c.store == nil {
+		return nil, ErrNoRecord
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+	defer cancel()
+	return c.store.List(ctx, record.Filter{Patient: patient, Limit: limit})
+}
+
+// Consultation returns one past consultation with its chat, files and
+// notes (ui.Historian).
+func (c *Console) Consultation(id string) (record.Detail, error) {
+	if c.store == nil {
+		return record.Detail{}, ErrNoRecord
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+	defer cancel()
+	return c.store.Get(ctx, id)
+}

@@ -38,6 +38,9 @@ type KeyMap struct {
 	// Send sends the chat line (or the file named); CloseInput closes the
 	// chat line, the prompt or the notes.
 	Send, CloseInput key.Binding
+	// History opens past consultations; Filter keeps the selected
+	// patient's only, or everyone's again.
+	History, Filter key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -61,6 +64,8 @@ func DefaultKeyMap() KeyMap {
 		Notes:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
 		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		CloseInput: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		History:    key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Filter:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
 	}
 }
 
@@ -78,6 +83,10 @@ type keyContext struct {
 	videoOn    bool
 	chat       bool     // there is a chat, and a patient to chat with
 	input      chatMode // the chat input open, or chatClosed
+	history    bool     // there is a record to read
+	inHistory  bool     // the history screen is open
+	inDetail   bool     // and shows one consultation
+	filtered   bool     // and keeps one patient's only
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -102,6 +111,21 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Notes.SetEnabled(c.chat && !c.confirming)
 	k.Send.SetEnabled(false)
 	k.CloseInput.SetEnabled(false)
+	k.History.SetEnabled(c.history && onWaiting && c.input == chatClosed && !c.inHistory)
+	k.Filter.SetEnabled(false)
+	if c.inHistory && !c.confirming {
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.Chat, &k.Attach, &k.Notes} {
+			b.SetEnabled(false)
+		}
+		k.Up.SetEnabled(!c.inDetail)
+		k.Down.SetEnabled(!c.inDetail)
+		k.Send.SetEnabled(!c.inDetail)
+		k.Send.SetHelp(k.Send.Help().Key, "open")
+		k.Filter.SetEnabled(!c.inDetail)
+		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
+		k.CloseInput.SetEnabled(true)
+		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
+	}
 	if c.input != chatClosed && !c.confirming {
 		// The input has the keyboard: only its own keys and the way
 		// out that always works apply.
@@ -134,7 +158,7 @@ func pick(cond bool, yes, no string) string {
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.Chat, k.Help, k.Quit}
+		k.Chat, k.History, k.Filter, k.Help, k.Quit}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -142,7 +166,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.Back},
-		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

@@ -45,6 +45,7 @@ type Model struct {
 	call          callModel
 	help          helpModel
 	chat          chatModel
+	history       historyModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
@@ -78,6 +79,7 @@ func New(c Console, info Info, opts ...Option) Model {
 		o(&m)
 	}
 	m.chat.styles = m.styles
+	m.history.styles = m.styles
 	m.baseKeys = m.keys
 	m.waiting = newWaitingModel(m.styles)
 	m.help = newHelpModel(m.styles, m.returnAfter)
@@ -127,6 +129,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.err = msg.err
 	case notesSavedMsg:
 		cmd = m.chat.saved()
+	case historyMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("history: %w", msg.err)
+		}
+		m.history.loaded(msg)
+	case detailMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("history: %w", msg.err)
+		} else if m.history.open {
+			m.history.detail = &msg.d
+		}
 	case alertMsg:
 		m.err = msg.err
 		cmd = waitAlertCmd(m.alerts)
@@ -168,6 +181,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, hangupAndQuitCmd(m.console)
 		}
 		return m, tea.Quit
+	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
+		var cmd tea.Cmd
+		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
+		return m, cmd
 	case m.chat.open() && !m.confirming:
 		var cmd tea.Cmd
 		m.chat, cmd = m.chat.update(msg, k)
@@ -193,6 +210,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
 		return m, nil
+	case key.Matches(msg, k.History):
+		var cmd tea.Cmd
+		m.history, cmd = m.history.start()
+		return m, cmd
 	case key.Matches(msg, k.Chat), key.Matches(msg, k.Attach), key.Matches(msg, k.Notes):
 		mode := chatTyping
 		if key.Matches(msg, k.Attach) {
@@ -296,6 +317,10 @@ func (m *Model) refreshKeys() {
 		patients:   len(m.waiting.patients),
 		chat:       m.chat.enabled() && m.chatTarget() != "",
 		input:      m.chat.mode,
+		history:    m.history.source != nil,
+		inHistory:  m.history.open,
+		inDetail:   m.history.detail != nil,
+		filtered:   m.history.patient != "",
 		micMuted:   m.call.micMuted,
 		cameraOff:  m.call.cameraOff,
 		videoOn:    m.call.videoOn,
@@ -325,6 +350,14 @@ func (m Model) chatTarget() string {
 	if m.screen == screenCall {
 		return m.call.patient.Address
 	}
+	if p, ok := m.waiting.Selected(); ok {
+		return p.Address
+	}
+	return ""
+}
+
+// waitingAddress is the waiting room's selected patient, or "".
+func (m Model) waitingAddress() string {
 	if p, ok := m.waiting.Selected(); ok {
 		return p.Address
 	}
@@ -365,6 +398,8 @@ func (m Model) View() tea.View {
 	switch {
 	case m.helpOpen:
 		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
+	case m.history.open:
+		heading, content = "History", m.history.view(w, ch)
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
