@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,4 +228,53 @@ func BenchmarkChatToPatient(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// TestChatMediaByURL: an attachment given as a content_url is fetched and
+// kept; one too large to fetch is kept as a message that says so.
+func TestChatMediaByURL(t *testing.T) {
+	store, err := record.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newConfigRig(t, func(c *Config) { c.Record = store })
+	t.Cleanup(func() { _ = store.Close() })
+	pdf := []byte("%PDF-1.4\nlab report\n%%EOF\n")
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/big.pdf" {
+			_, _ = w.Write(make([]byte, uhiclient.DefaultMaxMedia+1))
+			return
+		}
+		_, _ = w.Write(pdf)
+	}))
+	defer files.Close()
+	const addr = "asha@sbx"
+	_, events := r.addPatient(simpatient.Config{Address: addr})
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
+	b, err := uhiclient.NewBuilder(uhiclient.Identity{Self: uhiclient.Person{Cred: addr}, Peer: uhiclient.Person{Cred: testDoctor},
+		ConsumerURI: "http://127.0.0.1:9/api/v1", ProviderURI: r.uri, TransactionID: "txn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.pdf", "big.pdf"} {
+		env := b.Media(name, "", nil)
+		c := &env.Message.Intent.Chat.Content
+		u := files.URL + "/" + name
+		c.ContentValue, c.ContentURL = "", &u
+		if err := r.client.Send(context.Background(), r.uri, env); err != nil {
+			t.Fatal(err)
+		}
+		m := waitChat(t, r.console, func(m record.Message) bool { return m.Text == name })
+		store.Flush()
+		if name == "big.pdf" {
+			if !strings.Contains(m.Status, "attachment too large") || m.Path != "" {
+				t.Errorf("big: %+v", m)
+			}
+			continue
+		}
+		got, err := os.ReadFile(m.Path)
+		if err != nil || !bytes.Equal(got, pdf) || !strings.Contains(m.Status, "application/pdf") {
+			t.Errorf("fetched %+v: %q, %v", m, got, err)
+		}
+	}
 }
