@@ -44,7 +44,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "teleconsole history: --format %q: want table, json or csv\n", *format)
 		return 2
 	}
-	store, err := d.openStore()
+	store, err := d.openStore(record.Shared())
 	if err != nil {
 		return fail(stderr, err)
 	}

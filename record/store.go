@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -24,8 +25,14 @@ const FileName = "consultations.db"
 // filesDir is where files are kept, one folder per consultation.
 const filesDir = "files"
 
+// lockName is the file the console holds locked while it writes.
+const lockName = "consultations.lock"
+
 // ErrClosed means the store was closed.
 var ErrClosed = errors.New("record: store closed")
+
+// ErrInUse means another console writes to the store in this directory.
+var ErrInUse = errors.New("record: another teleconsole is using this data directory")
 
 // Store is the consultations' record. Its methods are safe for concurrent
 // use. The write methods (Begin, End, AddMessage, AddFile, SetNotes...)
@@ -34,6 +41,8 @@ var ErrClosed = errors.New("record: store closed")
 type Store struct {
 	db      *sql.DB
 	dir     string
+	lock    *os.File // held while open: this process is the writer, or no console runs
+	shared  bool
 	log     *slog.Logger
 	now     func() time.Time
 	onError func(error)
@@ -72,6 +81,16 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// Shared opens the store beside a console that may be running, for reading
+// (teleconsole history): it is not refused when a console holds the store,
+// and then leaves that console's open consultations as they are.
+func Shared() Option {
+	return func(s *Store) error {
+		s.shared = true
+		return nil
+	}
+}
+
 // WithErrorHandler sets what is called, on the writer goroutine, when a
 // queued write fails. The console shows it to the doctor.
 func WithErrorHandler(f func(error)) Option {
@@ -97,14 +116,24 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := MkdirPrivate(dir); err != nil {
 		return nil, err
 	}
+	// The console holds a lock on the store while it runs, so that an
+	// open consultation is known to be interrupted only when no console
+	// holds it: the kernel lets go of a killed process's lock.
+	locked, err := s.takeLock()
+	if err != nil {
+		return nil, err
+	}
+	if !locked && !s.shared {
+		return nil, fmt.Errorf("%w: %s", ErrInUse, dir)
+	}
 	path := filepath.Join(dir, FileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("record: %w", err)
+		return nil, s.unlock(fmt.Errorf("record: %w", err))
 	}
 	_ = f.Close()
 	if err := os.Chmod(path, 0o600); err != nil {
-		return nil, fmt.Errorf("record: %w", err)
+		return nil, s.unlock(fmt.Errorf("record: %w", err))
 	}
 	// busy_timeout: a second process (teleconsole history while the
 	// console runs) waits for a lock rather than failing at once.
@@ -112,18 +141,20 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("record: %w", err)
+		return nil, s.unlock(fmt.Errorf("record: %w", err))
 	}
 	s.db = db
 	if err := s.migrate(); err != nil {
-		_ = db.Close()
+		s.closeFiles()
 		return nil, err
 	}
-	if n, err := s.interruptOpen(); err != nil {
-		_ = db.Close()
-		return nil, err
-	} else if n > 0 {
-		s.log.Warn("consultations left open by a console that stopped: marked interrupted", "count", n)
+	if locked {
+		if n, err := s.interruptOpen(); err != nil {
+			s.closeFiles()
+			return nil, err
+		} else if n > 0 {
+			s.log.Warn("consultations left open by a console that stopped: marked interrupted", "count", n)
+		}
 	}
 	go s.writer()
 	return s, nil
@@ -278,7 +309,40 @@ func (s *Store) Close() error {
 	default:
 	}
 	<-s.done
-	return s.db.Close()
+	return s.closeFiles()
+}
+
+func (s *Store) closeFiles() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		_ = s.lock.Close() // and with it the lock
+	}
+	return err
+}
+
+// unlock lets go of the lock after a failed Open, and returns err.
+func (s *Store) unlock(err error) error {
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
+	return err
+}
+
+// takeLock takes the store's lock if no other process holds it.
+func (s *Store) takeLock() (bool, error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("record: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("record: lock: %w", err)
+	}
+	s.lock = f
+	return true, nil
 }
 
 // CallStarted records when the doctor called.

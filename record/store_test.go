@@ -353,3 +353,35 @@ func fill10k(b *testing.B) *Store {
 	s.Flush()
 	return s
 }
+
+// TestRecordOneWriter: a second console on the same data directory is
+// refused; a reader beside the running console (teleconsole history) is
+// not, and leaves the console's open consultation open.
+func TestRecordOneWriter(t *testing.T) {
+	dir := t.TempDir()
+	w := openStore(t, dir)
+	id := w.Begin(asha, "rao@hpr.ndhm", time.Time{}, time.Now())
+	w.Flush()
+	if _, err := Open(dir); !errors.Is(err, ErrInUse) {
+		t.Fatalf("a second writer: %v, want ErrInUse", err)
+	}
+	r, err := Open(dir, Shared())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Get(context.Background(), id)
+	if err != nil || d.State != StateOpen {
+		t.Fatalf("beside the writer: %v, %v; want open", d.State, err)
+	}
+	_ = r.Close()
+	// Once the writer is gone without ending it, the next open marks it.
+	_ = w.Close()
+	r, err = Open(dir, Shared())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if d, _ := r.Get(context.Background(), id); d.State != StateInterrupted {
+		t.Errorf("after the writer: %v, want interrupted", d.State)
+	}
+}
