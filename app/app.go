@@ -287,5 +287,6 @@ func (c *Console) Close(ctx context.Context) error {
 	if c.abort != nil {
 		c.abort()
 	}
+	c.consults.endUncalled(time.Now())
 	return err
 }

@@ -278,3 +278,34 @@ func TestChatMediaByURL(t *testing.T) {
 		}
 	}
 }
+
+// TestChatOnlyConsultationEndsWithTheConsole: a consultation that had chat
+// and no call is ended when the console closes, not left to be taken for
+// interrupted.
+func TestChatOnlyConsultationEndsWithTheConsole(t *testing.T) {
+	dir := t.TempDir()
+	store, err := record.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newConfigRig(t, func(c *Config) { c.Record = store })
+	p, events := r.addPatient(simpatient.Config{Address: "asha@sbx"})
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
+	if err := p.SendText(context.Background(), "are you there?"); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, r.console, func(m record.Message) bool { return m.Direction == record.In })
+	if err := r.console.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_ = store.Close()
+	store, err = record.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	list, _ := store.List(context.Background(), record.Filter{})
+	if len(list) != 1 || list[0].State != record.StateEnded || list[0].EndReason != "no call" || list[0].Messages != 1 {
+		t.Fatalf("after a clean stop: %+v", list)
+	}
+}

@@ -68,6 +68,22 @@ func (r *consultations) forCall(p waitingroom.Patient) string {
 	return r.ofLocked(p)
 }
 
+// endUncalled ends the consultations that had chat and no call, as the
+// console stops: they were not interrupted. Those with a call were ended
+// with it.
+func (r *consultations) endUncalled(now time.Time) {
+	if r.store == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for addr, id := range r.open {
+		if !r.called[addr] {
+			r.store.End(id, now, 0, "no call", record.Quality{})
+		}
+	}
+}
+
 // callMeter sums up one call's quality from its events.
 type callMeter struct {
 	dialled, connected time.Time
