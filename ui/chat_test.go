@@ -199,6 +199,15 @@ func TestChatViews(t *testing.T) {
 			m = typeText(t, m, "take it twice a day")
 			checkGolden(t, m, w, h)
 		})
+		t.Run(sizeName("waiting_chat", w, h), func(t *testing.T) {
+			m := loaded(t, newFake(&recorder{}, nil), w, h, WithChat(newFakeChat()))
+			m, _ = update(t, m, chatEventMsg{record.Message{Peer: "meera.iyer.1987@sbx", ID: "1", At: testNow, Direction: record.In,
+				ContentType: "text", Text: "is the doctor in today?", Status: "received"}})
+			m, _ = update(t, m, chatEventMsg{record.Message{Peer: "asha.rao@sbx", ID: "2", At: testNow, Direction: record.In,
+				ContentType: "text", Text: "I am ready when you are", Status: "received"}})
+			m, _ = update(t, m, press("t"))
+			checkGolden(t, m, w, h)
+		})
 		t.Run(sizeName("call_notes", w, h), func(t *testing.T) {
 			m := chatCall(t, w, h)
 			m, _ = update(t, m, press("n"))

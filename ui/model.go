@@ -367,16 +367,18 @@ func (m Model) waitingAddress() string {
 // chatViewing is the patient whose chat is on screen, or "".
 func (m Model) chatViewing() string {
 	addr := m.chatTarget()
-	if addr == "" || m.helpOpen || (m.screen == screenWaiting && !m.chat.open() && len(m.chat.logs[addr]) == 0) {
+	if addr == "" || m.helpOpen || m.history.open || (m.screen == screenWaiting && !m.chat.open()) {
 		return ""
 	}
 	return addr
 }
 
 // withChat draws the chat pane for the chat's patient over the bottom of
-// a w by h content block.
+// a w by h content block: always in a call, and in the waiting room while
+// the doctor has it open (the list stays whole otherwise; unread marks say
+// who wrote).
 func (m Model) withChat(block string, w, h int) string {
-	if !m.chat.enabled() {
+	if !m.chat.enabled() || (m.screen == screenWaiting && !m.chat.open()) {
 		return block
 	}
 	addr := m.chatTarget()
