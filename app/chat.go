@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -129,9 +130,7 @@ func (c *Console) open(addr, value string) (string, error) {
 	return s.Open(value)
 }
 
-func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *record.Message, log interface {
-	Warn(string, ...any)
-}) {
+func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *record.Message, log *slog.Logger) {
 	name := in.Chat.FileName
 	if name == "" {
 		name = "attachment"
