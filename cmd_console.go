@@ -21,6 +21,7 @@ import (
 	"teleconsole/app"
 	"teleconsole/call"
 	"teleconsole/hub"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
 )
@@ -34,15 +35,21 @@ type consoleConfig struct {
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
 	logPath       string
-	ring          time.Duration
-	providerID    string
-	hub           string // the hub's NATS URL, or "" for the console's own endpoint
-	demoHub       bool   // the demo's --hub: through a hub of its own
-	demo          bool   // the flags are the demo's
-	nats          natsFlags
-	tls           tlsFlags
-	keyring       *uhiclient.Keyring // set by the demo instead of --verify
-	signer        *uhiclient.Signer  // set by the demo instead of --private-key
+	dataFlags
+	record   string // on or off
+	chatKeys string // the patients' chat keys file
+	// recordErrors receives the record's failed writes, for the screen.
+	recordErrors chan error
+	ring         time.Duration
+	providerID   string
+	hub          string // the hub's NATS URL, or "" for the console's own endpoint
+	demoHub      bool   // the demo's --hub: through a hub of its own
+	demo         bool   // the flags are the demo's
+	nats         natsFlags
+	tls          tlsFlags
+	keyring      *uhiclient.Keyring     // set by the demo instead of --verify
+	signer       *uhiclient.Signer      // set by the demo instead of --private-key
+	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -55,6 +62,7 @@ func consoleDefaults() consoleConfig {
 		verify:      "off",
 		ring:        45 * time.Second,
 		videoBudget: 200,
+		record:      "on",
 		peerFlags:   defaultPeerFlags(),
 	}
 }
@@ -79,6 +87,9 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.IntVar(&c.videoBudget, "video-budget", d.videoBudget, "`KB` a second the patient's picture may take on a terminal reached over SSH (0: no limit)")
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
+	c.dataFlags.register(fs)
+	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
+	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
 	if d.demo {
 		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
@@ -145,9 +156,13 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	defer logFile.Close()
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.recordErrors = make(chan error, 16)
 	appCfg, err := cfg.app(log)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if appCfg.Record != nil {
+		defer appCfg.Record.Close()
 	}
 	var link *hub.Link
 	if cfg.hub != "" {
@@ -196,14 +211,16 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Doctor:   cfg.hpr,
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
+		Record:   recordWords(cfg),
 	}
 	if link != nil {
 		info.Link = link.Status
 	}
 	out := &termOut{File: os.Stdout}
 	prog := tea.NewProgram(ui.New(console, info,
+		ui.WithChat(console), ui.WithHistory(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
-		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(snapshotDir(os.Getenv)),
+		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 	),
 		tea.WithOutput(out),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
@@ -235,10 +252,11 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	return 0
 }
 
-// snapshotDir is where the s key saves the patient's picture.
-func snapshotDir(getenv func(string) string) string {
-	d := dataDir(getenv)
-	if d == "" {
+// snapshotDir is where the s key saves the patient's picture: the data
+// directory's snapshots folder, or none when it cannot be known.
+func (c *consoleConfig) snapshotDir() string {
+	d, err := c.dir()
+	if err != nil {
 		return ""
 	}
 	return filepath.Join(d, "snapshots")
@@ -288,6 +306,14 @@ func verifyWords(cfg *consoleConfig) string {
 	return "sigs verified"
 }
 
+// recordWords warns in the title line when consultations are not kept.
+func recordWords(cfg *consoleConfig) string {
+	if cfg.record == "off" {
+		return "NOT RECORDING"
+	}
+	return ""
+}
+
 // openLog opens the log file, by default in the user's state directory
 // ($XDG_STATE_HOME/teleconsole, else ~/.local/state/teleconsole).
 func openLog(path string) (*os.File, error) {
@@ -330,7 +356,36 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	chatKey, err := c.doctorChatKey()
+	if err != nil {
+		return app.Config{}, err
+	}
+	var keys uhiclient.ChatKeys
+	if c.chatKeys != "" {
+		if keys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
+			return app.Config{}, err
+		}
+	}
+	var store *record.Store
+	switch c.record {
+	case "on":
+		alert := func(err error) {
+			select { // the screen shows the first; the log has them all
+			case c.recordErrors <- fmt.Errorf("the record could not be written: %w", err):
+			default:
+			}
+		}
+		if store, err = c.openStore(record.WithLogger(log.With("part", "record")), record.WithErrorHandler(alert)); err != nil {
+			return app.Config{}, err
+		}
+	case "off":
+	default:
+		return app.Config{}, fmt.Errorf("--record %q: want on or off", c.record)
+	}
 	return app.Config{
+		Record:      store,
+		ChatKey:     &chatKey,
+		ChatKeys:    keys.Lookup,
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,
@@ -369,6 +424,14 @@ func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (
 	default:
 		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", verify)
 	}
+}
+
+// doctorChatKey is the demo's chat key pair, or the data directory's.
+func (c *consoleConfig) doctorChatKey() (uhiclient.ChatKeyPair, error) {
+	if c.chatKeyPair != nil {
+		return *c.chatKeyPair, nil
+	}
+	return c.chatKey()
 }
 
 // makeSigner is the demo's signer, or the one the flags describe.

@@ -31,6 +31,9 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	d.listen, d.hpr, d.name = "127.0.0.1:0", "ganeshborse@hpr.ndhm", "Dr Ganesh Borse"
 	d.iceServers, d.media = "", "synthetic"
 	d.demo = true
+	// The demo's patients are not the doctor's: nothing of them is kept
+	// unless asked (--record on).
+	d.record = "off"
 	cfg := consoleFlags(fs, d)
 	if code, done := parseCommand(fs, args, noEnvironment); done {
 		return code
@@ -41,6 +44,15 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.keyring, cfg.signer = keyring, doctorKey
+	if cfg.dataDir == "" {
+		// A chat key of the run's own, as the signing keys: the demo
+		// leaves nothing in the data directory unless given one.
+		pair, err := uhiclient.NewChatKeyPair(rand.Reader)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		cfg.chatKeyPair = &pair
+	}
 	cfg.loopback = true
 
 	var ln net.Listener

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"teleconsole/call"
@@ -40,11 +42,36 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	peer.register(fs, peerDefaults, "")
 	logPath := fs.String("log", "", "log `FILE` for the WebRTC engine and the wire (default: none)")
 	picturePath := fs.String("picture", "", "a PNG or JPEG `FILE` the patient's camera shows, still, instead of the moving picture")
+	chatKeyPath := fs.String("chat-key", "", "the patient's chat key pair `FILE` (made if missing); with --doctor-chat-key, chat goes encrypted")
+	doctorKey := fs.String("doctor-chat-key", "", "the doctor's chat public `KEY`, as teleconsole chat-key prints it")
+	say := fs.String("say", "", "chat `TEXT` to send the doctor once the call is connected")
+	sendFile := fs.String("send-file", "", "a `FILE` to send the doctor once the call is connected")
 	if code, done := parseCommand(fs, args, patientLookup); done {
 		return code
 	}
 	if cfg.ConsoleURI == "" || cfg.Address == "" || cfg.Doctor == "" {
 		return fail(stderr, errors.New("patient: --console, --abha and --hpr are required"))
+	}
+	if *chatKeyPath != "" {
+		pair, err := uhiclient.LoadOrCreateChatKeyPair(*chatKeyPath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		cfg.ChatKey = &pair
+	}
+	if *doctorKey != "" {
+		k, err := uhiclient.ParseChatKey(*doctorKey)
+		if err != nil {
+			return fail(stderr, fmt.Errorf("--doctor-chat-key: %w", err))
+		}
+		cfg.DoctorChatKey = &k
+	}
+	var attachment []byte
+	if *sendFile != "" {
+		var err error
+		if attachment, err = os.ReadFile(*sendFile); err != nil {
+			return fail(stderr, err)
+		}
 	}
 
 	log := slog.New(slog.DiscardHandler)
@@ -94,15 +121,48 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintln(stdout, l)
 		}
 	}()
+	connected := make(chan struct{}, 1)
 	p, err := simpatient.New(cfg, engine, client, simpatient.WithLogger(log), simpatient.WithEvents(func(e simpatient.Event) {
 		lines <- e.At.Format("15:04:05") + " " + e.Text
+		if e.Kind == simpatient.EventCall && e.State == call.StateConnected {
+			select {
+			case connected <- struct{}{}:
+			default:
+			}
+		}
 	}))
 	if err != nil {
 		close(lines)
 		<-printed
 		return fail(stderr, err)
 	}
+	chatCtx, stopChat := context.WithCancel(ctx)
+	var chatting sync.WaitGroup
+	if *say != "" || attachment != nil {
+		// Once the call is up, as a patient who types while they talk.
+		chatting.Go(func() {
+			ctx := chatCtx
+			select {
+			case <-ctx.Done():
+				return
+			case <-connected:
+			}
+			if *say != "" {
+				if err := p.SendText(ctx, *say); err != nil {
+					lines <- "chat not sent: " + err.Error()
+				}
+			}
+			if attachment != nil {
+				name := filepath.Base(*sendFile)
+				if err := p.SendMedia(ctx, name, uhiclient.MediaType("", name, attachment), attachment); err != nil {
+					lines <- "file not sent: " + err.Error()
+				}
+			}
+		})
+	}
 	err = p.Run(ctx)
+	stopChat()
+	chatting.Wait()
 	close(lines)
 	<-printed
 	if err != nil {

@@ -9,6 +9,8 @@
 //	teleconsole demo             the console with three simulated patients
 //	teleconsole hub [flags]      the hospital's endpoint for many consoles
 //	teleconsole patient [flags]  a simulated patient against any HSPA
+//	teleconsole history [flags]  past consultations from the record
+//	teleconsole chat-key         the doctor's chat public key
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
 //	teleconsole verify [flags]   checks a body on stdin against a header
@@ -87,6 +89,12 @@ func commands() []command {
 		{"patient", "a simulated patient against any HSPA", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runPatient(ctx, args, stdout, stderr)
 		}},
+		{"history", "past consultations from the record", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runHistory(ctx, args, stdout, stderr)
+		}},
+		{"chat-key", "the doctor's chat public key, for the patients' apps", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runChatKey(args, stdout, stderr)
+		}},
 		{"keygen", "a new Ed25519 key pair in the UHI format", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runKeygen(args, stdin, stdout, stderr)
 		}},
@@ -107,7 +115,7 @@ func commandsUsage() string {
 		"       teleconsole COMMAND [flags]   a command (teleconsole COMMAND --help for its flags)\n" +
 		"\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
 	}
 	return b.String()
 }

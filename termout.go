@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -65,17 +64,4 @@ func (f graphicsFlag) Set(s string) error {
 	}
 	*f.g = g
 	return nil
-}
-
-// dataDir is where the console keeps what a consultation leaves behind
-// (snapshots): $XDG_DATA_HOME/teleconsole, else ~/.local/share/teleconsole.
-func dataDir(getenv func(string) string) string {
-	if d := getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "teleconsole")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".local", "share", "teleconsole")
 }

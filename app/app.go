@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"teleconsole/call"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -48,6 +50,14 @@ type Config struct {
 	// ShutdownTimeout bounds Close when its context has no deadline
 	// (default 5 s).
 	ShutdownTimeout time.Duration
+	// Record keeps every consultation; nil keeps nothing (--record off).
+	// The caller opens and closes it.
+	Record *record.Store
+	// ChatKey is the doctor's chat key pair; nil sends and reads only
+	// plain text.
+	ChatKey *uhiclient.ChatKeyPair
+	// ChatKeys finds a patient's chat public key by address; nil knows none.
+	ChatKeys func(addr string) (uhiclient.ChatKey, bool)
 }
 
 // Console is the running application. Its methods other than Start and
@@ -64,6 +74,15 @@ type Console struct {
 	acks    *ackQueue
 	events  chan call.Event
 	timeout time.Duration
+
+	store      *record.Store // nil: nothing kept
+	consults   *consultations
+	chatKey    *uhiclient.ChatKeyPair
+	chatKeys   func(string) (uhiclient.ChatKey, bool)
+	chatEvents chan record.Message
+	mediaHTTP  *http.Client
+	sends      sync.WaitGroup  // chat sends and fetches in flight
+	sendCtx    context.Context // cancelled by abort; set by Start
 
 	// Set by Start, used by Close.
 	started     bool
@@ -115,6 +134,10 @@ func New(cfg Config) (*Console, error) {
 		events:  make(chan call.Event, 64),
 		timeout: timeout,
 	}
+	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
+	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
+	c.chatEvents = make(chan record.Message, 256)
+	c.mediaHTTP = mediaClient()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
 	if c.wire == nil {
@@ -140,7 +163,9 @@ func newDirectFor(cfg Config, log *slog.Logger) (*direct, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newDirect(cfg.Doctor.Cred, verifier, client, uhiclient.WithServerLogger(log.With("part", "endpoint")))
+	return newDirect(cfg.Doctor.Cred, verifier, client, uhiclient.WithServerLogger(log.With("part", "endpoint")),
+		// Room for an attachment of the reference apps' 5 MB as base64.
+		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
 }
 
 // MediaSource says where calls get their picture and sound.
@@ -165,10 +190,11 @@ func (c *Console) Start(ln net.Listener) error {
 	inbound, stopInbound := context.WithCancel(context.Background())
 	sends, abort := context.WithCancel(context.Background())
 	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
+	c.sendCtx = sends
 	go func() {
 		defer close(c.inboundDone)
 		var chats sync.WaitGroup
-		chats.Go(func() { c.logChats(inbound, c.wire.Chats()) })
+		chats.Go(func() { c.chats(inbound, c.wire.Chats()) })
 		c.run(inbound, c.wire.Signals())
 		chats.Wait()
 	}()
@@ -234,6 +260,18 @@ func (c *Console) Close(ctx context.Context) error {
 		}
 	})
 	g.Go(func() error {
+		done := make(chan struct{})
+		go func() { c.sends.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-gctx.Done():
+			c.abort()
+			<-done
+			return fmt.Errorf("chat messages still in flight: %w", gctx.Err())
+		}
+	})
+	g.Go(func() error {
 		// follow may be blocked handing a call's last event to a UI that
 		// has already quit: drain so it finishes.
 		done := make(chan struct{})
@@ -252,18 +290,6 @@ func (c *Console) Close(ctx context.Context) error {
 	if c.abort != nil {
 		c.abort()
 	}
+	c.consults.endUncalled(time.Now())
 	return err
-}
-
-// logChats keeps chat messages (content_type text or media) apart from the
-// call machinery: logged and acknowledged by the server, not acted on.
-func (c *Console) logChats(ctx context.Context, chats <-chan *uhiclient.Inbound) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case in := <-chats:
-			c.log.Info("chat message", "from", in.Sender, "content_type", in.Chat.ContentType)
-		}
-	}
 }

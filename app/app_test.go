@@ -70,6 +70,12 @@ func newRig(t testing.TB, opts ...call.Option) *rig {
 // newRoomRig is newRig with the waiting room's options.
 func newRoomRig(t testing.TB, room []waitingroom.Option, opts ...call.Option) *rig {
 	t.Helper()
+	return newConfigRig(t, func(c *Config) { c.Room = room }, opts...)
+}
+
+// newConfigRig is newRig with the console's configuration changed by edit.
+func newConfigRig(t testing.TB, edit func(*Config), opts ...call.Option) *rig {
+	t.Helper()
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
@@ -96,15 +102,16 @@ func newRoomRig(t testing.TB, room []waitingroom.Option, opts ...call.Option) *r
 		t.Fatal(err)
 	}
 	uri := "http://" + ln.Addr().String() + "/api/v1"
-	c, err := New(Config{
+	cfg := Config{
 		Doctor:      uhiclient.Person{Name: "Dr Borse", Cred: testDoctor},
 		ProviderID:  "teleconsole",
 		ProviderURI: uri,
 		Engine:      append(base, opts...),
-		Room:        room,
 		Client:      []uhiclient.ClientOption{uhiclient.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond)},
 		Log:         log.With("side", "doctor"),
-	})
+	}
+	edit(&cfg)
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

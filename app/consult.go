@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"time"
 
 	"teleconsole/call"
 	"teleconsole/callwire"
@@ -223,6 +224,7 @@ func (c *Console) Call(addr string) error {
 	c.dialing = addr
 	c.mu.Unlock()
 
+	dialled := time.Now()
 	s, err := c.dial(addr)
 
 	c.mu.Lock()
@@ -230,7 +232,12 @@ func (c *Console) Call(addr string) error {
 	c.dialing, c.held = "", nil
 	if err == nil {
 		c.session = s
-		c.calls.Go(func() { c.follow(s) })
+		meter := &callMeter{dialled: dialled}
+		id := c.consults.forCall(c.patientFor(addr, nil))
+		if c.store != nil {
+			c.store.CallStarted(id, dialled)
+		}
+		c.calls.Go(func() { c.follow(s, id, meter) })
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -259,13 +266,25 @@ func (c *Console) dial(addr string) (*call.Session, error) {
 	return s, nil
 }
 
-// follow passes one call's events to the UI and keeps the waiting room in
-// step with them, until the call ends.
-func (c *Console) follow(s *call.Session) {
+// follow passes one call's events to the UI and keeps the waiting room and
+// the consultation's record (id) in step with them, until the call ends.
+func (c *Console) follow(s *call.Session, id string, meter *callMeter) {
 	for ev := range s.Events() {
+		if st, ok := ev.(call.StatsEvent); ok {
+			meter.stats(st.Stats)
+			if now := time.Now(); c.store != nil && now.Sub(meter.lastWrite) >= qualityEvery {
+				meter.lastWrite = now
+				c.store.SetQuality(id, meter.quality())
+			}
+		}
 		if se, ok := ev.(call.StateEvent); ok {
 			c.record(s.Peer(), se)
+			now := time.Now()
+			meter.state(se, now)
 			if se.State == call.StateEnded {
+				if c.store != nil {
+					c.store.End(id, now, meter.length(now), se.Reason.String(), meter.quality())
+				}
 				c.mu.Lock()
 				if c.session == s {
 					c.session = nil

@@ -12,6 +12,12 @@
 //        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
 //        [--ice-servers URLS] [--turn-user U] [--turn-password P]
 //        [--ice-transport-policy all|relay]
+//        [--chat-private '[32 ints]' --doctor-chat-key '[32 ints]'] [--say TEXT]
+//
+// With both chat keys, chat goes as the reference app sends it, encrypted
+// in the page (chatpage.js); --say sends TEXT once the call is connected.
+// Chat from the doctor is reported as chat (text, encrypted, value: the
+// content_value as it came) or chatError.
 //
 // --camera-file and --mic-file make the fake camera and microphone play
 // those files (the console's synthetic media, with its sync marks).
@@ -45,6 +51,9 @@ const { values: opt } = parseArgs({ options: {
   'mic-file': { type: 'string', default: '' },
   'lip-sync': { type: 'boolean', default: false },
   ...iceOptions,
+  'chat-private': { type: 'string', default: '' },
+  'doctor-chat-key': { type: 'string', default: '' },
+  say: { type: 'string', default: '' },
 } });
 if (!opt.console) {
   emit('error', { text: '--console URL is required' });
@@ -120,6 +129,46 @@ async function onSignal(sig, env) {
   }
 }
 
+const chatKeys = opt['chat-private'] && opt['doctor-chat-key']
+  ? [JSON.parse(opt['chat-private']), JSON.parse(opt['doctor-chat-key'])] : null;
+let said = false;
+
+// sendChat sends text as the reference app does: content_type text, the
+// box from the page when both keys are known, plain otherwise.
+async function sendChat(text) {
+  const value = chatKeys ? await page.evaluate(([k, t]) => window.chatbox.seal(k[0], k[1], t), [chatKeys, text]) : text;
+  const env = wire.build({});
+  env.message.intent.chat.content.content_type = 'text';
+  env.message.intent.chat.content.content_value = value;
+  try {
+    await post(opt.console, env);
+    emit('chatSent', { text, value });
+  } catch (err) {
+    emit('error', { text: `chat not delivered: ${err.message}` });
+  }
+}
+
+// onChat opens a chat message from the doctor as the reference app does:
+// a value with cipher_text is a box, anything else plain text.
+async function onChat(env) {
+  const c = env.message.intent.chat.content;
+  const value = typeof c.content_value === 'string' ? c.content_value : JSON.stringify(c.content_value);
+  if (c.content_type !== 'text') {
+    emit('chat', { type: c.content_type, text: c.content_fileName || '', value: '' });
+    return;
+  }
+  if (!value.includes('cipher_text')) {
+    emit('chat', { type: 'text', text: value, value, encrypted: false });
+    return;
+  }
+  try {
+    const text = await page.evaluate(([k, v]) => window.chatbox.open(k[0], k[1], v), [chatKeys, value]);
+    emit('chat', { type: 'text', text, value, encrypted: true });
+  } catch (err) {
+    emit('chatError', { text: String(err), value });
+  }
+}
+
 function onPage(msg) {
   switch (msg.kind) {
     case 'candidate':
@@ -131,12 +180,20 @@ function onPage(msg) {
     case 'firstFrame':
       emit('firstFrame', { frameAt: msg.at });
       break;
+    case 'state':
+      emit('state', msg);
+      if (msg.state === 'connected' && opt.say && !said) {
+        said = true;
+        sendChat(opt.say);
+      }
+      break;
     default:
       emit(msg.kind, msg);
   }
 }
 
-const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((err) => emit('error', { text: String(err) })));
+const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((err) => emit('error', { text: String(err) })),
+  (env) => onChat(env).catch((err) => emit('error', { text: String(err) })));
 const self = base(server);
 const common = {
   self: person(opt.name, opt.abha, photo(Number(opt['photo-kb']))),

@@ -129,9 +129,10 @@ const nackBody = (code, message) => JSON.stringify({
 
 // serve runs the on_message endpoint (POST /api/v1/on_message and
 // /on_message) and the page (GET /). It answers at once and hands each
-// parsed signal to onSignal afterwards (docs/protocol.md §1).
-export function serve(listen, onSignal) {
-  const page = readFileSync(join(here, 'page.js'), 'utf8');
+// parsed signal to onSignal afterwards (docs/protocol.md §1), and each chat
+// envelope to onChat, when given (docs/protocol.md §7).
+export function serve(listen, onSignal, onChat) {
+  const page = readFileSync(join(here, 'page.js'), 'utf8') + '\n' + readFileSync(join(here, 'chatpage.js'), 'utf8');
   const html = '<!doctype html><meta charset="utf-8"><title>peer</title><body><script>' + page + '</script></body>';
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) {
@@ -157,6 +158,7 @@ export function serve(listen, onSignal) {
         const content = env.message.intent.chat.content;
         if (content.content_type !== 'video_call_signalling') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(ackBody);
+          if (onChat) setImmediate(() => onChat(env));
           return;
         }
         const v = content.content_value;

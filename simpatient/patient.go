@@ -51,6 +51,11 @@ type Config struct {
 	// Rejoin makes the patient READY again after a call, as the reference
 	// app does when its waiting-room screen is opened again.
 	Rejoin bool
+	// ChatKey is the patient's chat key pair, and DoctorChatKey the
+	// doctor's public key: with both, chat text goes encrypted, as the
+	// reference app sends it (docs/protocol.md §7).
+	ChatKey       *uhiclient.ChatKeyPair
+	DoctorChatKey *uhiclient.ChatKey
 }
 
 // EventKind says what happened to the patient.
@@ -81,6 +86,11 @@ const (
 	// EventFirstFrame means the first frame of the doctor's video was
 	// decoded: the end of call setup as the benchmarks measure it.
 	EventFirstFrame
+	// EventChat means a chat message from the doctor arrived; Text says
+	// what it said (opened), and Data holds a file's bytes.
+	EventChat
+	// EventChatSent means a chat message to the doctor was delivered.
+	EventChatSent
 )
 
 // Event is one thing that happened to the patient.
@@ -97,6 +107,8 @@ type Event struct {
 	Reason call.EndReason
 	// Err is set for EventError.
 	Err error
+	// Data is a received file's bytes, for EventChat.
+	Data []byte
 }
 
 // taking is one call the patient takes, from the doctor's OFFER until the
@@ -296,6 +308,8 @@ loop:
 			break loop
 		case in := <-p.server.Signals():
 			p.handle(inner, in)
+		case in := <-p.server.Chats():
+			p.chat(in)
 		}
 	}
 	stop()

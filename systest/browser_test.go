@@ -68,6 +68,11 @@ type peerEvent struct {
 	WidthIn        int     `json:"widthIn"`
 	Path           string  `json:"path"`
 
+	// Chat (patient.mjs): the content_value as sent or received, and
+	// whether it was an encrypted box.
+	Value     string `json:"value"`
+	Encrypted bool   `json:"encrypted"`
+
 	// The page plays the far side through one media element fed with the
 	// video track's event.streams[0], as the patients' app does.
 	Elements     int    `json:"elements"`

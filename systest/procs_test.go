@@ -153,12 +153,19 @@ func (c *consultation) waitPatientSaw(t *testing.T, want string, d time.Duration
 // loopback candidates), and waits for the waiting room.
 func startConsole(t testing.TB) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
-	return startConsoleWith(t, nil)
+	return startConsoleIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// startConsoleIn is startConsole with its record and chat key in dataDir,
+// and extra flags after the others.
+func startConsoleIn(t testing.TB, dataDir string, extra ...string) (pane *tmuxPane, uri, logPath string) {
+	return startConsoleWith(t, nil, append([]string{"--data-dir", dataDir}, extra...)...)
 }
 
 // startConsoleWith is startConsole with more environment variables
 // (NAME=value) and flags, which come after startConsole's own and so win
-// over them.
+// over them. Without --data-dir among them the record goes to a temporary
+// directory.
 func startConsoleWith(t testing.TB, env []string, flags ...string) (pane *tmuxPane, uri, logPath string) {
 	t.Helper()
 	bin := binary(t)
@@ -172,6 +179,7 @@ func startConsoleWith(t testing.TB, env []string, flags ...string) (pane *tmuxPa
 		"--media", "synthetic",
 		"--verify", "off",
 		"--log", logPath,
+		"--data-dir", filepath.Join(t.TempDir(), "data"),
 	}, flags...)
 	pane = startTmux(t, 80, 24, append([]string{"TERM=xterm-256color"}, env...), argv...)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)

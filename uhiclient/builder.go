@@ -1,6 +1,7 @@
 package uhiclient
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -164,9 +165,22 @@ func (b *Builder) BuildRaw(sig Signal) (*Envelope, error) {
 	return b.envelope(ContentTypeSignalling, string(inner), nil), nil
 }
 
-// Text builds a plain chat message (content_type "text").
-func (b *Builder) Text(text string) *Envelope {
-	return b.envelope(ContentTypeText, text, nil)
+// Text builds a chat text message (content_type "text") whose
+// content_value is value: plain text, or an encrypted box from
+// ChatSecret.Encrypt (docs/protocol.md §7).
+func (b *Builder) Text(value string) *Envelope {
+	return b.envelope(ContentTypeText, value, nil)
+}
+
+// Media builds a chat attachment (content_type "media") as the reference
+// apps send one: the file as standard base64 in content_value, its name in
+// content_fileName and content_filePath, and its type in content_mimetype
+// (docs/protocol.md §7).
+func (b *Builder) Media(name, mimeType string, data []byte) *Envelope {
+	env := b.envelope(ContentTypeMedia, base64.StdEncoding.EncodeToString(data), nil)
+	c := &env.Message.Intent.Chat.Content
+	c.ContentFileName, c.ContentFilePath, c.ContentMimeType = name, name, mimeType
+	return env
 }
 
 func (b *Builder) envelope(ctype, value string, url *string) *Envelope {

@@ -47,6 +47,10 @@ type ChatMessage struct {
 	Value string
 	// URL is content_url, or "".
 	URL string
+	// FileName is content_fileName (any case), for media.
+	FileName string
+	// MimeType is content_mimetype, for media, when given.
+	MimeType string
 }
 
 // Field paths used in errors and NACKs.
@@ -122,7 +126,8 @@ func Decode(body []byte) (*Inbound, error) {
 		if in.Sender == "" {
 			return nil, missing(pathSenderCred)
 		}
-		in.Chat = &ChatMessage{ContentType: ctype, Value: string(content.ContentValue)}
+		in.Chat = &ChatMessage{ContentType: ctype, Value: string(content.ContentValue),
+			FileName: strings.TrimSpace(content.ContentFileName), MimeType: strings.TrimSpace(content.ContentMimeType)}
 		if content.ContentURL != nil {
 			in.Chat.URL = *content.ContentURL
 		}

@@ -3,8 +3,10 @@
 // the six signalling payloads carried in content_value (docs/protocol.md §3), Ed25519
 // request signing with BLAKE2b-512 digests (docs/protocol.md §5), an HTTP handler for
 // inbound POST /on_message calls that acknowledges at once and delivers the
-// decoded message on bounded channels, and an outbound client that posts to a
-// peer's consumer_uri with retries.
+// decoded message on bounded channels, an outbound client that posts to a
+// peer's consumer_uri with retries, and the chat the reference apps carry on
+// the same channel: X25519 keys, text sealed with AES-256-CTR and
+// HMAC-SHA256, and attachments as base64 or a URL (docs/protocol.md §7).
 //
 // The package is used from both ends of a consultation: the doctor's console
 // (HSPA) and simulated patients (EUA). Nothing in it assumes which side it runs

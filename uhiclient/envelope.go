@@ -137,6 +137,15 @@ type Content struct {
 	ContentType string `json:"content_type"`
 	// ContentURL is the attachment URL for media, null otherwise.
 	ContentURL *string `json:"content_url"`
+	// ContentFileName is a media attachment's file name. The reference
+	// apps write content_fileName; encoding/json matches keys without
+	// regard to case, so content_filename reads here too (docs/protocol.md §7).
+	ContentFileName string `json:"content_fileName,omitempty"`
+	// ContentFilePath is the path the reference apps send beside the name
+	// (their own device's); it is read and not used.
+	ContentFilePath string `json:"content_filePath,omitempty"`
+	// ContentMimeType is a media attachment's type, when the sender gives one.
+	ContentMimeType string `json:"content_mimetype,omitempty"`
 }
 
 // ChatTime is message.intent.chat.time.

@@ -142,3 +142,29 @@ func (e *NackError) Error() string {
 
 // Temporary reports whether the refusal is worth retrying (a 5xx status).
 func (e *NackError) Temporary() bool { return e.HTTPStatus >= 500 }
+
+// Chat encryption errors (docs/protocol.md §7).
+var (
+	// ErrBadChatKey means an X25519 key is not 32 bytes written as a JSON
+	// array of integers, or gives a low-order shared secret.
+	ErrBadChatKey = errors.New("bad chat key")
+	// ErrNotSealed means a text message's content_value is not an encrypted
+	// box (no cipher_text): it is plain text.
+	ErrNotSealed = errors.New("not an encrypted chat message")
+	// ErrBadSealed means an encrypted box is damaged: a field missing, not an
+	// array of bytes, or of the wrong length.
+	ErrBadSealed = errors.New("damaged encrypted chat message")
+	// ErrBadMAC means an encrypted message's HMAC does not match: it was
+	// changed on the way or sealed with another key. Nothing of it is shown.
+	ErrBadMAC = errors.New("chat message MAC does not verify")
+)
+
+// Chat attachment errors (docs/protocol.md §7).
+var (
+	// ErrBadMedia means an attachment cannot be read: its content_value is
+	// not base64, or its content_url is not a usable http(s) URL.
+	ErrBadMedia = errors.New("bad attachment")
+	// ErrMediaTooLarge means an attachment is over the size limit (5 MB by
+	// default); a received one is NACKed with 413.
+	ErrMediaTooLarge = errors.New("attachment too large")
+)

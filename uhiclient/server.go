@@ -62,6 +62,7 @@ type Server struct {
 	maxDrain int64
 	drainFor time.Duration
 	maxImage int
+	maxMedia int
 	basePath string
 	signals  chan *Inbound
 	chats    chan *Inbound
@@ -219,6 +220,20 @@ func WithMaxBody(n int64) ServerOption {
 	}
 }
 
+// WithMaxMedia sets the largest chat attachment carried in content_value
+// (default DefaultMaxMedia): a larger one is NACKed with 413 (POLICY-ERROR,
+// UHI-1413) at content_value, so the sender learns why. The body limit
+// (WithMaxBody) must leave room for it as base64 (MediaBodyLimit).
+func WithMaxMedia(n int) ServerOption {
+	return func(s *Server) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max media %d", ErrBadOption, n)
+		}
+		s.maxMedia = n
+		return nil
+	}
+}
+
 // WithDrain sets how much of an oversized body the server reads and throws
 // away after sending its 413 NACK, at most, and for how long at most
 // (default DefaultMaxDrain and DefaultDrainTime). A client that sends all
@@ -294,6 +309,7 @@ func NewServer(localAddress string, opts ...ServerOption) (*Server, error) {
 		maxDrain: DefaultMaxDrain,
 		drainFor: DefaultDrainTime,
 		maxImage: DefaultMaxImage,
+		maxMedia: DefaultMaxMedia,
 		basePath: DefaultBasePath,
 		signals:  make(chan *Inbound, DefaultQueueSize),
 		chats:    make(chan *Inbound, DefaultQueueSize),
@@ -409,6 +425,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeContext, Code: CodeBadRequest, Path: pathReceiverCred,
 			Message: fmt.Sprintf("%v: receiver %q is not %s", ErrNotForMe, in.Receiver, strings.Join(s.local, ", "))})
 		return
+	}
+	if in.Chat != nil && strings.EqualFold(in.Chat.ContentType, ContentTypeMedia) {
+		if n := MediaSize(in.Chat.Value); n > s.maxMedia {
+			s.reject(w, r, http.StatusRequestEntityTooLarge, ErrorBody{Type: TypePolicy, Code: CodeTooLarge,
+				Path:    pathChat + pathContentSuffix + ".content_value",
+				Message: fmt.Sprintf("%v: %d bytes, limit %d", ErrMediaTooLarge, n, s.maxMedia)})
+			return
+		}
 	}
 	now := s.now()
 	in.KeyID, in.ReceivedAt = keyID, now

@@ -49,24 +49,25 @@ type callModel struct {
 	cameraOff bool
 	videoOn   bool
 
-	frame      *image.RGBA
-	frameSeq   uint64
-	graphics   Graphics // how the picture is drawn: blocks, off, or real pixels through pic
-	pic        *picture // the picture in real pixels; nil unless graphics.pixels()
-	fullscreen bool     // the picture takes the whole terminal
-	covered    bool     // another screen (help) is over this one
-	snapDir    string   // where snapshots go; "" for none
-	clock      func() time.Time
-	top        int // the screen row of the call screen's first line
-	screenW    int // the whole terminal, for the full-screen picture
-	screenH    int
-	blocks     *halfBlocks
-	video      string // frame drawn for the current video area
-	statsPanel string // the Network panel, drawn when the figures or the size change
-	videoCols  int
-	videoRows  int
-	videoAreaW int
-	videoAreaH int
+	frame        *image.RGBA
+	frameSeq     uint64
+	graphics     Graphics // how the picture is drawn: blocks, off, or real pixels through pic
+	pic          *picture // the picture in real pixels; nil unless graphics.pixels()
+	fullscreen   bool     // the picture takes the whole terminal
+	covered      bool     // another screen (help) is over this one
+	coveredBelow int      // lines at the foot another pane (chat) lies over
+	snapDir      string   // where snapshots go; "" for none
+	clock        func() time.Time
+	top          int // the screen row of the call screen's first line
+	screenW      int // the whole terminal, for the full-screen picture
+	screenH      int
+	blocks       *halfBlocks
+	video        string // frame drawn for the current video area
+	statsPanel   string // the Network panel, drawn when the figures or the size change
+	videoCols    int
+	videoRows    int
+	videoAreaW   int
+	videoAreaH   int
 
 	width, height int
 }

@@ -56,4 +56,7 @@ type Info struct {
 	// hub is ("hub reachable"); nil when the console has its own endpoint.
 	// It must be quick and never block.
 	Link func() string
+	// Record is a warning about the record shown in the title line, e.g.
+	// "NOT RECORDING" with --record off; empty when consultations are kept.
+	Record string
 }

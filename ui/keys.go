@@ -36,6 +36,16 @@ type KeyMap struct {
 	ForceQuit key.Binding
 	// Yes and No answer the quit confirmation.
 	Yes, No key.Binding
+	// Chat opens the chat line for the patient called or selected; Attach
+	// a prompt for a file's path to send them; Notes the doctor's notes on
+	// their consultation.
+	Chat, Attach, Notes key.Binding
+	// Send sends the chat line (or the file named); CloseInput closes the
+	// chat line, the prompt or the notes.
+	Send, CloseInput key.Binding
+	// History opens past consultations; Filter keeps the selected
+	// patient's only, or everyone's again.
+	History, Filter key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -56,6 +66,13 @@ func DefaultKeyMap() KeyMap {
 		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
 		Yes:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
 		No:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Chat:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
+		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
+		Notes:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
+		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		CloseInput: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		History:    key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Filter:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
 	}
 }
 
@@ -72,7 +89,13 @@ type keyContext struct {
 	cameraOff  bool
 	videoOn    bool
 	fullscreen bool
-	canSnap    bool // a frame is shown and snapshots have a directory
+	canSnap    bool     // a frame is shown and snapshots have a directory
+	chat       bool     // there is a chat, and a patient to chat with
+	input      chatMode // the chat input open, or chatClosed
+	history    bool     // there is a record to read
+	inHistory  bool     // the history screen is open
+	inDetail   bool     // and shows one consultation
+	filtered   bool     // and keeps one patient's only
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -94,6 +117,37 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Quit.SetEnabled(!c.confirming)
 	k.Yes.SetEnabled(c.confirming)
 	k.No.SetEnabled(c.confirming)
+	k.Chat.SetEnabled(c.chat && !c.confirming)
+	k.Attach.SetEnabled(c.chat && !c.confirming)
+	k.Notes.SetEnabled(c.chat && !c.confirming)
+	k.Send.SetEnabled(false)
+	k.CloseInput.SetEnabled(false)
+	k.History.SetEnabled(c.history && onWaiting && c.input == chatClosed && !c.inHistory)
+	k.Filter.SetEnabled(false)
+	if c.inHistory && !c.confirming {
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.Chat, &k.Attach, &k.Notes} {
+			b.SetEnabled(false)
+		}
+		k.Up.SetEnabled(!c.inDetail)
+		k.Down.SetEnabled(!c.inDetail)
+		k.Send.SetEnabled(!c.inDetail)
+		k.Send.SetHelp(k.Send.Help().Key, "open")
+		k.Filter.SetEnabled(!c.inDetail)
+		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
+		k.CloseInput.SetEnabled(true)
+		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
+	}
+	if c.input != chatClosed && !c.confirming {
+		// The input has the keyboard: only its own keys and the way
+		// out that always works apply.
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video,
+			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes} {
+			b.SetEnabled(false)
+		}
+		k.Send.SetEnabled(c.input != chatNotes)
+		k.CloseInput.SetEnabled(true)
+		k.Send.SetHelp(k.Send.Help().Key, pick(c.input == chatAttaching, "send file", "send"))
+	}
 
 	k.Mute.SetHelp(k.Mute.Help().Key, pick(c.micMuted, "unmute mic", "mute mic"))
 	k.Camera.SetHelp(k.Camera.Help().Key, pick(c.cameraOff, "camera on", "camera off"))
@@ -117,7 +171,8 @@ func pick(cond bool, yes, no string) string {
 // would push quit off the line.
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Yes, k.No, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back, k.Help, k.Quit}
+	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
+		k.Chat, k.History, k.Filter, k.Help, k.Quit}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -125,6 +180,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

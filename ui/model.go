@@ -44,6 +44,9 @@ type Model struct {
 	waiting       waitingModel
 	call          callModel
 	help          helpModel
+	chat          chatModel
+	history       historyModel
+	alerts        <-chan error
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
 	err           error
@@ -82,10 +85,13 @@ func New(c Console, info Info, opts ...Option) Model {
 		budget:       200 * 1000,
 		cellW:        defaultCellW,
 		cellH:        defaultCellH,
+		chat:         newChatModel(DefaultStyles()),
 	}
 	for _, o := range opts {
 		o(&m)
 	}
+	m.chat.styles = m.styles
+	m.history.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
@@ -108,6 +114,12 @@ func (m Model) Init() tea.Cmd {
 		cmds = append(cmds, probeCmd(m.term))
 	case m.graphics.pixels():
 		cmds = append(cmds, tea.Raw(ansi.WindowOp(requestCellSize)))
+	}
+	if m.chat.enabled() {
+		cmds = append(cmds, waitChatCmd(m.chat.chatter.ChatEvents()))
+	}
+	if m.alerts != nil {
+		cmds = append(cmds, waitAlertCmd(m.alerts))
 	}
 	return tea.Batch(cmds...)
 }
@@ -149,6 +161,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case eventMsg:
 		m.handleEvent(msg.ev)
 		cmd = waitEventCmd(m.console.Events())
+	case chatEventMsg:
+		m.chat.add(msg.m, m.chatViewing())
+		m.waiting.SetUnread(m.chat.unread)
+		cmd = waitChatCmd(m.chat.chatter.ChatEvents())
+	case chatFailedMsg:
+		m.err = msg.err
+	case notesSavedMsg:
+		cmd = m.chat.saved()
+	case historyMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("history: %w", msg.err)
+		}
+		m.history.loaded(msg)
+	case detailMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("history: %w", msg.err)
+		} else if m.history.open {
+			m.history.detail = &msg.d
+		}
+	case alertMsg:
+		m.err = msg.err
+		cmd = waitAlertCmd(m.alerts)
 	case eventsClosedMsg:
 		m.err = errors.New("call engine stopped: no more call events")
 	case callStartedMsg:
@@ -173,8 +207,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if wasActive && !m.call.Active() {
 		cmd = tea.Batch(cmd, m.callEnded(), m.call.removePicture())
 	}
+	if m.screen == screenCall {
+		// The chat pane lies over the call screen's last lines: the
+		// picture keeps above it.
+		cmd = tea.Batch(cmd, m.call.SetCoveredBelow(m.chatPaneHeight()))
+	}
 	m.refreshKeys()
 	return m, cmd
+}
+
+// chatPaneHeight is how many of the content's last lines the chat pane
+// covers now (withChat).
+func (m Model) chatPaneHeight() int {
+	if !m.chat.enabled() || (m.screen == screenWaiting && !m.chat.open()) {
+		return 0
+	}
+	addr := m.chatTarget()
+	if addr == "" {
+		return 0
+	}
+	_, ch := m.contentSize()
+	return m.chat.height(addr, ch)
 }
 
 // handleKey acts on a key press through the key map.
@@ -187,6 +240,14 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, hangupAndQuitCmd(m.console)
 		}
 		return m, tea.Quit
+	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
+		var cmd tea.Cmd
+		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
+		return m, cmd
+	case m.chat.open() && !m.confirming:
+		var cmd tea.Cmd
+		m.chat, cmd = m.chat.update(msg, k)
+		return m, cmd
 	case m.confirming:
 		switch {
 		case key.Matches(msg, k.Yes):
@@ -208,6 +269,21 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
 		return m, m.call.SetCovered(false)
+	case key.Matches(msg, k.History):
+		var cmd tea.Cmd
+		m.history, cmd = m.history.start()
+		return m, cmd
+	case key.Matches(msg, k.Chat), key.Matches(msg, k.Attach), key.Matches(msg, k.Notes):
+		mode := chatTyping
+		if key.Matches(msg, k.Attach) {
+			mode = chatAttaching
+		} else if key.Matches(msg, k.Notes) {
+			mode = chatNotes
+		}
+		var cmd tea.Cmd
+		m.chat, cmd = m.chat.start(mode, m.chatTarget())
+		m.waiting.SetUnread(m.chat.unread)
+		return m, cmd
 	}
 	m.notice = ""
 
@@ -314,6 +390,12 @@ func (m *Model) refreshKeys() {
 		canCall:    ok && p.State.Callable() && !m.settling,
 		autoReturn: m.returnAfter > 0,
 		patients:   len(m.waiting.patients),
+		chat:       m.chat.enabled() && m.chatTarget() != "",
+		input:      m.chat.mode,
+		history:    m.history.source != nil,
+		inHistory:  m.history.open,
+		inDetail:   m.history.detail != nil,
+		filtered:   m.history.patient != "",
 		micMuted:   m.call.micMuted,
 		cameraOff:  m.call.cameraOff,
 		videoOn:    m.call.videoOn,
@@ -358,6 +440,52 @@ func (m *Model) setSize(w, h int) {
 	m.call.SetScreen(m.width, m.height, 1)
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
+	m.chat.setWidth(cw)
+}
+
+// chatTarget is the patient the chat keys are for: the one called, else
+// the one selected.
+func (m Model) chatTarget() string {
+	if m.screen == screenCall {
+		return m.call.patient.Address
+	}
+	if p, ok := m.waiting.Selected(); ok {
+		return p.Address
+	}
+	return ""
+}
+
+// waitingAddress is the waiting room's selected patient, or "".
+func (m Model) waitingAddress() string {
+	if p, ok := m.waiting.Selected(); ok {
+		return p.Address
+	}
+	return ""
+}
+
+// chatViewing is the patient whose chat is on screen, or "".
+func (m Model) chatViewing() string {
+	addr := m.chatTarget()
+	if addr == "" || m.helpOpen || m.history.open || (m.screen == screenWaiting && !m.chat.open()) {
+		return ""
+	}
+	return addr
+}
+
+// withChat draws the chat pane for the chat's patient over the bottom of
+// a w by h content block: always in a call, and in the waiting room while
+// the doctor has it open (the list stays whole otherwise; unread marks say
+// who wrote).
+func (m Model) withChat(block string, w, h int) string {
+	if !m.chat.enabled() || (m.screen == screenWaiting && !m.chat.open()) {
+		return block
+	}
+	addr := m.chatTarget()
+	ph := m.chat.height(addr, h)
+	if addr == "" || ph == 0 {
+		return block
+	}
+	return overlay(block, m.chat.view(addr, w, ph))
 }
 
 // View draws the whole screen: exactly the window's height, and no line
@@ -371,16 +499,21 @@ func (m Model) View() tea.View {
 	switch {
 	case m.helpOpen:
 		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
+	case m.history.open:
+		heading, content = "History", m.history.view(w, ch)
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
 		// than drawing them.
-		heading, content = "Call", m.call.View()
+		heading, content = "Call", m.withChat(m.call.View(), w, ch)
 	default:
-		heading, content = "Waiting room", fitBlock(m.waiting.View(), w, ch)
+		heading, content = "Waiting room", m.withChat(fitBlock(m.waiting.View(), w, ch), w, ch)
 	}
-	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading),
-		st.Dim.Render(cut(m.info.Doctor, 40)), w)
+	right := st.Dim.Render(cut(m.info.Doctor, 40))
+	if m.info.Record != "" {
+		right = st.Warn.Render(m.info.Record) + "  " + right
+	}
+	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading), right, w)
 
 	var msgLine string
 	switch {

@@ -259,6 +259,11 @@ func (m *callModel) placePicture() {
 		iw, ih = m.frame.Rect.Dx(), m.frame.Rect.Dy()
 	}
 	col, row := m.videoOrigin()
+	areaH := m.videoAreaH
+	if !m.fullscreen && m.coveredBelow > 0 {
+		// The area starts on the call screen's fourth line.
+		areaH = max(0, min(areaH, m.height-m.coveredBelow-3))
+	}
 	// A terminal scales kitty and iTerm2 pictures to their cells at no
 	// cost to the link; a sixel picture is sent at the size it is shown,
 	// so it is scaled up at most twice (four times the bytes), and not at
@@ -270,7 +275,7 @@ func (m *callModel) placePicture() {
 			up = 1
 		}
 	}
-	if m.pic.surf.place(iw, ih, col, row, m.videoAreaW, m.videoAreaH, up) {
+	if m.pic.surf.place(iw, ih, col, row, m.videoAreaW, areaH, up) {
 		m.pic.settle = true
 		m.pic.stale()
 	}
@@ -329,6 +334,18 @@ func (m *callModel) removePicture() tea.Cmd {
 		return rawCmd(m.pic.surf.remove())
 	}
 	return tea.ClearScreen
+}
+
+// SetCoveredBelow says how many of the call screen's last lines another
+// pane (chat) lies over: the picture is placed above them.
+func (m *callModel) SetCoveredBelow(lines int) tea.Cmd {
+	if lines == m.coveredBelow {
+		return nil
+	}
+	return m.pictureGone(func() {
+		m.coveredBelow = lines
+		m.placePicture()
+	})
 }
 
 // SetCovered says whether another screen (help) is over the call screen.

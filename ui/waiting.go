@@ -24,7 +24,8 @@ type waitingModel struct {
 	selAddr  string
 	asOf     time.Time
 	loaded   bool
-	last     string // the last call's summary line, or empty
+	last     string         // the last call's summary line, or empty
+	unread   map[string]int // unread chat messages by address
 	width    int
 	height   int
 }
@@ -39,6 +40,10 @@ func (m *waitingModel) SetSize(w, h int) { m.width, m.height = w, h }
 // SetLastCall sets the line that sums up the last call, or clears it with
 // "". The line is plain text, already made safe to draw.
 func (m *waitingModel) SetLastCall(s string) { m.last = s }
+
+// SetUnread sets the patients' counts of unread chat messages, shown
+// beside their names.
+func (m *waitingModel) SetUnread(u map[string]int) { m.unread = u }
 
 // SetPatients replaces the list with a fresh snapshot taken at asOf.
 func (m *waitingModel) SetPatients(ps []waitingroom.Patient, asOf time.Time) {
@@ -161,7 +166,11 @@ func (m waitingModel) View() string {
 	}
 	for i := first; i < len(m.patients) && i < first+visible; i++ {
 		p := m.patients[i]
-		text := row(p.Name, p.Address, formatWait(p.Waited(m.asOf)), p.State.String(), p.Note)
+		name := p.Name
+		if n := m.unread[p.Address]; n > 0 {
+			name = fmt.Sprintf("(%d) %s", n, name)
+		}
+		text := row(name, p.Address, formatWait(p.Waited(m.asOf)), p.State.String(), p.Note)
 		if i == m.selected {
 			lines = append(lines, st.Selected.Render(fitLine("> "+text, inner)))
 			continue

@@ -1,0 +1,187 @@
+package systest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The record and the chat, end to end: the real console in tmux and the
+// simulated patient in its own process, chatting in the reference apps'
+// format (docs/protocol.md §7), then teleconsole history reading what the
+// consultation left behind.
+
+// chatKeys makes the doctor's chat key in dataDir and the patient's in a
+// file of its own, and writes the console's key file; it returns the
+// doctor's public key, the patient's key pair file and the key file.
+func chatKeys(t *testing.T, bin, dataDir string) (doctorKey, patientKeyFile, keysFile string) {
+	t.Helper()
+	out, err := exec.Command(bin, "chat-key", "--data-dir", dataDir).Output()
+	if err != nil {
+		t.Fatalf("teleconsole chat-key: %v", err)
+	}
+	doctorKey = strings.TrimSpace(string(out))
+	pdir := t.TempDir()
+	out, err = exec.Command(bin, "chat-key", "--data-dir", pdir).Output()
+	if err != nil {
+		t.Fatalf("teleconsole chat-key: %v", err)
+	}
+	keysFile = filepath.Join(t.TempDir(), "patients.json")
+	body := fmt.Sprintf(`{"manishkahane1992@sbx": %s}`, strings.TrimSpace(string(out)))
+	if err := os.WriteFile(keysFile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return doctorKey, filepath.Join(pdir, "chat-key.json"), keysFile
+}
+
+// history is teleconsole history --format json on dataDir.
+func history(t *testing.T, bin, dataDir string) []map[string]any {
+	t.Helper()
+	out, err := exec.Command(bin, "history", "--data-dir", dataDir, "--format", "json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("teleconsole history: %v: %s", err, out)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("history JSON: %v:\n%s", err, out)
+	}
+	return list
+}
+
+// escape presses Escape and waits as a person would before the next key: a
+// key straight after Escape reaches the console as that key with Alt.
+func escape(pane *tmuxPane) {
+	pane.keys("Escape")
+	time.Sleep(300 * time.Millisecond)
+}
+
+func TestEndToEndChatAndRecord(t *testing.T) {
+	bin := binary(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	doctorKey, patientKey, keysFile := chatKeys(t, bin, dataDir)
+	pane, uri, logPath := startConsoleIn(t, dataDir, "--chat-keys", keysFile)
+	photo := filepath.Join(t.TempDir(), "rash.png")
+	// A PNG header is enough for a photo's type; the console keeps the bytes.
+	if err := os.WriteFile(photo, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 3000)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, patientOut := startPatient(t, bin, uri, freePort(t),
+		"--chat-key", patientKey, "--doctor-chat-key", doctorKey,
+		"--say", "my camera is broken", "--send-file", photo)
+	c := &consultation{pane: pane, logPath: logPath, bin: bin, consoleURI: uri, patientOut: patientOut}
+	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
+	if strings.Contains(pane.capture(), "NOT RECORDING") {
+		t.Errorf("the console says it is not recording:\n%s", pane.capture())
+	}
+
+	pane.keys("Enter")
+	pane.waitFor("Connected", 20*time.Second, logPath)
+	// The patient's text, opened, and their photo, kept.
+	pane.waitFor("my camera is broken", 10*time.Second, logPath)
+	pane.waitFor("[file] rash.png", 10*time.Second, logPath)
+
+	// The doctor's reply, encrypted on the way.
+	pane.keys("t")
+	pane.keys("-l", "take it twice a day")
+	pane.keys("Enter")
+	c.waitPatientSaw(t, "chat received (encrypted): take it twice a day", 10*time.Second)
+	pane.waitFor("[sent]", 10*time.Second, logPath)
+	escape(pane)
+	// A PDF sent.
+	pdf := filepath.Join(t.TempDir(), "prescription.pdf")
+	if err := os.WriteFile(pdf, []byte("%PDF-1.4\nparacetamol 500 mg twice a day\n%%EOF\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pane.keys("a")
+	pane.keys("-l", pdf)
+	pane.keys("Enter")
+	c.waitPatientSaw(t, "file received: prescription.pdf application/pdf", 10*time.Second)
+	// Notes.
+	pane.keys("n")
+	pane.keys("-l", "rash on the left arm")
+	time.Sleep(300 * time.Millisecond)
+	escape(pane)
+
+	time.Sleep(2 * time.Second) // a call of some length
+	pane.keys("e")
+	pane.waitFor("Ended", 10*time.Second, logPath)
+	pane.keys("Escape")
+	pane.waitFor("Waiting room (", 10*time.Second, logPath)
+	pane.keys("q")
+	pane.waitFor("exit status 0", 10*time.Second, logPath)
+
+	list := history(t, bin, dataDir)
+	if len(list) != 1 {
+		t.Fatalf("%d consultations in the history, want 1: %v", len(list), list)
+	}
+	h := list[0]
+	length, _ := h["length_ns"].(float64)
+	if h["end_reason"] != "ended by doctor" || h["state"] != "ended" || time.Duration(length) < 2*time.Second ||
+		h["notes"] != "rash on the left arm" {
+		t.Errorf("consultation: end %v, state %v, length %v, notes %q", h["end_reason"], h["state"], time.Duration(length), h["notes"])
+	}
+	var chat []string
+	for _, m := range h["chat"].([]any) {
+		m := m.(map[string]any)
+		chat = append(chat, fmt.Sprintf("%v %v %v %v", m["direction"], m["content_type"], m["text"], m["encrypted"]))
+	}
+	want := []string{"in text my camera is broken true", "in media rash.png false", "out text take it twice a day true", "out media prescription.pdf false"}
+	if strings.Join(chat, "\n") != strings.Join(want, "\n") {
+		t.Errorf("chat in the record:\n%s\nwant\n%s", strings.Join(chat, "\n"), strings.Join(want, "\n"))
+	}
+	files, _ := h["file_list"].([]any)
+	if len(files) != 2 {
+		t.Fatalf("files %v", files)
+	}
+	for _, f := range files {
+		f := f.(map[string]any)
+		path, _ := f["path"].(string)
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 || !strings.HasPrefix(path, dataDir) || len(f["sha256"].(string)) != 64 {
+			t.Errorf("file %v: %v %v", f, fi, err)
+		}
+	}
+}
+
+// TestEndToEndKilledMidCall: the console killed (SIGKILL, no chance to
+// close) during a call leaves its record readable, the consultation marked
+// interrupted and the chat so far kept.
+func TestEndToEndKilledMidCall(t *testing.T) {
+	bin := binary(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	doctorKey, patientKey, keysFile := chatKeys(t, bin, dataDir)
+	pane, uri, logPath := startConsoleIn(t, dataDir, "--chat-keys", keysFile)
+	startPatient(t, bin, uri, freePort(t), "--chat-key", patientKey, "--doctor-chat-key", doctorKey, "--say", "it hurts here")
+	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
+	pane.keys("Enter")
+	pane.waitFor("Connected", 20*time.Second, logPath)
+	pane.waitFor("it hurts here", 10*time.Second, logPath)
+	time.Sleep(500 * time.Millisecond) // the writer's turn: well under a human's pace
+	pid := consolePID(t, pane)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The shell reaps it; the TUI left no room on the screen to read that.
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("console %d still running after SIGKILL", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	list := history(t, bin, dataDir)
+	if len(list) != 1 {
+		t.Fatalf("%d consultations, want 1", len(list))
+	}
+	h := list[0]
+	chat, _ := h["chat"].([]any)
+	if h["state"] != "interrupted" || len(chat) != 1 || chat[0].(map[string]any)["text"] != "it hurts here" || h["call_started"] == nil {
+		t.Fatalf("after the kill: %v", h)
+	}
+}

@@ -1,0 +1,216 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"teleconsole/record"
+)
+
+// Historian reads past consultations from the record, for the history
+// screen (WithHistory).
+type Historian interface {
+	// History returns consultations newest first: at most limit, of one
+	// patient when patient is not "".
+	History(patient string, limit int) ([]record.Consultation, error)
+	// Consultation returns one consultation with its chat, files and notes.
+	Consultation(id string) (record.Detail, error)
+}
+
+// WithHistory gives the model the record to read: h opens the history.
+func WithHistory(h Historian) Option {
+	return func(m *Model) { m.history.source = h }
+}
+
+// historyModel is the history screen: a list of past consultations, newest
+// first, of everyone or of one patient, and one of them opened.
+type historyModel struct {
+	source   Historian
+	styles   Styles
+	open     bool
+	patient  string // the filter, or ""
+	list     []record.Consultation
+	selected int
+	detail   *record.Detail
+	loading  bool
+}
+
+// historyMsg carries a list read for the history screen.
+type historyMsg struct {
+	patient string
+	list    []record.Consultation
+	err     error
+}
+
+// detailMsg carries one consultation read for the history screen.
+type detailMsg struct {
+	d   record.Detail
+	err error
+}
+
+func loadHistoryCmd(h Historian, patient string) tea.Cmd {
+	return func() tea.Msg {
+		list, err := h.History(patient, record.HistoryPage)
+		return historyMsg{patient: patient, list: list, err: err}
+	}
+}
+
+func loadDetailCmd(h Historian, id string) tea.Cmd {
+	return func() tea.Msg {
+		d, err := h.Consultation(id)
+		return detailMsg{d: d, err: err}
+	}
+}
+
+// start opens the history of everyone.
+func (h historyModel) start() (historyModel, tea.Cmd) {
+	h.open, h.patient, h.detail, h.selected, h.loading = true, "", nil, 0, true
+	return h, loadHistoryCmd(h.source, "")
+}
+
+func (h *historyModel) loaded(msg historyMsg) {
+	if msg.patient != h.patient {
+		return // a filter changed since
+	}
+	h.loading = false
+	h.list = msg.list
+	h.selected = min(h.selected, max(0, len(h.list)-1))
+}
+
+// update takes a key while the history is open; selected is the waiting
+// room's patient, the one the filter keeps.
+func (h historyModel) update(msg tea.KeyPressMsg, k KeyMap, selected string) (historyModel, tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.CloseInput):
+		if h.detail != nil {
+			h.detail = nil
+			return h, nil
+		}
+		h.open = false
+		return h, nil
+	case h.detail != nil:
+		return h, nil
+	case key.Matches(msg, k.Up):
+		h.selected = max(0, h.selected-1)
+	case key.Matches(msg, k.Down):
+		h.selected = min(max(0, len(h.list)-1), h.selected+1)
+	case key.Matches(msg, k.Filter):
+		if h.patient == "" {
+			h.patient = selected
+		} else {
+			h.patient = ""
+		}
+		h.loading, h.selected = true, 0
+		return h, loadHistoryCmd(h.source, h.patient)
+	case key.Matches(msg, k.Send):
+		if h.selected < len(h.list) {
+			return h, loadDetailCmd(h.source, h.list[h.selected].ID)
+		}
+	}
+	return h, nil
+}
+
+// view draws the list, or the consultation opened, in w by h cells.
+func (h historyModel) view(w, hgt int) string {
+	if h.detail != nil {
+		return fitBlock(h.detailView(w), w, hgt)
+	}
+	st := h.styles
+	title := "History"
+	if h.patient != "" {
+		title += " of " + h.patient
+	}
+	var lines []string
+	if h.loading && len(h.list) == 0 {
+		lines = append(lines, st.Dim.Render(" Reading the record..."))
+	} else if len(h.list) == 0 {
+		lines = append(lines, st.Dim.Render(" No consultations recorded."))
+	} else {
+		row := func(when, name, length, end, msgs, files string) string {
+			return fmt.Sprintf("%-16s %-20s %6s %-20s %4s %5s", when, cut(name, 20), length, cut(end, 20), msgs, files)
+		}
+		lines = append(lines, st.Header.Render("  "+row("Started", "Patient", "Length", "End", "Msgs", "Files")))
+		inner := max(1, hgt-3)
+		first := max(0, h.selected-inner+1)
+		for i := first; i < len(h.list) && len(lines) <= inner; i++ {
+			c := h.list[i]
+			name := c.Patient.Name
+			if name == "" {
+				name = c.Patient.Address
+			}
+			end := c.EndReason
+			if c.State == record.StateInterrupted {
+				end = "interrupted"
+			} else if end == "" {
+				end = "no call"
+			}
+			text := row(c.Started.Local().Format("2006-01-02 15:04"), name, formatLength(c.Length), end,
+				fmt.Sprint(c.Messages), fmt.Sprint(c.Files))
+			if i == h.selected {
+				lines = append(lines, st.Selected.Render(fitLine("> "+text, w-2)))
+			} else {
+				lines = append(lines, "  "+text)
+			}
+		}
+	}
+	return box(st.Border, title, strings.Join(lines, "\n"), w, hgt)
+}
+
+// detailView is one consultation: who, when, how it went, then its chat,
+// files and notes.
+func (h historyModel) detailView(w int) string {
+	st := h.styles
+	d := h.detail
+	q := d.Quality
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	}
+	end := d.EndReason
+	if d.State == record.StateInterrupted {
+		end = "interrupted (the console stopped during it)"
+	}
+	lines := []string{
+		st.Heading.Render(fmt.Sprintf(" %s <%s>", d.Patient.Name, d.Patient.Address)) +
+			st.Dim.Render(fmt.Sprintf("  %s  txn %s", d.Patient.Gender, d.Patient.TransactionID)),
+		fmt.Sprintf(" listed %s  called %s  ended %s", stamp(d.Listed), stamp(d.CallStarted), stamp(d.Ended)),
+		fmt.Sprintf(" length %s  end: %s", formatLength(d.Length), end),
+		st.Dim.Render(fmt.Sprintf(" setup %s  rtt %s median, %s worst  loss %.1f%%",
+			q.Setup.Round(time.Millisecond), q.RTTMedian.Round(time.Millisecond), q.RTTWorst.Round(time.Millisecond), q.LossPercent)),
+		st.Dim.Render(fmt.Sprintf(" in %d kb/s  out %d kb/s  audio only %s  reconnects %d",
+			q.BitrateIn/1000, q.BitrateOut/1000, q.AudioOnly.Round(time.Second), q.Reconnects)),
+		"",
+		st.Header.Render(" Chat"),
+	}
+	cm := chatModel{styles: st}
+	if len(d.ChatLog) == 0 {
+		lines = append(lines, st.Dim.Render("  none"))
+	}
+	for _, m := range d.ChatLog {
+		lines = append(lines, cm.line(m, w))
+	}
+	lines = append(lines, "", st.Header.Render(" Files"))
+	if len(d.FileList) == 0 {
+		lines = append(lines, st.Dim.Render("  none"))
+	}
+	for _, f := range d.FileList {
+		lines = append(lines, fmt.Sprintf("  %s %s (%s, %d bytes) %s", pick(f.Direction == record.Out, "sent", "received"),
+			f.Name, f.MimeType, f.Size, st.Dim.Render(f.Path)))
+	}
+	lines = append(lines, "", st.Header.Render(" Notes"))
+	if d.Notes == "" {
+		lines = append(lines, st.Dim.Render("  none"))
+	}
+	for _, l := range strings.Split(d.Notes, "\n") {
+		if d.Notes != "" {
+			lines = append(lines, "  "+l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
