@@ -32,6 +32,10 @@ type ServerConfig struct {
 	Routes                           []string
 }
 
+// embeddedMaxPayload is the embedded server's largest message: room for
+// uhiclient.MediaBodyLimit and the headers.
+const embeddedMaxPayload = 10 << 20
+
 // StartServer starts the NATS server cfg describes and waits until it takes
 // connections.
 func StartServer(cfg ServerConfig) (*server.Server, error) {
@@ -90,6 +94,9 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 			opts.Routes = append(opts.Routes, u)
 		}
 	}
+	// A chat attachment of the reference apps' 5 MB travels as base64 in
+	// its envelope: NATS's default of 1 MB a message would refuse it.
+	opts.MaxPayload = embeddedMaxPayload
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)

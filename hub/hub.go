@@ -168,7 +168,10 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: presence not read: %w", ctx.Err())
 	}
 	h.server, err = uhiclient.NewServer("hub", uhiclient.WithVerifier(cfg.Verifier),
-		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")))
+		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")),
+		// Room for a chat attachment, as the console's own endpoint has;
+		// what NATS cannot carry is refused in fit.
+		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
 	if err != nil {
 		stop()
 		return nil, err
@@ -299,8 +302,12 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return fmt.Errorf("%w: %v: %s (%s)", uhiclient.ErrNotAdmitted, ErrOffline, addr, when)
 	}
+	data, err := h.fit(in, body)
+	if err != nil {
+		return err
+	}
 	msg := nats.NewMsg(InboundSubject(addr))
-	msg.Data = body
+	msg.Data = data
 	if in.KeyID != "" {
 		msg.Header.Set(headerKeyID, in.KeyID)
 	}
@@ -329,6 +336,31 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	case <-ctx.Done():
 		return fmt.Errorf("nats: %w", ctx.Err())
 	}
+}
+
+// fit returns what to store for a message: its body as it came, or, when
+// that is more than the NATS servers take in one message (1 MB unless their
+// max_payload says otherwise), the envelope as decoded, whose person photos
+// over the endpoint's image limit are already cleared. The patients'
+// reference app puts a photo of a megabyte or more in every READY, and the
+// console keeps no photo over that limit anyway; the signature was checked
+// here, and consoles do not check it again. A message still too big (a
+// large chat attachment) is refused for what it is: 413, not a retry.
+func (h *Hub) fit(in *uhiclient.Inbound, body []byte) ([]byte, error) {
+	limit := h.cfg.Conn.MaxPayload() - 4096 // room for the headers
+	if int64(len(body)) <= limit {
+		return body, nil
+	}
+	trimmed, err := uhiclient.Marshal(&in.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("re-encoding a message of %d bytes: %w", len(body), err)
+	}
+	if int64(len(trimmed)) > limit {
+		return nil, fmt.Errorf("%w: %d bytes (%d without photos) is more than the hub's messaging carries (%d)",
+			uhiclient.ErrBodyTooLarge, len(body), len(trimmed), limit)
+	}
+	h.log.Debug("message stored without its photos", "message_id", in.MessageID, "bytes", len(body), "stored", len(trimmed))
+	return trimmed, nil
 }
 
 // outbound takes a doctor's outbound request off the subscription and posts

@@ -193,7 +193,8 @@ type Delivery func(ctx context.Context, in *Inbound, body []byte) error
 // d also decides whom the server serves: the server's own receiver check
 // is not made (the local address names the relay in logs), and d refuses
 // a message for no one it serves with an error that wraps ErrNotForMe,
-// answered 400 as the server answers one. An error that wraps
+// answered 400 as the server answers one; one it cannot carry with an error
+// that wraps ErrBodyTooLarge, answered 413. An error that wraps
 // ErrNotAdmitted is answered as WithAdmission's refusals are (503, retry
 // after AdmissionRetryAfter); any other error is the relay's own trouble,
 // a 503 the sender retries a second later. On every error the message_id
@@ -490,6 +491,10 @@ func (s *Server) handOn(w http.ResponseWriter, r *http.Request, in *Inbound, bod
 	case errors.Is(err, ErrNotForMe):
 		s.dedup.forget(in.MessageID)
 		s.reject(w, r, http.StatusBadRequest, ErrorBody{Type: TypeContext, Code: CodeBadRequest, Path: pathReceiverCred,
+			Message: err.Error()})
+	case errors.Is(err, ErrBodyTooLarge):
+		s.dedup.forget(in.MessageID)
+		s.reject(w, r, http.StatusRequestEntityTooLarge, ErrorBody{Type: TypePolicy, Code: CodeTooLarge, Path: pathBody,
 			Message: err.Error()})
 	case errors.Is(err, ErrNotAdmitted):
 		s.dedup.forget(in.MessageID)
