@@ -421,6 +421,10 @@ type lipSync struct {
 	// from the Chromium-sent figures; the console's direction has no
 	// preview, so it is removed from it here, to compare like with like.
 	meterLatency time.Duration
+	// detail is each mark as the receiver wrote it down, for the record of
+	// a run (BenchmarkLipSync prints it): the pages' lines with what
+	// libwebrtc knew of the mark, the console's log lines.
+	detail []string
 }
 
 // syncMark is one mark measured: its offset, and when the picture's flash
@@ -470,7 +474,8 @@ func lipSyncCalls(b *testing.B) lipSync {
 	for len(consoleSyncMarks(logPath)) < need && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	tcToChrome := pageSyncMarks(pt.snapshot(), remote)
+	tcSnapshot := pt.snapshot()
+	tcToChrome := pageSyncMarks(tcSnapshot, remote)
 	meterLatency := pageMeterLatency(b, pt.snapshot())
 	chromeToTC := consoleSyncMarks(logPath)
 	patientPreview := pageSyncMarks(pt.snapshot(), local)
@@ -487,7 +492,8 @@ func lipSyncCalls(b *testing.B) lipSync {
 	calls := &browserCalls{b: b, doc: doc, pt: pt}
 	calls.call()
 	pt.waitNth(b, "lip-sync marks", need, wait, remote)
-	chromeToChrome := pageSyncMarks(pt.snapshot(), remote)
+	ccSnapshot := pt.snapshot()
+	chromeToChrome := pageSyncMarks(ccSnapshot, remote)
 	doctorPreview := pageSyncMarks(doc.snapshot(), local)
 	calls.hangup()
 
@@ -501,6 +507,19 @@ func lipSyncCalls(b *testing.B) lipSync {
 	r.chromeToTC = settled(lessPreview(chromeToTC, patientPreview))
 	r.chromeToChrome = settled(lessPreview(chromeToChrome, doctorPreview))
 	r.preview = append(offsets(patientPreview), offsets(doctorPreview)...)
+	for _, d := range []struct {
+		what   string
+		events []peerEvent
+	}{{"console → Chromium", tcSnapshot}, {"Chromium → Chromium", ccSnapshot}} {
+		for _, e := range d.events {
+			if remote(e) {
+				r.detail = append(r.detail, d.what+": "+e.Text)
+			}
+		}
+	}
+	for _, m := range chromeToTC {
+		r.detail = append(r.detail, fmt.Sprintf("Chromium → console: offset %+.1f ms, video at %d", ms(m.offset), m.video.UnixMilli()))
+	}
 	return r
 }
 
