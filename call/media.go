@@ -28,6 +28,7 @@ type localMedia struct {
 	source       string
 	camera       bool   // video comes from a camera driver, not a synthetic source
 	stream       string // the one media stream both tracks belong to
+	capture      captureClock
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -87,6 +88,7 @@ func (b *vp8Builder) BuildVideoEncoder(r video.Reader, p prop.Media) (codec.Read
 	if err != nil {
 		return nil, err
 	}
+	enc.captured = b.m.capture.videoCaptured
 	b.m.encMu.Lock()
 	b.m.encoder = enc
 	b.m.encMu.Unlock()
@@ -238,6 +240,7 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	if m.video == nil {
 		src := newSyntheticVideo(callID+"-video", e.width, e.height, e.fps, e.now, e.sourceClosed)
+		src.captured = m.capture.sourceCaptured
 		e.sourceOpened()
 		m.video = mediadevices.NewVideoTrack(src, m.selector)
 		videoSrc = "synthetic"

@@ -120,7 +120,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 	if err != nil {
 		return nil, fmt.Errorf("open media: %w", err)
 	}
-	sa, err := e.newAPI(m.selector)
+	sa, err := e.newAPI(m.selector, &m.capture)
 	if err != nil {
 		m.close()
 		return nil, err

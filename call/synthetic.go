@@ -101,6 +101,9 @@ type syntheticVideo struct {
 	start   time.Time
 	onClose func()
 	once    sync.Once
+	// captured, when set, is told each frame's capture instant, its tick's:
+	// a reader that is late gets frames of ticks already past.
+	captured func(time.Time)
 }
 
 func newSyntheticVideo(id string, w, h, fps int, now func() time.Time, onClose func()) *syntheticVideo {
@@ -146,6 +149,9 @@ func (s *syntheticVideo) Read() (image.Image, func(), error) {
 	img := s.frames[s.n%len(s.frames)]
 	s.n++
 	s.frame(img, tick, s.now())
+	if s.captured != nil {
+		s.captured(tickInstant(tick, s.fps))
+	}
 	return img, func() {}, nil
 }
 
