@@ -29,6 +29,25 @@ import (
 type captureClock struct {
 	video  atomic.Int64 // Unix ns of the capture of the picture the video encoder last returned
 	source atomic.Int64 // Unix ns the video source gave the picture it last returned, 0 if none
+
+	audio        atomic.Int64 // Unix ns of the capture of the first sample of the audio frame the encoder last returned
+	audioStamped atomic.Bool  // and whether its source gave that instant
+	audioSource  atomic.Int64 // Unix ns the audio source gave the first sample of the chunk it last returned, 0 if none
+	audioMu      sync.Mutex
+	chunks       [16]capturedChunk // the latest chunks the audio encoder took in, a ring
+	chunkN       int
+	samplesIn    int64 // samples the audio encoder has taken in
+	samplesOut   int64 // and has returned encoded
+}
+
+// capturedChunk is one chunk of sound the audio encoder took in: the index
+// of its first sample in the stream, how many, when the first was captured,
+// and whether its source said so (rather than that instant being taken from
+// when it was read).
+type capturedChunk struct {
+	first, n int64
+	at       time.Time
+	stamped  bool
 }
 
 // videoCaptured records the capture instant of the picture the video
@@ -52,17 +71,67 @@ func (c *captureClock) lastVideo() (time.Time, bool) {
 	return time.Unix(0, ns), ns != 0
 }
 
+// audioSourceCaptured records the capture instant of the first sample of
+// the chunk an audio source is returning.
+func (c *captureClock) audioSourceCaptured(t time.Time) { c.audioSource.Store(t.UnixNano()) }
+
+// audioTaken records a chunk of n samples at rate Hz the audio encoder read
+// from its source at t: captured at the instant its source gave, or else
+// from t less its length (a sound card hands a chunk over once it is full).
+func (c *captureClock) audioTaken(n, rate int, t time.Time) {
+	at := t.Add(-time.Duration(n) * time.Second / time.Duration(rate))
+	ns := c.audioSource.Swap(0)
+	if ns != 0 {
+		at = time.Unix(0, ns)
+	}
+	c.audioMu.Lock()
+	defer c.audioMu.Unlock()
+	c.chunks[c.chunkN%len(c.chunks)] = capturedChunk{first: c.samplesIn, n: int64(n), at: at, stamped: ns != 0}
+	c.chunkN++
+	c.samplesIn += int64(n)
+}
+
+// audioEncoded records that the audio encoder returned a frame of n
+// samples at rate Hz: the next n of those it took in, in order.
+func (c *captureClock) audioEncoded(n, rate int) {
+	c.audioMu.Lock()
+	first := c.samplesOut
+	c.samplesOut += int64(n)
+	var at time.Time
+	var stamped bool
+	for i := range min(c.chunkN, len(c.chunks)) {
+		if ch := c.chunks[i]; first >= ch.first && first < ch.first+ch.n {
+			at = ch.at.Add(time.Duration(first-ch.first) * time.Second / time.Duration(rate))
+			stamped = ch.stamped
+			break
+		}
+	}
+	c.audioMu.Unlock()
+	if !at.IsZero() {
+		c.audioStamped.Store(stamped)
+		c.audio.Store(at.UnixNano())
+	}
+}
+
+// lastAudio is the capture of the first sample of the frame the audio
+// encoder last returned, whether its source gave that instant, and false
+// before the first.
+func (c *captureClock) lastAudio() (at time.Time, stamped, ok bool) {
+	ns := c.audio.Load()
+	return time.Unix(0, ns), c.audioStamped.Load(), ns != 0
+}
+
 // senderClock puts a call's RTP streams on their capture clock and sends
 // their sender reports (RFC 3550 §6.4.1) from it, in place of pion's
 // report sender:
 //   - video: each frame's RTP timestamp is its capture instant (as its
 //     encoder recorded it) at 90 kHz from the stream's first frame, given
 //     to all the frame's packets up to the one with the marker bit;
-//   - audio: the timestamps stay as they come, counting samples, which is
-//     what a receiver plays by; a frame's capture instant is estimated as
-//     the earliest its packet could have come, one frame's duration after
-//     its first sample (the smallest lateness in the last audioLagWindow of
-//     frames, so the encoder's and the scheduler's delays fall out);
+//   - audio: the timestamps count samples, which is what a receiver plays
+//     by, and jump where the source says it dropped sound (the encoder
+//     records each frame's capture); the first frame's capture instant is the earliest
+//     the frames of the last audioLagWindow put it at, so that a capture
+//     instant taken from when a chunk was read loses the reader's delays;
 //   - each report gives the RTP time that instant's capture would have had,
 //     for both streams from one wall clock.
 //
@@ -92,18 +161,22 @@ type clockStream struct {
 	firstTS uint32    // the first frame's RTP timestamp (as sent)
 	anchor  time.Time // its capture instant (audio: the estimate)
 	inFrame bool      // video: the last packet did not end its frame
-	outTS   uint32    // video: the current frame's timestamp
-	lastTS  uint32    // audio: the previous frame's timestamp
-	frameS  float64   // audio: its duration, s (0 until two frames came)
-	lags    [audioLagWindow]time.Time
-	lagN    int // lags filled so far, up to the window
+	outTS   uint32    // the current frame's timestamp, as sent
+	inTS    uint32    // audio: and as it came
+	frameS  float64   // audio: the last frame's duration, s (0 until two frames came)
+	elapsed int64     // audio: RTP ticks from the first frame to the current one
+	// audio: the capture of the current frame's first sample, and the
+	// first frame's capture instant as each frame in the window implied it.
+	lastCapture time.Time
+	lags        [audioLagWindow]time.Time
+	lagN        int
 
 	packets, octets uint32
 }
 
 // audioLagWindow is how many audio frames the anchor is estimated from:
-// 5 s of 20 ms frames, long enough to hold frames that came without delay,
-// short enough to follow a source that lost samples.
+// 5 s of 20 ms frames, long enough to hold frames read without delay, short
+// enough to follow a sound card's clock drifting from the machine's.
 const audioLagWindow = 250
 
 // senderReportInterval is pion's report sender's.
@@ -162,7 +235,7 @@ func (c *senderClock) stamp(st *clockStream, h *rtp.Header, octets int) {
 		c.stampVideo(st, h, now)
 		return
 	}
-	c.followAudio(st, h.Timestamp, now)
+	c.stampAudio(st, h, now)
 }
 
 // stampVideo gives a frame's packets the frame's capture instant, on the
@@ -192,29 +265,51 @@ func (c *senderClock) stampVideo(st *clockStream, h *rtp.Header, now time.Time) 
 	h.Timestamp = ts
 }
 
-// followAudio records how late an audio frame's packet came against the
-// anchor the stream's timestamps imply.
-func (c *senderClock) followAudio(st *clockStream, ts uint32, now time.Time) {
+// stampAudio gives an audio frame's packets the timestamp its capture
+// calls for: the last frame's plus the last frame's length while the sound
+// is unbroken (the timestamps count samples, and a receiver plays by them),
+// plus the time lost where its source dropped sound. It records, for the
+// reports, the instant those timestamps put the stream's first frame at.
+func (c *senderClock) stampAudio(st *clockStream, h *rtp.Header, now time.Time) {
+	if st.started && h.Timestamp == st.inTS {
+		h.Timestamp = st.outTS // another packet of the same frame
+		return
+	}
+	captured, stamped, ok := c.clock.lastAudio()
+	if !ok || captured.After(now) {
+		// No encoder record: its first sample was captured at least a
+		// frame before its packet left.
+		captured, stamped = now.Add(-durationOf(st.frameS)), false
+	}
 	if !st.started {
 		st.started = true
-		st.firstTS, st.lastTS = ts, ts
+		st.inTS, st.outTS, st.firstTS, st.lastCapture = h.Timestamp, h.Timestamp, h.Timestamp, captured
+		st.record(captured)
 		return
 	}
-	if ts == st.lastTS {
-		return // another packet of the same frame
-	}
-	if step := int32(ts - st.lastTS); step > 0 {
+	step := int32(h.Timestamp - st.inTS)
+	st.inTS = h.Timestamp
+	ticks := int64(step)
+	if step > 0 {
 		st.frameS = float64(step) / st.rate
+		// Sound the source dropped. Only a source's own instants tell:
+		// one taken from when a chunk was read is late by the reader's
+		// delay, which a sound card's buffer absorbs without a gap.
+		if gap := captured.Sub(st.lastCapture).Seconds() - st.frameS; stamped && gap > st.frameS/2 {
+			ticks += int64(math.Round(gap * st.rate))
+		}
 	}
-	st.lastTS = ts
-	if st.frameS == 0 {
-		return
-	}
-	// The frame's first sample was captured at least frameS before its
-	// packet left: this is the latest the first frame's could have been.
-	elapsed := float64(int32(ts-st.firstTS)) / st.rate
-	candidate := now.Add(-durationOf(elapsed + st.frameS))
-	st.lags[st.lagN%audioLagWindow] = candidate
+	st.lastCapture = captured
+	st.elapsed += ticks
+	st.outTS += uint32(ticks)
+	h.Timestamp = st.outTS
+	st.record(captured)
+}
+
+// record notes the first frame's capture instant as the frame just stamped
+// implies it.
+func (st *clockStream) record(captured time.Time) {
+	st.lags[st.lagN%audioLagWindow] = captured.Add(-durationOf(float64(st.elapsed) / st.rate))
 	st.lagN++
 }
 

@@ -246,3 +246,64 @@ func TestCaptureClockPrefersTheSourcesInstant(t *testing.T) {
 		t.Errorf("a frame with no instant of its source's: captured at %v, want when it was read, %v", got, read.Add(time.Second))
 	}
 }
+
+// The audio encoder's frames take the capture instant of their first
+// sample from the chunks it read, whichever way they were cut.
+func TestCaptureClockFollowsAudioThroughTheEncoder(t *testing.T) {
+	var c captureClock
+	t0 := time.Unix(1796166760, 0)
+	// Two 10 ms chunks the source stamped, then one it did not, read 4 ms
+	// after it was full.
+	c.audioSourceCaptured(t0)
+	c.audioTaken(480, 48000, t0.Add(10*time.Millisecond))
+	c.audioSourceCaptured(t0.Add(10 * time.Millisecond))
+	c.audioTaken(480, 48000, t0.Add(20*time.Millisecond))
+	c.audioEncoded(960, 48000)
+	if got, stamped, _ := c.lastAudio(); !got.Equal(t0) || !stamped {
+		t.Errorf("first frame captured at %v (the source's instant: %v), want 0s (true)", got.Sub(t0), stamped)
+	}
+	c.audioTaken(480, 48000, t0.Add(34*time.Millisecond))
+	c.audioEncoded(240, 48000) // a 5 ms frame: the first half of the chunk
+	if got, stamped, _ := c.lastAudio(); !got.Equal(t0.Add(24*time.Millisecond)) || stamped {
+		t.Errorf("second frame captured at %v (the source's instant: %v), want 24ms (false)", got.Sub(t0), stamped)
+	}
+	c.audioEncoded(240, 48000)
+	if got, _, _ := c.lastAudio(); !got.Equal(t0.Add(29 * time.Millisecond)) {
+		t.Errorf("third frame captured at %v, want 29ms", got.Sub(t0))
+	}
+}
+
+// Sound the source dropped (its reader came too late) shows as a jump in
+// the audio timestamps, and the reports still map every frame to its
+// capture.
+func TestSenderClockAudioTimestampsJumpOverLostSound(t *testing.T) {
+	t0 := time.Unix(1796166760, 0)
+	r := newClockRig(t, t0)
+	const frame = 20 * time.Millisecond
+	starts := []time.Duration{0, 20, 40, 60, 230, 250, 270} // ms: 150 ms lost after the fourth
+	in := uint32(5000)
+	for i, st := range starts {
+		start := t0.Add(st * time.Millisecond)
+		r.cap.audioStamped.Store(true)
+		r.cap.audio.Store(start.UnixNano())
+		r.set(start.Add(frame + 2*time.Millisecond))
+		h := &rtp.Header{SSRC: rigAudioSSRC, Timestamp: in + uint32(i)*960, SequenceNumber: uint16(i)}
+		if _, err := r.audio.Write(h, make([]byte, 80), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := r.sent[rigAudioSSRC]
+	for i := 1; i < len(starts); i++ {
+		want := uint32((starts[i] - starts[i-1]) * 48)
+		if got := sent[i].Timestamp - sent[i-1].Timestamp; got != want {
+			t.Errorf("frame %d: timestamp step %d, want %d", i, got, want)
+		}
+	}
+	sr := r.reports(t0.Add(time.Second))[rigAudioSSRC]
+	for i, st := range starts {
+		want := t0.Add(st * time.Millisecond)
+		if got := captureOf(sr, sent[i].Timestamp, 48000); absDuration(got.Sub(want)) > 25*time.Microsecond {
+			t.Errorf("frame %d: the report maps it to %v after its capture", i, got.Sub(want))
+		}
+	}
+}

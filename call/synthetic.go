@@ -295,17 +295,24 @@ type syntheticTone struct {
 	pace    *pacer
 	onClose func()
 	once    sync.Once
+	// captured, when set, is told the capture instant of each chunk's
+	// first sample.
+	captured func(time.Time)
 }
 
 // chunksPerSecond is the tone's pacing: one audioChunk at a time.
 const chunksPerSecond = audioRate / audioChunk
 
-// toneBuffer is how late a reader of the tone may be and lose no sound: a
-// sound card's buffer. On a loaded machine (two cores, five busy users) the
-// reader was 40 to 200 ms late about once every 2 s; losing that sound
-// put the audio's RTP timestamps, which count samples, behind the clock the
-// picture is stamped by (TestTonePacerLosesNoSamples).
-const toneBuffer = time.Second
+// toneBuffer is how late a reader of the tone may be and still get every
+// chunk it missed. On a loaded machine (two cores, load average 12) the
+// reader was 40 to 200 ms late about once every 2 s. Given all it missed,
+// in a burst, a Chromium receiver's jitter buffer took each burst for
+// network jitter and grew with each: the sound was heard 105 ms after
+// capture at the start of a call and 470 ms after it 26 s later. So sound
+// that late is dropped, as a sound card whose buffer overran drops it, and
+// the gap shows in the RTP timestamps (captureclock.go), which the receiver
+// conceals, its delay unchanged.
+const toneBuffer = 4 * time.Second / chunksPerSecond
 
 func newSyntheticTone(id string, onClose func()) *syntheticTone {
 	return &syntheticTone{id: id, pace: newBufferedPacer(chunksPerSecond, toneBuffer), onClose: onClose}
@@ -338,6 +345,9 @@ func (s *syntheticTone) Read() (wave.Audio, func(), error) {
 	}
 	chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate})
 	first := (tick - 1) * audioChunk
+	if s.captured != nil {
+		s.captured(tickInstant(tick-1, chunksPerSecond))
+	}
 	for i := range chunk.Data {
 		chunk.Data[i] = toneSampleAt(first + int64(i))
 	}
