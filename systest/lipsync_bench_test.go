@@ -24,5 +24,6 @@ func BenchmarkLipSync(b *testing.B) {
 	}
 	b.ReportMetric(ms(median(r.tcToChrome)-r.meterLatency), "lipsync-ms-to-chromium")
 	b.ReportMetric(ms(worstOffset(r.tcToChrome)-r.meterLatency), "lipsync-worst-ms-to-chromium")
+	b.ReportMetric(ms(worstOffset(r.tcByPlayout)), "lipsync-worst-ms-to-chromium-by-playout")
 	b.ReportMetric(ms(worstOffset(r.chromeToChrome)), "lipsync-worst-ms-chromium-both")
 }
