@@ -1,6 +1,7 @@
 package call
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ type playoutSync struct {
 	video   delayFilter         // capture to display, the picture
 	audio   delayFilter         // capture to hand-over, the sound
 	hold    time.Duration       // the sound's hold now
+	// changed, when set, is told of each new hold with the two delays it
+	// came from; set before the call's media flow.
+	changed func(hold, video, audio time.Duration)
 }
 
 // rtpClock is one stream's mapping from RTP time to the sender's clock.
@@ -46,6 +50,15 @@ const holdStep = 20 * time.Millisecond
 
 func newPlayoutSync() *playoutSync {
 	return &playoutSync{reports: make(map[uint32]rtpClock)}
+}
+
+// newLoggedPlayoutSync is a call's: one Info line for each new hold.
+func newLoggedPlayoutSync(log *slog.Logger) *playoutSync {
+	p := newPlayoutSync()
+	p.changed = func(hold, video, audio time.Duration) {
+		log.Info("audio hold", "hold_ms", hold.Milliseconds(), "video_delay_ms", video.Milliseconds(), "audio_delay_ms", audio.Milliseconds())
+	}
+	return p
 }
 
 // senderReport takes in one of the peer's sender reports.
@@ -79,7 +92,6 @@ func (p *playoutSync) videoShown(ssrc, ts uint32, rate float64, at time.Time) {
 // at, and returns how long to hold it before it is played.
 func (p *playoutSync) audioHold(ssrc, ts uint32, rate float64, at time.Time) time.Duration {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if c, ok := p.captured(ssrc, ts, rate); ok {
 		p.audio.add(at.Sub(c))
 	}
@@ -87,10 +99,16 @@ func (p *playoutSync) audioHold(ssrc, ts uint32, rate float64, at time.Time) tim
 	if p.video.ok() && p.audio.ok() {
 		want = min(max(p.video.value()-p.audio.value(), 0), maxAudioHold)
 	}
-	if absDuration(want-p.hold) >= holdStep || (want == 0 && p.hold != 0) {
+	changed := absDuration(want-p.hold) >= holdStep || (want == 0 && p.hold != 0)
+	if changed {
 		p.hold = want
 	}
-	return p.hold
+	hold, video, audio := p.hold, p.video.value(), p.audio.value()
+	p.mu.Unlock()
+	if changed && p.changed != nil {
+		p.changed(hold, video, audio)
+	}
+	return hold
 }
 
 // delayFilter smooths one stream's delay: an exponential mean over about

@@ -94,3 +94,21 @@ func TestNTPRoundTrip(t *testing.T) {
 		t.Errorf("fromNTP(ntpTime(%v)) = %v", at, got)
 	}
 }
+
+// Each new hold is told, with the delays it came from, and only new ones.
+func TestPlayoutTellsEachNewHold(t *testing.T) {
+	var told []time.Duration
+	p := newPlayoutSync()
+	p.changed = func(hold, video, audio time.Duration) {
+		if hold != min(video-audio, maxAudioHold) {
+			t.Errorf("hold %v told with delays %v and %v", hold, video, audio)
+		}
+		told = append(told, hold)
+	}
+	t0 := time.Unix(1796166760, 0)
+	peerStreams(p, t0, 2*time.Second, 72*time.Millisecond, 21*time.Millisecond)
+	peerStreams(p, t0.Add(2*time.Second), 2*time.Second, 72*time.Millisecond, 21*time.Millisecond)
+	if len(told) != 1 {
+		t.Errorf("holds told: %v, want one (the delays stayed)", told)
+	}
+}

@@ -132,7 +132,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	s := &Session{
-		e: e, id: id, peer: peer, role: r, log: log, lipSync: newLipSyncMeter(log), playout: newPlayoutSync(),
+		e: e, id: id, peer: peer, role: r, log: log, lipSync: newLipSyncMeter(log), playout: newLoggedPlayoutSync(log),
 		box:    newMailbox[any](),
 		events: make(chan Event, eventBuffer),
 		ended:  make(chan struct{}),
