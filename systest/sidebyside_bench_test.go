@@ -477,7 +477,7 @@ func lipSyncCalls(b *testing.B) lipSync {
 	waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
 	pane.keys("Enter")
 	pane.waitFor("Connected", 15*time.Second, logPath)
-	pt.waitNth(b, "lip-sync marks", need, wait, remote)
+	waitMarks(b, pt, need, wait, remote)
 	// The console logs its own marks as it measures them; they may lag the
 	// page's by a mark.
 	deadline := time.Now().Add(4 * time.Second)
@@ -501,7 +501,7 @@ func lipSyncCalls(b *testing.B) lipSync {
 	defer pt.stop()
 	calls := &browserCalls{b: b, doc: doc, pt: pt}
 	calls.call()
-	pt.waitNth(b, "lip-sync marks", need, wait, remote)
+	waitMarks(b, pt, need, wait, remote)
 	ccSnapshot := pt.snapshot()
 	chromeToChrome := pageSyncMarks(ccSnapshot, remote)
 	doctorPreview := pageSyncMarks(doc.snapshot(), local)
@@ -542,6 +542,34 @@ func lipSyncCalls(b *testing.B) lipSync {
 		r.detail = append(r.detail, fmt.Sprintf("Chromium → console: offset %+.1f ms, video at %d", ms(m.offset), m.video.UnixMilli()))
 	}
 	return r
+}
+
+// waitMarks waits for need marks at pt, and settles for fewer, as long as
+// some are measured past the settling ones: on a loaded machine a meter
+// misses marks (a flash and a click more than a second apart are not
+// paired), and the row says how many it has.
+func waitMarks(b *testing.B, pt *browserPeer, need int, wait time.Duration, match func(peerEvent) bool) {
+	b.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		seen := 0
+		for _, e := range pt.snapshot() {
+			if match(e) {
+				seen++
+			}
+		}
+		if seen >= need {
+			return
+		}
+		if time.Now().After(deadline) {
+			if seen > lipSyncSettle {
+				b.Logf("%s: %d lip-sync marks of %d within %v", pt.name, seen, need, wait)
+				return
+			}
+			pt.waitNth(b, "lip-sync marks", need, 0, match) // fails with the page's events
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // settled drops the marks of the call's start and keeps lipSyncMarks.
