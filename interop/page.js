@@ -83,7 +83,9 @@ window.rtc = (() => {
           report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, text });
           return;
         }
-        // With what the receiver knew of the mark: the flash frame's RTP
+        // With what the receiver knew of the mark (and the meter's own
+        // latency as its AudioContext gives it now: read once at the start,
+        // its output latency was sometimes still 0): the flash frame's RTP
         // timestamp and the capture time libwebrtc gave it (from the
         // sender's reports), the sound's capture time as the receiver
         // estimated it while playing the click (estimatedPlayoutTimestamp),
@@ -95,7 +97,8 @@ window.rtc = (() => {
           text: `${text}, jitter buffers: video ${b.videoBufferMs.toFixed(1)} ms, audio ${b.audioBufferMs.toFixed(1)} ms, ` +
             `targets: video ${b.videoTargetMs.toFixed(1)} ms, audio ${b.audioTargetMs.toFixed(1)} ms; ` +
             `flash rtp ${f.rtp} capture ${f.capture.toFixed(1)} receive ${f.receive.toFixed(1)} presented ${f.presented.toFixed(1)}; ` +
-            `click playout-ntp ${s.playout.toFixed(1)} at ${s.at.toFixed(1)}` }));
+            `click playout-ntp ${s.playout.toFixed(1)} at ${s.at.toFixed(1)}; ` +
+            `meter latency ${((ctx.baseLatency + (ctx.outputLatency || 0)) * 1000).toFixed(1)} ms` }));
       } else if (isVideo) {
         video = at;
       } else {

@@ -756,9 +756,25 @@ func (r lipSync) rows(w *strings.Builder) {
 // meterLatencyRE reads the page meter's report of its AudioContext.
 var meterLatencyRE = regexp.MustCompile(`sync meter \(remote\): .*base latency ([0-9.]+) ms, output latency ([0-9.]+) ms, output clock yes`)
 
-// pageMeterLatency is the base plus output latency the page's remote meter
-// reported: what getOutputTimestamp puts on each sound's time.
+// markLatencyRE reads the meter's latency from a remote mark's line.
+var markLatencyRE = regexp.MustCompile(`; meter latency ([0-9.]+) ms`)
+
+// pageMeterLatency is the base plus output latency of the page's remote
+// meter: what getOutputTimestamp puts on each sound's time. The marks' own
+// lines give it as it was at each (the median of them); the meter's first
+// report, made as its AudioContext started, sometimes still had an output
+// latency of 0 (10 ms in all, where the marks then read 40).
 func pageMeterLatency(b *testing.B, events []peerEvent) time.Duration {
+	var atMarks []time.Duration
+	for _, e := range events {
+		if m := markLatencyRE.FindStringSubmatch(e.Text); e.Event == "sync" && e.Type == "remote" && m != nil {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			atMarks = append(atMarks, time.Duration(v*float64(time.Millisecond)))
+		}
+	}
+	if len(atMarks) > 0 {
+		return median(atMarks)
+	}
 	for _, e := range events {
 		if m := meterLatencyRE.FindStringSubmatch(e.Text); e.Event == "log" && m != nil {
 			base, _ := strconv.ParseFloat(m[1], 64)
