@@ -22,7 +22,7 @@ NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench clean
+.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync clean
 
 all: build
 
@@ -79,12 +79,17 @@ interop: build interop/node_modules
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.
 bench: test-deps build interop/node_modules
-	$(GO) test -run '^$$' -bench . -skip SideBySide -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -skip 'SideBySide|LipSync' -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
 	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench "^BenchmarkSideBySide$$" -benchtime 1x -timeout 20m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }
 	@cat bench-side.out >> bench.out
 	@echo; echo "Side by side (bench-table.md):"; echo; cat bench-table.md
+
+# The lip-sync calls of the side-by-side run alone, with each mark as its
+# receiver saw it.
+lipsync: test-deps build interop/node_modules
+	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -run "^$$" -bench LipSync -benchtime 1x -timeout 5m ./systest/'
 
 clean:
 	rm -rf teleconsole bench.out bench-side.out bench-table.md interop/node_modules

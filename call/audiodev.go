@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/gen2brain/malgo"
 	"github.com/pion/mediadevices/pkg/wave"
@@ -133,14 +134,16 @@ func (m *microphone) Close() error {
 // speaker plays 48 kHz mono audio on the default output device. Writes never
 // block: a bounded buffer drops the oldest samples when playback lags.
 type speaker struct {
-	ctx *malgo.AllocatedContext
-	dev *malgo.Device
-	mu  sync.Mutex
-	buf []int16
+	ctx  *malgo.AllocatedContext
+	dev  *malgo.Device
+	mu   sync.Mutex
+	buf  []int16
+	held time.Duration // the hold the buffer holds now (playout.go)
 }
 
-// maxSpeakerBuffer bounds the playback buffer (200 ms) to keep latency low.
-const maxSpeakerBuffer = audioRate / 5
+// maxSpeakerBuffer bounds the playback buffer (200 ms, and the longest
+// hold for the picture on top) to keep latency low.
+const maxSpeakerBuffer = audioRate/5 + int(maxAudioHold*audioRate/time.Second)
 
 func openSpeaker() (*speaker, error) {
 	ctx, err := audioContext()
@@ -182,9 +185,19 @@ func (s *speaker) fill(out, _ []byte, frames uint32) {
 	clear(out[2*n:])
 }
 
-func (s *speaker) write(pcm []float32) {
+// write queues pcm to be played hold later than it would be unheld: a
+// longer hold than the last puts silence before it, a shorter one drops
+// that much of what is queued.
+func (s *speaker) write(pcm []float32, hold time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if d := int((hold - s.held) * audioRate / time.Second); d > 0 {
+		s.buf = append(s.buf, make([]int16, d)...)
+	} else if d < 0 {
+		drop := min(-d, len(s.buf))
+		s.buf = s.buf[:copy(s.buf, s.buf[drop:])]
+	}
+	s.held = hold
 	for _, v := range pcm {
 		s.buf = append(s.buf, int16(max(-1, min(1, v))*32767))
 	}

@@ -179,7 +179,7 @@ type sessionAPI struct {
 // newAPI builds the pion API for one call: codecs, interceptors (NACK, RTCP
 // reports, TWCC, GCC, stats) and the setting engine. Per call, so that the
 // congestion controller and the stats getter belong to this call only.
-func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, error) {
+func (e *Engine) newAPI(selector *mediadevices.CodecSelector, capture *captureClock) (*sessionAPI, error) {
 	lf := slogFactory{log: e.log}
 	me := &webrtc.MediaEngine{}
 	// docs/stack.md, "pion interceptors": populate codecs BEFORE the default interceptors, or they get
@@ -247,13 +247,17 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector) (*sessionAPI, erro
 		nack.WithResponderLoggerFactory(lf)); err != nil {
 		return nil, fmt.Errorf("nack: %w", err)
 	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
-		[]report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf)); err != nil {
+	// Receiver reports from pion; sender reports from the call's capture
+	// clock (captureclock.go), added last so that it is the outermost.
+	rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(lf))
+	if err != nil {
 		return nil, fmt.Errorf("rtcp reports: %w", err)
 	}
+	reg.Add(rr)
 	if err := webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(lf)); err != nil {
 		return nil, fmt.Errorf("twcc sender: %w", err)
 	}
+	reg.Add(senderClockFactory{clock: capture, log: lf.NewLogger("sender-clock")})
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICETimeouts(e.disconnectTimeout, 3*e.disconnectTimeout, max(e.disconnectTimeout/4, 200*time.Millisecond))

@@ -28,6 +28,7 @@ type localMedia struct {
 	source       string
 	camera       bool   // video comes from a camera driver, not a synthetic source
 	stream       string // the one media stream both tracks belong to
+	capture      captureClock
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -87,6 +88,7 @@ func (b *vp8Builder) BuildVideoEncoder(r video.Reader, p prop.Media) (codec.Read
 	if err != nil {
 		return nil, err
 	}
+	enc.captured = b.m.capture.videoCaptured
 	b.m.encMu.Lock()
 	b.m.encoder = enc
 	b.m.encMu.Unlock()
@@ -105,14 +107,42 @@ func (b *opusBuilder) RTPCodec() *codec.RTPCodec { return b.params.RTPCodec() }
 
 // BuildAudioEncoder builds the encoder and records it.
 func (b *opusBuilder) BuildAudioEncoder(r audio.Reader, p prop.Media) (codec.ReadCloser, error) {
-	enc, err := b.params.BuildAudioEncoder(r, p)
+	// The capture of what the encoder takes in and of what it gives out,
+	// in order (captureclock.go).
+	capture, rate := &b.m.capture, p.SampleRate
+	taken := audio.ReaderFunc(func() (wave.Audio, func(), error) {
+		chunk, release, err := r.Read()
+		if err == nil && chunk != nil && rate > 0 {
+			capture.audioTaken(chunk.ChunkInfo().Len, rate, time.Now())
+		}
+		return chunk, release, err
+	})
+	enc, err := b.params.BuildAudioEncoder(taken, p)
 	if err != nil {
 		return nil, err
+	}
+	if frame := int(b.params.Latency.Duration() * time.Duration(rate) / time.Second); frame > 0 {
+		enc = audioEncoded{ReadCloser: enc, done: func() { capture.audioEncoded(frame, rate) }}
 	}
 	b.m.encMu.Lock()
 	b.m.audioEnc = enc
 	b.m.encMu.Unlock()
 	return enc, nil
+}
+
+// audioEncoded tells done of each frame its encoder returns.
+type audioEncoded struct {
+	codec.ReadCloser
+	done func()
+}
+
+// Read returns the encoder's next frame.
+func (e audioEncoded) Read() ([]byte, func(), error) {
+	b, release, err := e.ReadCloser.Read()
+	if err == nil {
+		e.done()
+	}
+	return b, release, err
 }
 
 // setAudioBitrate sets the running Opus encoder's rate, if any. It holds
@@ -246,6 +276,7 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	if m.video == nil {
 		src := newSyntheticVideo(callID+"-video", e.width, e.height, e.fps, e.now, e.sourceClosed)
+		src.captured = m.capture.sourceCaptured
 		e.sourceOpened()
 		m.video = mediadevices.NewVideoTrack(src, m.selector)
 		videoSrc = "synthetic"
@@ -268,7 +299,9 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	if m.audio == nil {
 		e.sourceOpened()
-		m.audio = mediadevices.NewAudioTrack(newSyntheticTone(callID+"-audio", e.sourceClosed), m.selector)
+		tone := newSyntheticTone(callID+"-audio", e.sourceClosed)
+		tone.captured = m.capture.audioSourceCaptured
+		m.audio = mediadevices.NewAudioTrack(tone, m.selector)
 		audioSrc = "synthetic"
 	}
 	m.audio.(*mediadevices.AudioTrack).Transform(m.gateAudio)

@@ -31,6 +31,8 @@ type remoteVideo struct {
 	// goroutine's own.
 	sync  atomic.Pointer[syncMeter]
 	flash flashDetector
+	// playout, when set, is told when each picture is shown (playout.go).
+	playout *playoutSync
 
 	// The decoder writes each frame into back and then swaps it with front
 	// under mu, so two pictures serve a whole call. frame() converts front
@@ -61,15 +63,15 @@ func newRemoteVideo(track *webrtc.TrackRemote, pli func(), log func(string, ...a
 	}
 }
 
-// next returns the next whole VP8 frame.
-func (v *remoteVideo) next() ([]byte, error) {
+// next returns the next whole VP8 frame and its RTP timestamp.
+func (v *remoteVideo) next() ([]byte, uint32, error) {
 	for {
 		if s := v.sb.Pop(); s != nil {
-			return s.Data, nil
+			return s.Data, s.PacketTimestamp, nil
 		}
 		pkt, _, err := v.track.ReadRTP()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		v.sb.Push(pkt)
 	}
@@ -87,7 +89,7 @@ func (v *remoteVideo) run() {
 	v.pli()
 	var lastPLI time.Time
 	for {
-		frame, err := v.next()
+		frame, ts, err := v.next()
 		if err != nil {
 			return
 		}
@@ -111,8 +113,12 @@ func (v *remoteVideo) run() {
 		v.back, v.front = v.front, img
 		v.seq = n
 		v.mu.Unlock()
+		shown := time.Now()
+		if v.playout != nil {
+			v.playout.videoShown(uint32(v.track.SSRC()), ts, float64(v.track.Codec().ClockRate), shown)
+		}
 		if flash {
-			meter.videoMark(time.Now())
+			meter.videoMark(shown)
 		}
 		if n == 1 {
 			v.log("first video frame decoded", "width", img.Rect.Dx(), "height", img.Rect.Dy())
@@ -284,6 +290,9 @@ type remoteAudio struct {
 	// (syncmark.go); click is the decoder goroutine's own.
 	sync  atomic.Pointer[syncMeter]
 	click clickDetector
+	// playout, when set, says how long to hold the sound for the picture
+	// (playout.go).
+	playout *playoutSync
 }
 
 // run decodes until the track ends.
@@ -321,12 +330,17 @@ func (a *remoteAudio) run() {
 			onset, click = a.click.feed(pcm[:n])
 		}
 		handed := time.Now()
+		var hold time.Duration
+		if a.playout != nil {
+			hold = a.playout.audioHold(uint32(a.track.SSRC()), pkt.Timestamp, float64(a.track.Codec().ClockRate), handed)
+		}
 		if a.speaker != nil {
-			a.speaker.write(pcm[:n])
+			a.speaker.write(pcm[:n], hold)
 		}
 		if click {
-			// The click plays onset samples after the first one handed over.
-			meter.audioMark(handed.Add(time.Duration(onset) * time.Second / audioRate))
+			// The click plays onset samples after the first one handed over,
+			// once held.
+			meter.audioMark(handed.Add(hold + time.Duration(onset)*time.Second/audioRate))
 		}
 	}
 }
@@ -350,12 +364,26 @@ func (a *remoteAudio) level() float64 {
 }
 
 // drainRTCP reads RTCP so that it reaches the interceptors (docs/stack.md, "pion interceptors": or RTT
-// stays 0 and GCC gets no feedback). It returns when the reader closes.
-func drainRTCP(read func([]byte) (int, error)) {
+// stays 0 and GCC gets no feedback), and hands each sender report in it to
+// onReport when that is set. It returns when the reader closes.
+func drainRTCP(read func([]byte) (int, error), onReport func(*rtcp.SenderReport)) {
 	buf := make([]byte, 1500)
 	for {
-		if _, err := read(buf); err != nil {
+		n, err := read(buf)
+		if err != nil {
 			return
+		}
+		if onReport == nil {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				onReport(sr)
+			}
 		}
 	}
 }

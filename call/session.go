@@ -69,7 +69,8 @@ type Session struct {
 	audioSender *webrtc.RTPSender
 	video       atomic.Pointer[remoteVideo]
 	audio       atomic.Pointer[remoteAudio]
-	lipSync     *syncMeter // pairs the peer's sync marks and logs each (syncmark.go)
+	lipSync     *syncMeter   // pairs the peer's sync marks and logs each (syncmark.go)
+	playout     *playoutSync // holds the peer's sound back for its picture (playout.go)
 
 	workersMu     sync.Mutex
 	workersClosed bool
@@ -122,7 +123,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 	if err != nil {
 		return nil, fmt.Errorf("open media: %w", err)
 	}
-	sa, err := e.newAPI(m.selector)
+	sa, err := e.newAPI(m.selector, &m.capture)
 	if err != nil {
 		m.close()
 		return nil, err
@@ -133,7 +134,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	s := &Session{
-		e: e, id: id, peer: peer, role: r, log: log, lipSync: newLipSyncMeter(log),
+		e: e, id: id, peer: peer, role: r, log: log, lipSync: newLipSyncMeter(log), playout: newLoggedPlayoutSync(log),
 		box:    newMailbox[any](),
 		events: make(chan Event, eventBuffer),
 		ended:  make(chan struct{}),
@@ -181,7 +182,9 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 	}
 	// docs/stack.md, "pion interceptors": incoming RTCP reaches the interceptors only when read;
 	// mediadevices reads the video sender's, we read the audio sender's.
-	s.startWorker(func() { drainRTCP(func(b []byte) (int, error) { n, _, err := s.audioSender.Read(b); return n, err }) })
+	s.startWorker(func() {
+		drainRTCP(func(b []byte) (int, error) { n, _, err := s.audioSender.Read(b); return n, err }, nil)
+	})
 
 	s.out = newOutbox(out, e.signalTimeout, log, func(sig Signal, err error) { s.box.push(msgSent{sig, err}) })
 	s.out.send(first)
@@ -341,15 +344,18 @@ func (s *Session) FramesDecoded() uint64 {
 // and only starts goroutines.
 func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	s.log.Info("remote track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
-	s.startWorker(func() { drainRTCP(func(b []byte) (int, error) { n, _, err := recv.Read(b); return n, err }) })
+	s.startWorker(func() {
+		drainRTCP(func(b []byte) (int, error) { n, _, err := recv.Read(b); return n, err }, s.playout.senderReport)
+	})
 	switch track.Kind() {
 	case webrtc.RTPCodecTypeVideo:
 		v := newRemoteVideo(track, pliFor(s.pc, track), s.log.Debug)
+		v.playout = s.playout
 		v.sync.Store(s.lipSync)
 		s.video.Store(v)
 		s.startWorker(v.run)
 	case webrtc.RTPCodecTypeAudio:
-		a := &remoteAudio{track: track}
+		a := &remoteAudio{track: track, playout: s.playout}
 		a.sync.Store(s.lipSync)
 		s.audio.Store(a)
 		s.startWorker(func() {

@@ -257,3 +257,42 @@ func TestPacerFirstTickAtOnce(t *testing.T) {
 		p.close()
 	}
 }
+
+// TestTonePacerCatchesUpALittle: a reader of the tone up to 40 ms late
+// gets every chunk it missed, at once; one later than that gets the chunk
+// due now, the sound between lost (see toneBuffer).
+func TestTonePacerCatchesUpALittle(t *testing.T) {
+	clock := time.Unix(1796166760, 0)
+	tone := newSyntheticTone("tone", nil)
+	tone.pace.now = func() time.Time { return clock }
+	defer tone.Close()
+	first, ok := tone.pace.wait()
+	if !ok {
+		t.Fatal("pacer closed")
+	}
+	clock = clock.Add(30 * time.Millisecond)
+	for i := int64(1); i <= 3; i++ {
+		if n, _ := tone.pace.wait(); n != first+i {
+			t.Fatalf("read %d after a 30 ms stall: chunk %d, want %d", i, n, first+i)
+		}
+	}
+	clock = clock.Add(150 * time.Millisecond)
+	if n, _ := tone.pace.wait(); n != tickAtOrAfter(clock, chunksPerSecond) {
+		t.Errorf("after a 150 ms stall: chunk %d, want the one due now, %d", n, tickAtOrAfter(clock, chunksPerSecond))
+	}
+}
+
+// TestVideoPacerDropsFramesWhenLate: the picture's reader, when late, gets
+// the frame due now, as from a camera: old frames are worth nothing.
+func TestVideoPacerDropsFramesWhenLate(t *testing.T) {
+	clock := time.Unix(1796166760, 0)
+	p := newPacer(30)
+	p.now = func() time.Time { return clock }
+	defer p.close()
+	first, _ := p.wait()
+	clock = clock.Add(500 * time.Millisecond)
+	n, _ := p.wait()
+	if want := tickAtOrAfter(clock, 30); n != want && n != want-1 {
+		t.Errorf("after a 500 ms stall, frame %d (first %d), want the one due now, %d", n, first, want-1)
+	}
+}

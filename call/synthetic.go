@@ -18,6 +18,8 @@ import (
 // on which tick carries the sync mark (syncmark.go).
 type pacer struct {
 	perSecond int
+	behind    time.Duration // how late a reader may be and still get every tick
+	now       func() time.Time
 	next      int64 // index of the next tick
 	started   bool
 	done      chan struct{}
@@ -25,16 +27,25 @@ type pacer struct {
 	timer     *time.Timer
 }
 
+// newPacer returns a pacer of perSecond ticks that lets a reader fall
+// behind by at most 4 ticks: a camera's, whose old frames are worth nothing.
 func newPacer(perSecond int) *pacer {
-	return &pacer{perSecond: perSecond, done: make(chan struct{})}
+	return newBufferedPacer(perSecond, 4*time.Second/time.Duration(perSecond))
+}
+
+// newBufferedPacer returns a pacer that gives a reader up to behind late
+// every tick it missed, one after the other at once: a sound card's, which
+// buffers what it captured until it is read.
+func newBufferedPacer(perSecond int, behind time.Duration) *pacer {
+	return &pacer{perSecond: perSecond, behind: behind, now: time.Now, done: make(chan struct{})}
 }
 
 // wait blocks until the next tick is due and returns its index; it returns
 // false once closed.
 func (p *pacer) wait() (int64, bool) {
-	now := time.Now()
+	now := p.now()
 	interval := time.Second / time.Duration(p.perSecond)
-	if late := now.Sub(tickInstant(p.next, p.perSecond)); !p.started || late > 4*interval || late < -4*interval {
+	if late := now.Sub(tickInstant(p.next, p.perSecond)); !p.started || late > p.behind || late < -4*interval {
 		// First tick, or too far behind (do not burst to catch up), or the
 		// wall clock stepped back (do not stall until it is there again):
 		// the tick just due, at once. mediadevices reads a frame of each
@@ -90,6 +101,9 @@ type syntheticVideo struct {
 	start   time.Time
 	onClose func()
 	once    sync.Once
+	// captured, when set, is told each frame's capture instant, its tick's:
+	// a reader that is late gets frames of ticks already past.
+	captured func(time.Time)
 }
 
 func newSyntheticVideo(id string, w, h, fps int, now func() time.Time, onClose func()) *syntheticVideo {
@@ -135,6 +149,9 @@ func (s *syntheticVideo) Read() (image.Image, func(), error) {
 	img := s.frames[s.n%len(s.frames)]
 	s.n++
 	s.frame(img, tick, s.now())
+	if s.captured != nil {
+		s.captured(tickInstant(tick, s.fps))
+	}
 	return img, func() {}, nil
 }
 
@@ -278,13 +295,27 @@ type syntheticTone struct {
 	pace    *pacer
 	onClose func()
 	once    sync.Once
+	// captured, when set, is told the capture instant of each chunk's
+	// first sample.
+	captured func(time.Time)
 }
 
 // chunksPerSecond is the tone's pacing: one audioChunk at a time.
 const chunksPerSecond = audioRate / audioChunk
 
+// toneBuffer is how late a reader of the tone may be and still get every
+// chunk it missed. On a loaded machine (two cores, load average 12) the
+// reader was 40 to 200 ms late about once every 2 s. Given all it missed,
+// in a burst, a Chromium receiver's jitter buffer took each burst for
+// network jitter and grew with each: the sound was heard 105 ms after
+// capture at the start of a call and 470 ms after it 26 s later. So sound
+// that late is dropped, as a sound card whose buffer overran drops it, and
+// the gap shows in the RTP timestamps (captureclock.go), which the receiver
+// conceals, its delay unchanged.
+const toneBuffer = 4 * time.Second / chunksPerSecond
+
 func newSyntheticTone(id string, onClose func()) *syntheticTone {
-	return &syntheticTone{id: id, pace: newPacer(chunksPerSecond), onClose: onClose}
+	return &syntheticTone{id: id, pace: newBufferedPacer(chunksPerSecond, toneBuffer), onClose: onClose}
 }
 
 // ID names the source for mediadevices.
@@ -301,16 +332,22 @@ func (s *syntheticTone) Close() error {
 	return nil
 }
 
-// Read returns the next 10 ms of tone when it is due. The chunk of tick n
-// holds samples n*audioChunk on (counted from the Unix epoch), so its marks
-// fall on the same instants as the picture's.
+// Read returns the next 10 ms of tone when it is due: as a sound card
+// does, once its last sample has been captured. The chunk of tick n holds
+// the samples of the 10 ms up to tick n's instant, (n-1)*audioChunk on
+// (counted from the Unix epoch), so its marks fall on the same instants as
+// the picture's, and a chunk's capture is its return less its length for
+// this source as for a microphone (captureclock.go relies on it).
 func (s *syntheticTone) Read() (wave.Audio, func(), error) {
 	tick, ok := s.pace.wait()
 	if !ok {
 		return nil, func() {}, io.EOF
 	}
 	chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate})
-	first := tick * audioChunk
+	first := (tick - 1) * audioChunk
+	if s.captured != nil {
+		s.captured(tickInstant(tick-1, chunksPerSecond))
+	}
 	for i := range chunk.Data {
 		chunk.Data[i] = toneSampleAt(first + int64(i))
 	}

@@ -120,6 +120,10 @@ type vp8Encoder struct {
 	lastPTS  int64
 	forceKey bool
 	closed   bool
+
+	// captured, when set, is told the capture instant of each picture Read
+	// returns encoded: when its source handed it over (captureclock.go).
+	captured func(time.Time)
 }
 
 // newVP8Encoder returns an encoder of r's pictures at bitrate bit/s, with a
@@ -199,8 +203,12 @@ func (e *vp8Encoder) Read() ([]byte, func(), error) {
 		if err != nil {
 			return nil, func() {}, err
 		}
+		at := time.Now()
 		frame, err := e.encode(img)
 		release()
+		if err == nil && frame != nil && e.captured != nil {
+			e.captured(at)
+		}
 		if err != nil || frame != nil {
 			return frame, func() {}, err
 		}

@@ -84,10 +84,22 @@ window.rtc = (() => {
           report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, text });
           return;
         }
-        // With the receiver's jitter buffers since the last mark: how much
-        // of the offset is the receiver's audio-video sync.
-        buffers(pc).then((b) => report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, ...b,
-          text: `${text}, jitter buffers: video ${b.videoBufferMs.toFixed(1)} ms, audio ${b.audioBufferMs.toFixed(1)} ms` }));
+        // With what the receiver knew of the mark (and the meter's own
+        // latency as its AudioContext gives it now: read once at the start,
+        // its output latency was sometimes still 0): the flash frame's RTP
+        // timestamp and the capture time libwebrtc gave it (from the
+        // sender's reports), the sound's capture time as the receiver
+        // estimated it while playing the click (estimatedPlayoutTimestamp),
+        // and the jitter buffers since the last mark. Both sides of these
+        // calls run on one machine, so the capture times can be set against
+        // the marks' true instants.
+        const f = flashMeta;
+        Promise.all([buffers(pc), clickStats]).then(([b, s]) => report({ kind: 'sync', type: which, offset, video: v, audio: a, mark: marks, ...b,
+          text: `${text}, jitter buffers: video ${b.videoBufferMs.toFixed(1)} ms, audio ${b.audioBufferMs.toFixed(1)} ms, ` +
+            `targets: video ${b.videoTargetMs.toFixed(1)} ms, audio ${b.audioTargetMs.toFixed(1)} ms; ` +
+            `flash rtp ${f.rtp} capture ${f.capture.toFixed(1)} receive ${f.receive.toFixed(1)} presented ${f.presented.toFixed(1)}; ` +
+            `click playout-ntp ${s.playout.toFixed(1)} at ${s.at.toFixed(1)}; ` +
+            `meter latency ${((ctx.baseLatency + (ctx.outputLatency || 0)) * 1000).toFixed(1)} ms` }));
       } else if (isVideo) {
         video = at;
       } else {
@@ -97,14 +109,33 @@ window.rtc = (() => {
 
     let last = {};
     const buffers = async (conn) => {
-      const out = { videoBufferMs: 0, audioBufferMs: 0 };
+      const out = { videoBufferMs: 0, audioBufferMs: 0, videoTargetMs: 0, audioTargetMs: 0 };
       try {
         for (const r of (await conn.getStats()).values()) {
           if (r.type !== 'inbound-rtp' || !r.jitterBufferEmittedCount) continue;
-          const prev = last[r.kind] || { delay: 0, count: 0 };
+          const prev = last[r.kind] || { delay: 0, target: 0, count: 0 };
           const n = r.jitterBufferEmittedCount - prev.count;
-          if (n > 0) out[r.kind + 'BufferMs'] = ((r.jitterBufferDelay - prev.delay) / n) * 1000;
-          last[r.kind] = { delay: r.jitterBufferDelay, count: r.jitterBufferEmittedCount };
+          if (n > 0) {
+            out[r.kind + 'BufferMs'] = ((r.jitterBufferDelay - prev.delay) / n) * 1000;
+            out[r.kind + 'TargetMs'] = (((r.jitterBufferTargetDelay || 0) - prev.target) / n) * 1000;
+          }
+          last[r.kind] = { delay: r.jitterBufferDelay, target: r.jitterBufferTargetDelay || 0, count: r.jitterBufferEmittedCount };
+        }
+      } catch { /* the call is ending */ }
+      return out;
+    };
+    // flashMeta: the presented flash frame's metadata (page clock, Unix ms;
+    // 0 where Chromium gives none). clickStats: the audio receiver's
+    // estimatedPlayoutTimestamp (NTP ms) read as the click was found, and
+    // when it was read.
+    let flashMeta = { rtp: 0, capture: 0, receive: 0, presented: 0 };
+    let clickStats = Promise.resolve({ playout: 0, at: 0 });
+    const readPlayout = async () => {
+      const out = { playout: 0, at: now() };
+      if (which !== 'remote' || !pc) return out;
+      try {
+        for (const r of (await pc.getStats()).values()) {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') out.playout = r.estimatedPlayoutTimestamp || 0;
         }
       } catch { /* the call is ending */ }
       return out;
@@ -123,7 +154,11 @@ window.rtc = (() => {
       for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
       // The flash is white (255); the picture's mean is about half that.
       const isLit = sum / (d.length / 4) > 200;
-      if (isLit && !lit) mark(true, performance.timeOrigin + md.expectedDisplayTime);
+      if (isLit && !lit) {
+        const t = (x) => (x ? performance.timeOrigin + x : 0);
+        flashMeta = { rtp: md.rtpTimestamp || 0, capture: t(md.captureTime), receive: t(md.receiveTime), presented: t(md.expectedDisplayTime) };
+        mark(true, performance.timeOrigin + md.expectedDisplayTime);
+      }
       lit = isLit;
       el.requestVideoFrameCallback(onFrame);
     };
@@ -146,6 +181,7 @@ window.rtc = (() => {
           // No output clock: the rendering time plus the stated latency.
           at = now() + (e.data.time - ctx.currentTime + ctx.baseLatency + (ctx.outputLatency || 0)) * 1000;
         }
+        clickStats = readPlayout();
         mark(false, at);
       };
       src.connect(node);
