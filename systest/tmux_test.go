@@ -29,6 +29,10 @@ func startTmux(t testing.TB, width, height int, env []string, argv ...string) *t
 	name := "e2e"
 	socket := fmt.Sprintf("teleconsole-%d-%s-%d", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
 	args := []string{"-L", socket, "new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
+	// Each program keeps what it keeps (the record, snapshots, the chat
+	// key) in a directory of the test's own, never the user's, and two
+	// consoles of one test never share one; env may name another.
+	args = append(args, "-e", "XDG_DATA_HOME="+t.TempDir())
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
