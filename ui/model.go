@@ -410,7 +410,7 @@ func (m Model) newPicture(g Graphics) *picture {
 	if m.term.Remote {
 		budget = m.budget
 	}
-	return newPicture(g, m.term.Tmux, m.cellW, m.cellH, budget, m.term.Busy, m.term.Written)
+	return newPicture(g, m.term.Tmux, m.probe.direct(), m.cellW, m.cellH, budget, m.term.Busy, m.term.Written)
 }
 
 // setCell takes the terminal's cell size in pixels.

@@ -85,9 +85,9 @@ type sentFrame struct {
 // rather than rarer.
 const minFPS = 2
 
-func newPicture(mode Graphics, tmux bool, cellW, cellH, budget int, busy func() bool, written func() uint64) *picture {
+func newPicture(mode Graphics, tmux, direct bool, cellW, cellH, budget int, busy func() bool, written func() uint64) *picture {
 	p := &picture{
-		surf:   pixelSurface{mode: mode, tmux: tmux, cellW: cellW, cellH: cellH},
+		surf:   pixelSurface{mode: mode, tmux: tmux, direct: direct, cellW: cellW, cellH: cellH},
 		budget: budget, tokens: float64(budget) / 4, scale: 1, busy: busy, written: written,
 	}
 	if written != nil {
@@ -313,7 +313,11 @@ func (m *callModel) pictureGone(change func()) tea.Cmd {
 		m.pic.settle = true
 	}
 	if m.graphics == GraphicsKitty {
-		return nil
+		if !m.pic.surf.direct {
+			return nil // it goes with its placeholder cells
+		}
+		m.pic.shown = false
+		return rawCmd(m.pic.surf.remove())
 	}
 	m.pic.shown = false
 	return tea.ClearScreen

@@ -27,6 +27,7 @@ const kittyImageID = 42
 type pixelSurface struct {
 	mode         Graphics
 	tmux         bool // wrap image sequences for tmux's passthrough
+	direct       bool // kitty: placed at the cursor, for terminals with no placeholders
 	cellW, cellH int  // pixels in a cell
 
 	// The placement: the picture's top-left cell on the screen (0-based)
@@ -80,7 +81,11 @@ func (s *pixelSurface) draw(img *image.RGBA) []byte {
 	}
 	switch s.mode {
 	case GraphicsKitty:
-		s.drawKitty(shrink(img, f))
+		if s.direct {
+			s.at(func() { s.drawKitty(shrink(img, f)) })
+		} else {
+			s.drawKitty(shrink(img, f))
+		}
 	case GraphicsSixel:
 		w, h := max(1, int(float64(s.pxW)*f)), max(1, int(float64(s.pxH)*f))
 		s.at(func() { s.buf.Write(s.sixel.encode(img, w, h)) })
@@ -102,8 +107,9 @@ func (s *pixelSurface) at(f func()) {
 
 // drawKitty transmits img as the console's image, raw RGB compressed with
 // zlib, with a virtual placement of the placement's cells: the placeholder
-// cells of placeholders() show it. A new frame replaces the image's data;
-// the cells stay as they are.
+// cells of lines() show it. A new frame replaces the image's data; the
+// cells stay as they are. A terminal that draws no placeholders (direct)
+// gets the picture placed at the cursor over blank cells instead, as sixel.
 //
 // x/ansi's kitty.Encoder reads the image a pixel at a time through
 // image.Image's At and writes three bytes at a time: 9.7 ms for a 320x240
@@ -140,7 +146,11 @@ func (s *pixelSurface) drawKitty(img *image.RGBA) {
 		Action: kitty.TransmitAndPut, ID: kittyImageID, Quiet: 2,
 		Format: kitty.RGB, Compression: kitty.Zlib,
 		ImageWidth: w, ImageHeight: h,
-		VirtualPlacement: true, Columns: s.cols, Rows: s.rows,
+		VirtualPlacement: !s.direct, Columns: s.cols, Rows: s.rows,
+	}
+	if s.direct {
+		// Placed at the cursor (at moves it there), which stays put.
+		o.PlacementID, o.DoNotMoveCursor = 1, true
 	}
 	first := o.Options()
 	for off := 0; off < len(payload) || off == 0; off += kitty.MaxChunkSize {
@@ -213,7 +223,7 @@ func (s *pixelSurface) lines(col, row, aw, ah int) []string {
 	for i := range out {
 		out[i] = blank
 	}
-	if s.mode != GraphicsKitty || !s.placed() {
+	if s.mode != GraphicsKitty || s.direct || !s.placed() {
 		return out
 	}
 	left := s.col - col

@@ -111,19 +111,16 @@ func (p *probe) handle(msg tea.Msg) bool {
 	return true
 }
 
-// decide picks the best way to draw the picture: kitty graphics with
-// Unicode placeholders, iTerm2 inline images, sixel, then half blocks.
-// The terminal's answers decide; $TERM_PROGRAM only names iTerm2 and
-// WezTerm, whose inline images need no query.
+// decide picks the best way to draw the picture: kitty graphics, iTerm2
+// inline images, sixel, then half blocks. The terminal's answers decide;
+// $TERM_PROGRAM only names iTerm2 and WezTerm, whose inline images need no
+// query.
 func (p probe) decide(t Terminal) Graphics {
 	name := strings.ToLower(p.version)
-	// WezTerm and Konsole answer the kitty query but draw no Unicode
-	// placeholders, the only kitty placement the console uses.
-	noPlaceholders := strings.Contains(name, "wezterm") || strings.Contains(name, "konsole")
 	inline := strings.Contains(name, "iterm2") || strings.Contains(name, "wezterm") ||
 		t.Program == "iTerm.app" || t.Program == "WezTerm"
 	switch {
-	case p.kitty && !noPlaceholders:
+	case p.kitty:
 		return GraphicsKitty
 	case inline:
 		return GraphicsITerm2
@@ -132,6 +129,14 @@ func (p probe) decide(t Terminal) Graphics {
 	default:
 		return GraphicsBlocks
 	}
+}
+
+// direct reports whether kitty pictures are placed at the cursor rather
+// than through Unicode placeholders: WezTerm and Konsole answer the kitty
+// query but draw no placeholders.
+func (p probe) direct() bool {
+	name := strings.ToLower(p.version)
+	return strings.Contains(name, "wezterm") || strings.Contains(name, "konsole")
 }
 
 // cellFromEvent returns the cell size a CSI 16 t answer gives.

@@ -24,8 +24,8 @@ func TestProbeDecides(t *testing.T) {
 		{"kitty error reply", []tea.Msg{uv.KittyGraphicsEvent{Options: kitty.Options{ID: probeQueryID}, Payload: []byte("ENOTSUPPORTED")}, uv.PrimaryDeviceAttributesEvent{62, 4}}, Terminal{}, GraphicsSixel},
 		{"another image's reply", []tea.Msg{uv.KittyGraphicsEvent{Options: kitty.Options{ID: 7}, Payload: []byte("OK")}, uv.PrimaryDeviceAttributesEvent{62}}, Terminal{}, GraphicsBlocks},
 		{"xterm vt340", []tea.Msg{tea.TerminalVersionMsg{Name: "XTerm(379)"}, uv.PrimaryDeviceAttributesEvent{63, 1, 2, 4, 6, 9, 15, 22}}, Terminal{}, GraphicsSixel},
-		{"wezterm: kitty without placeholders", []tea.Msg{kittyOK, tea.TerminalVersionMsg{Name: "WezTerm 20240203"}, uv.PrimaryDeviceAttributesEvent{65, 4, 6}}, Terminal{}, GraphicsITerm2},
-		{"konsole: kitty without placeholders", []tea.Msg{kittyOK, tea.TerminalVersionMsg{Name: "Konsole 24.02"}, uv.PrimaryDeviceAttributesEvent{62, 4}}, Terminal{}, GraphicsSixel},
+		{"wezterm: kitty without placeholders", []tea.Msg{kittyOK, tea.TerminalVersionMsg{Name: "WezTerm 20240203"}, uv.PrimaryDeviceAttributesEvent{65, 4, 6}}, Terminal{}, GraphicsKitty},
+		{"konsole: kitty without placeholders", []tea.Msg{kittyOK, tea.TerminalVersionMsg{Name: "Konsole 24.02"}, uv.PrimaryDeviceAttributesEvent{62, 4}}, Terminal{}, GraphicsKitty},
 		{"iterm2 by its name", []tea.Msg{uv.PrimaryDeviceAttributesEvent{62, 4}}, Terminal{Program: "iTerm.app"}, GraphicsITerm2},
 		{"no answer but DA1", []tea.Msg{uv.PrimaryDeviceAttributesEvent{1, 2}}, Terminal{}, GraphicsBlocks},
 		{"no answer at all", []tea.Msg{probeTimeoutMsg{}}, Terminal{}, GraphicsBlocks},
@@ -42,6 +42,9 @@ func TestProbeDecides(t *testing.T) {
 			}
 			if got := p.decide(tc.term); got != tc.want {
 				t.Errorf("decided %v, want %v", got, tc.want)
+			}
+			if want := strings.Contains(tc.name, "without placeholders"); p.direct() != want {
+				t.Errorf("direct placement %v, want %v", p.direct(), want)
 			}
 		})
 	}
@@ -82,7 +85,7 @@ func TestParseGraphics(t *testing.T) {
 // it is dropped, and a picture too big for two a second is made smaller.
 func TestPictureBudget(t *testing.T) {
 	var written uint64
-	p := newPicture(GraphicsSixel, false, 10, 20, 100_000, nil, func() uint64 { return written })
+	p := newPicture(GraphicsSixel, false, false, 10, 20, 100_000, nil, func() uint64 { return written })
 	p.surf.place(320, 240, 1, 4, 60, 20, 2)
 	p.settle = false
 	pic := testPicture()
@@ -109,7 +112,7 @@ func TestPictureBudget(t *testing.T) {
 
 // A budget too small for two full pictures a second makes them smaller.
 func TestPictureBudgetShrinks(t *testing.T) {
-	p := newPicture(GraphicsSixel, false, 10, 20, 16_000, nil, nil)
+	p := newPicture(GraphicsSixel, false, false, 10, 20, 16_000, nil, nil)
 	p.surf.place(320, 240, 1, 4, 60, 20, 2)
 	p.settle = false
 	pic := testPicture()
@@ -130,7 +133,7 @@ func TestPictureBudgetShrinks(t *testing.T) {
 // not queued; they resume once it has.
 func TestPictureDroppedWhileTerminalBusy(t *testing.T) {
 	busy := true
-	p := newPicture(GraphicsKitty, false, 10, 20, 0, func() bool { return busy }, nil)
+	p := newPicture(GraphicsKitty, false, false, 10, 20, 0, func() bool { return busy }, nil)
 	p.surf.place(320, 240, 1, 4, 60, 20, 8)
 	p.settle = false
 	pic := testPicture()

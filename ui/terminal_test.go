@@ -28,9 +28,10 @@ type emulated struct {
 	fake  *liveFake
 	done  chan error
 
-	mu     sync.Mutex
-	sixels []uv.Position // where the cursor was at each sixel image
-	kitty  []string      // the control data of each kitty graphics command
+	mu      sync.Mutex
+	sixels  []uv.Position // where the cursor was at each sixel image
+	kitty   []string      // the control data of each kitty graphics command
+	kittyAt []uv.Position // and where the cursor was
 }
 
 // Write feeds the program's output to the emulator, each line feed as a
@@ -73,6 +74,7 @@ func startEmulated(t *testing.T, g Graphics, w, h int) *emulated {
 			ctl, _, _ := strings.Cut(string(data[1:]), ";")
 			e.mu.Lock()
 			e.kitty = append(e.kitty, ctl)
+			e.kittyAt = append(e.kittyAt, e.emu.CursorPosition())
 			e.mu.Unlock()
 		}
 		return true
@@ -267,4 +269,65 @@ func TestKittyOnTerminal(t *testing.T) {
 		cs := e.kittyCommands()
 		return len(cs) > 0 && strings.Contains(cs[len(cs)-1], "a=d")
 	})
+}
+
+// A terminal that answers the kitty query but draws no placeholders
+// (WezTerm, Konsole) gets the picture placed at the cursor over blank
+// cells, and deleted when it goes.
+func TestKittyDirectOnTerminal(t *testing.T) {
+	e := startEmulated(t, GraphicsAuto, 120, 40)
+	for _, answer := range []tea.Msg{
+		uv.KittyGraphicsEvent{Options: kitty.Options{ID: probeQueryID}, Payload: []byte("OK")},
+		tea.TerminalVersionMsg{Name: "WezTerm 20240203-110809-5046fc22"},
+		uv.PrimaryDeviceAttributesEvent{65, 4, 6, 18, 22},
+	} {
+		e.prog.Send(answer)
+	}
+	e.waitFor("said kitty in the status bar", 3*time.Second, e.shows("video kitty"))
+	e.call()
+	first := -1
+	e.waitFor("placed a kitty picture", 5*time.Second, func() bool {
+		for i, c := range e.kittyCommands() {
+			if strings.Contains(c, "a=T") {
+				first = i
+				return true
+			}
+		}
+		return false
+	})
+	e.checkCallText("kitty")
+	e.mu.Lock()
+	ctl, at := e.kitty[first], e.kittyAt[first]
+	e.mu.Unlock()
+	for _, want := range []string{"C=1", "p=1", "i=42"} {
+		if !strings.Contains(","+ctl+",", ","+want+",") {
+			t.Errorf("placement %q lacks %s", ctl, want)
+		}
+	}
+	if strings.Contains(ctl, "U=1") {
+		t.Errorf("placement %q is virtual, for placeholders the terminal does not draw", ctl)
+	}
+	if at.Y < 4 || at.X < 1 {
+		t.Errorf("picture placed at %v, want inside the video box", at)
+	}
+	for y := range 40 {
+		for x := range 120 {
+			if c := e.cell(x, y); strings.HasPrefix(c.Content, string(kitty.Placeholder)) {
+				t.Fatalf("placeholder cell at (%d,%d)", x, y)
+			}
+		}
+	}
+	// Help covers it: the placement is deleted, and none is made while help is up.
+	e.prog.Send(tea.KeyPressMsg{Code: '?', Text: "?"})
+	e.waitFor("deleted the picture under help", 3*time.Second, func() bool {
+		cs := e.kittyCommands()
+		return strings.Contains(cs[len(cs)-1], "a=d")
+	})
+	n := len(e.kittyCommands())
+	time.Sleep(500 * time.Millisecond)
+	for _, c := range e.kittyCommands()[n:] {
+		if strings.Contains(c, "a=T") {
+			t.Errorf("a picture placed over help: %q", c)
+		}
+	}
 }
