@@ -187,6 +187,9 @@ func TestLeavingSaysBye(t *testing.T) {
 	waitFor(t, "a READY", 5*time.Second, func() bool { return h.count(uhiclient.SignalReady) >= 1 })
 	cancel()
 	<-done
+	// The endpoint ACKs before its reader records the message: wait for
+	// the record.
+	waitFor(t, "the BYE", 5*time.Second, func() bool { return h.count(uhiclient.SignalBye) >= 1 })
 	if h.count(uhiclient.SignalBye) != 1 {
 		t.Fatalf("got %d BYE on leaving, want 1", h.count(uhiclient.SignalBye))
 	}
