@@ -34,17 +34,25 @@ func snapshotCmd(c Console, dir string, p waitingroom.Patient, seq uint64, at ti
 		}
 		name := fmt.Sprintf("%s_%s_%s.png", fileSafe(p.Address), fileSafe(p.TransactionID), at.UTC().Format("20060102T150405.000Z"))
 		path := filepath.Join(dir, name)
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		// Written under another name, then renamed: the file appears
+		// whole or not at all.
+		f, err := os.CreateTemp(dir, ".snapshot-*.png")
 		if err != nil {
 			return snapshotMsg{err: fmt.Errorf("snapshot: %w", err)}
 		}
-		if err := png.Encode(f, img); err != nil {
-			f.Close()
-			os.Remove(path)
-			return snapshotMsg{err: fmt.Errorf("snapshot: %w", err)}
+		tmp := f.Name()
+		err = f.Chmod(0o600)
+		if err == nil {
+			err = png.Encode(f, img)
 		}
-		if err := f.Close(); err != nil {
-			os.Remove(path)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			os.Remove(tmp)
 			return snapshotMsg{err: fmt.Errorf("snapshot: %w", err)}
 		}
 		return snapshotMsg{path: path}
