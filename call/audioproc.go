@@ -1,0 +1,162 @@
+package call
+
+/*
+#cgo pkg-config: webrtc-audio-processing
+#cgo CXXFLAGS: -std=c++11
+#cgo LDFLAGS: -lstdc++
+#include <stdlib.h>
+#include "apm.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// AudioProcessing says which of the microphone's processing steps run. The
+// zero value turns everything off; DefaultAudioProcessing is what a call
+// uses unless told otherwise.
+type AudioProcessing struct {
+	// EchoCancellation removes what the speaker plays from the microphone.
+	EchoCancellation bool
+	// NoiseSuppression takes steady background noise out.
+	NoiseSuppression bool
+	// GainControl brings the voice to a steady level.
+	GainControl bool
+}
+
+// DefaultAudioProcessing is everything on, as a browser does for
+// getUserMedia audio.
+func DefaultAudioProcessing() AudioProcessing {
+	return AudioProcessing{EchoCancellation: true, NoiseSuppression: true, GainControl: true}
+}
+
+// Any reports whether at least one step is on.
+func (p AudioProcessing) Any() bool {
+	return p.EchoCancellation || p.NoiseSuppression || p.GainControl
+}
+
+// String names the steps that are on, "aec+ns+agc", or "off".
+func (p AudioProcessing) String() string {
+	var s string
+	for _, step := range []struct {
+		on   bool
+		name string
+	}{{p.EchoCancellation, "aec"}, {p.NoiseSuppression, "ns"}, {p.GainControl, "agc"}} {
+		if !step.on {
+			continue
+		}
+		if s != "" {
+			s += "+"
+		}
+		s += step.name
+	}
+	if s == "" {
+		return "off"
+	}
+	return s
+}
+
+// apmFrame is the module's unit: 10 ms at the call's rate.
+const apmFrame = audioRate / 100
+
+// audioProcessor runs WebRTC's audio processing module (apm.cc) on the
+// microphone, with what the speaker plays as the echo canceller's far end.
+// The module wants whole 10 ms frames; the devices' callbacks deliver
+// whatever period they got, so each side gathers its frames here. The
+// render side (speaker) and the capture side (microphone) run on their own
+// audio threads; the module allows that (its header: stream functions are
+// never called concurrently with ProcessStream, render has its own lock),
+// so each side has a lock of its own for its buffer only.
+type audioProcessor struct {
+	steps AudioProcessing
+	p     *C.tc_apm
+
+	renderMu  sync.Mutex
+	render    []int16
+	renderBuf *C.int16_t
+
+	captureMu  sync.Mutex
+	capture    []int16
+	captureBuf *C.int16_t
+	delayMs    int
+
+	closeOnce sync.Once
+}
+
+// newAudioProcessor starts the module with the steps asked for.
+func newAudioProcessor(steps AudioProcessing) (*audioProcessor, error) {
+	p := C.tc_apm_new(C.int(audioRate), cBool(steps.EchoCancellation), cBool(steps.NoiseSuppression), cBool(steps.GainControl))
+	if p == nil {
+		return nil, fmt.Errorf("%w: webrtc audio processing refused %s at %d Hz", ErrAudioProcessing, steps, audioRate)
+	}
+	size := C.size_t(apmFrame * 2)
+	return &audioProcessor{
+		steps: steps, p: p,
+		renderBuf:  (*C.int16_t)(C.malloc(size)),
+		captureBuf: (*C.int16_t)(C.malloc(size)),
+	}, nil
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// played takes samples as the speaker hands them to the device.
+func (a *audioProcessor) played(pcm []int16) {
+	a.renderMu.Lock()
+	defer a.renderMu.Unlock()
+	if a.p == nil {
+		return
+	}
+	a.render = append(a.render, pcm...)
+	buf := unsafe.Slice((*int16)(unsafe.Pointer(a.renderBuf)), apmFrame)
+	for len(a.render) >= apmFrame {
+		copy(buf, a.render[:apmFrame])
+		C.tc_apm_render(a.p, a.renderBuf, C.int(apmFrame))
+		a.render = a.render[:copy(a.render, a.render[apmFrame:])]
+	}
+}
+
+// captured processes the microphone's samples and returns whole processed
+// frames; what is left of a frame waits for the next call. out is reused
+// if it has room.
+func (a *audioProcessor) captured(pcm, out []int16) []int16 {
+	a.captureMu.Lock()
+	defer a.captureMu.Unlock()
+	if a.p == nil {
+		return append(out[:0], pcm...)
+	}
+	a.capture = append(a.capture, pcm...)
+	out = out[:0]
+	buf := unsafe.Slice((*int16)(unsafe.Pointer(a.captureBuf)), apmFrame)
+	for len(a.capture) >= apmFrame {
+		copy(buf, a.capture[:apmFrame])
+		if C.tc_apm_capture(a.p, a.captureBuf, C.int(apmFrame), C.int(a.delayMs)) != 0 {
+			// A frame the module refused goes out as it came.
+			copy(buf, a.capture[:apmFrame])
+		}
+		out = append(out, buf...)
+		a.capture = a.capture[:copy(a.capture, a.capture[apmFrame:])]
+	}
+	return out
+}
+
+// close frees the module. Neither side may be used after it.
+func (a *audioProcessor) close() {
+	a.closeOnce.Do(func() {
+		a.renderMu.Lock()
+		a.captureMu.Lock()
+		C.tc_apm_free(a.p)
+		C.free(unsafe.Pointer(a.renderBuf))
+		C.free(unsafe.Pointer(a.captureBuf))
+		a.p = nil
+		a.captureMu.Unlock()
+		a.renderMu.Unlock()
+	})
+}

@@ -1,0 +1,161 @@
+package call
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// speechLike is noise shaped into syllables: bursts of band-limited noise
+// with pauses, the kind of far end an echo canceller meets in a call.
+func speechLike(n int, seed uint64) []int16 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]int16, n)
+	var lp1, lp2 float64
+	for i := range out {
+		x := r.NormFloat64()
+		lp1 += 0.3 * (x - lp1) // a gentle low pass: most energy under 3 kHz
+		lp2 += 0.3 * (lp1 - lp2)
+		t := float64(i) / audioRate
+		env := math.Max(0, math.Sin(2*math.Pi*2.5*t)) // 2.5 syllables a second
+		out[i] = int16(max(-32767, min(32767, 12000*env*lp2*3)))
+	}
+	return out
+}
+
+// echoRun plays far through an echo path (delay d samples, gain g) into the
+// processor, with near added to the microphone, and returns the power of
+// what the processor let out over the last half, and of the echo itself.
+func echoRun(t *testing.T, steps AudioProcessing, far, near []int16, d int, g float64) (out, echo float64) {
+	t.Helper()
+	ap, err := newAudioProcessor(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ap.close()
+	var processed []int16
+	buf := make([]int16, 0, 4*apmFrame)
+	// Uneven device periods, as a sound server hands them out.
+	periods := []int{480, 441, 519, 960, 240}
+	for i, k := 0, 0; i+1000 < len(far); k++ {
+		n := periods[k%len(periods)]
+		ap.played(far[i : i+n])
+		mic := make([]int16, n)
+		for j := range mic {
+			var e float64
+			if i+j-d >= 0 {
+				e = g * float64(far[i+j-d])
+			}
+			mic[j] = int16(max(-32767, min(32767, e+float64(near[i+j]))))
+		}
+		buf = ap.captured(mic, buf)
+		processed = append(processed, buf...)
+		i += n
+	}
+	half := len(processed) / 2
+	for i := half; i < len(processed); i++ {
+		out += float64(processed[i]) * float64(processed[i])
+		if i-d >= 0 {
+			e := g * float64(far[i-d])
+			echo += e * e
+		}
+	}
+	n := float64(len(processed) - half)
+	return out / n, echo / n
+}
+
+func TestAudioProcessorCancelsEcho(t *testing.T) {
+	far := speechLike(audioRate*12, 1)
+	silence := make([]int16, len(far))
+	out, echo := echoRun(t, AudioProcessing{EchoCancellation: true}, far, silence, 60*audioRate/1000, 0.5)
+	erle := 10 * math.Log10(echo/math.Max(out, 1))
+	t.Logf("ERLE %.1f dB (echo %.0f, residual %.0f)", erle, math.Sqrt(echo), math.Sqrt(out))
+	if erle < 25 {
+		t.Fatalf("echo return loss enhancement %.1f dB, want at least 25", erle)
+	}
+}
+
+func TestAudioProcessorOffPassesThrough(t *testing.T) {
+	far := speechLike(audioRate*4, 2)
+	silence := make([]int16, len(far))
+	out, echo := echoRun(t, AudioProcessing{}, far, silence, 60*audioRate/1000, 0.5)
+	if r := out / echo; r < 0.98 || r > 1.02 {
+		t.Fatalf("with processing off the microphone came out at %.3f of its power, want 1", r)
+	}
+}
+
+func TestAudioProcessorKeepsNearTalker(t *testing.T) {
+	// No far end at all: the echo canceller must leave the doctor's voice.
+	near := speechLike(audioRate*8, 3)
+	silent := make([]int16, len(near))
+	out, _ := echoRun(t, AudioProcessing{EchoCancellation: true, NoiseSuppression: true}, silent, near, 0, 0)
+	var in float64
+	for _, v := range near[len(near)/2:] {
+		in += float64(v) * float64(v)
+	}
+	in /= float64(len(near) / 2)
+	if db := 10 * math.Log10(out/in); db < -6 {
+		t.Fatalf("near talker lost %.1f dB with no far end, want within 6 dB", -db)
+	}
+}
+
+func TestAudioProcessingString(t *testing.T) {
+	for _, c := range []struct {
+		p    AudioProcessing
+		want string
+	}{
+		{DefaultAudioProcessing(), "aec+ns+agc"},
+		{AudioProcessing{NoiseSuppression: true}, "ns"},
+		{AudioProcessing{EchoCancellation: true, GainControl: true}, "aec+agc"},
+		{AudioProcessing{}, "off"},
+	} {
+		if got := c.p.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
+		}
+	}
+}
+
+func TestAudioProcessorAfterClose(t *testing.T) {
+	ap, err := newAudioProcessor(DefaultAudioProcessing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap.close()
+	ap.played(make([]int16, apmFrame))
+	in := []int16{1, 2, 3}
+	if got := ap.captured(in, nil); len(got) != 3 || got[2] != 3 {
+		t.Fatalf("after close the microphone must pass unchanged, got %v", got)
+	}
+}
+
+// BenchmarkAudioProcessor measures the module's CPU per second of call audio
+// (both directions: the speaker's far end and the microphone), reported as
+// cpu-s/s; the budget is 0.02.
+func BenchmarkAudioProcessor(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		steps AudioProcessing
+	}{{"aec", AudioProcessing{EchoCancellation: true}}, {"all", DefaultAudioProcessing()}} {
+		b.Run(c.name, func(b *testing.B) {
+			ap, err := newAudioProcessor(c.steps)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ap.close()
+			far := speechLike(audioRate, 4)
+			mic := make([]int16, len(far))
+			for i := range mic {
+				mic[i] = far[i] / 3
+			}
+			out := make([]int16, 0, len(mic))
+			b.ResetTimer()
+			for range b.N {
+				for i := 0; i < len(far); i += apmFrame {
+					ap.played(far[i : i+apmFrame])
+					out = ap.captured(mic[i:i+apmFrame], out)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "cpu-s/s")
+		})
+	}
+}
