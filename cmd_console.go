@@ -29,6 +29,7 @@ type consoleConfig struct {
 	hpr, name           string
 	peerFlags
 	media, verify string
+	audioProc     string
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
 	logPath       string
@@ -45,6 +46,7 @@ func consoleDefaults() consoleConfig {
 		listen:      "127.0.0.1:8901",
 		providerID:  "teleconsole",
 		media:       "auto",
+		audioProc:   "on",
 		verify:      "off",
 		ring:        45 * time.Second,
 		videoBudget: 200,
@@ -66,6 +68,7 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.hpr, "hpr", d.hpr, hprHelp)
 	fs.StringVar(&c.name, "name", d.name, "the doctor's name as patients see it")
 	fs.StringVar(&c.media, "media", d.media, "where the doctor's picture and sound come from: auto, devices or synthetic")
+	fs.StringVar(&c.audioProc, "audio-processing", d.audioProc, "what runs on the microphone: on, off, or some of aec,ns,agc (echo cancellation, noise suppression, gain control)")
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	c.video = d.video
 	fs.Var(graphicsFlag{&c.video}, "video", "how the patient's picture is drawn, `MODE`: auto (ask the terminal), kitty, iterm2, sixel, blocks or off")
@@ -265,6 +268,10 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	proc, err := call.ParseAudioProcessing(c.audioProc)
+	if err != nil {
+		return app.Config{}, err
+	}
 	ice, err := c.ice()
 	if err != nil {
 		return app.Config{}, err
@@ -286,6 +293,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		Engine: []call.Option{
 			call.WithICEServers(ice), call.WithMedia(media), call.WithRingTimeout(c.ring),
 			call.WithLoopback(c.loopback), call.WithLowBandwidth(c.lowBandwidth),
+			call.WithAudioProcessing(proc),
 		},
 		Log: log,
 	}, nil

@@ -61,7 +61,9 @@ type microphone struct {
 	onClose func()
 }
 
-func openMicrophone(id string, onClose func()) (*microphone, error) {
+// openMicrophone opens the default capture device. With proc, each chunk is
+// run through the audio processing before it is handed on.
+func openMicrophone(id string, onClose func(), proc *audioProcessor) (*microphone, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
@@ -82,6 +84,12 @@ func openMicrophone(id string, onClose func()) (*microphone, error) {
 			pcm := make([]int16, len(in)/2)
 			for i := range pcm {
 				pcm[i] = int16(binary.LittleEndian.Uint16(in[2*i:]))
+			}
+			if proc != nil {
+				// Whole 10 ms frames come out; the rest waits for the next period.
+				if pcm = proc.captured(pcm, nil); len(pcm) == 0 {
+					return
+				}
 			}
 			select { // never block the audio thread; drop when the encoder lags
 			case m.chunks <- pcm:
@@ -137,12 +145,19 @@ type speaker struct {
 	dev *malgo.Device
 	mu  sync.Mutex
 	buf []int16
+
+	// proc, when set, is told of every sample handed to the device,
+	// silence included: it is the echo canceller's far end.
+	proc   *audioProcessor
+	played []int16 // fill's own
 }
 
 // maxSpeakerBuffer bounds the playback buffer (200 ms) to keep latency low.
 const maxSpeakerBuffer = audioRate / 5
 
-func openSpeaker() (*speaker, error) {
+// openSpeaker opens the default output device. proc, if not nil, hears
+// everything played.
+func openSpeaker(proc *audioProcessor) (*speaker, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
@@ -152,7 +167,7 @@ func openSpeaker() (*speaker, error) {
 		freeAudioContext(ctx)
 		return nil, ErrNoPlayback
 	}
-	s := &speaker{ctx: ctx}
+	s := &speaker{ctx: ctx, proc: proc}
 	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
 	cfg.Playback.Format = malgo.FormatS16
 	cfg.Playback.Channels = 1
@@ -180,6 +195,13 @@ func (s *speaker) fill(out, _ []byte, frames uint32) {
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
 	s.mu.Unlock()
 	clear(out[2*n:])
+	if s.proc != nil {
+		s.played = s.played[:0]
+		for i := 0; i < int(frames) && 2*i+1 < len(out); i++ {
+			s.played = append(s.played, int16(binary.LittleEndian.Uint16(out[2*i:])))
+		}
+		s.proc.played(s.played)
+	}
 }
 
 func (s *speaker) write(pcm []float32) {

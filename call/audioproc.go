@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -159,4 +160,59 @@ func (a *audioProcessor) close() {
 		a.captureMu.Unlock()
 		a.renderMu.Unlock()
 	})
+}
+
+// startAudioProcessing starts the processing the engine was configured with
+// for a call's microphone, and says what is on. A module that fails to
+// start leaves the microphone unprocessed, logged and said ("off").
+func (e *Engine) startAudioProcessing() (*audioProcessor, string) {
+	if !e.audioProc.Any() {
+		return nil, AudioProcessing{}.String()
+	}
+	ap, err := newAudioProcessor(e.audioProc)
+	if err != nil {
+		e.log.Warn("microphone unprocessed", "err", err)
+		return nil, AudioProcessing{}.String()
+	}
+	return ap, e.audioProc.String()
+}
+
+// closeProcessing ends the microphone's processing, if any; a speaker still
+// playing then stops feeding it.
+func (m *localMedia) closeProcessing() {
+	if m.proc != nil {
+		m.proc.close()
+	}
+	m.processing = ""
+}
+
+// AudioProcessing says which processing runs on this call's microphone,
+// e.g. "aec+ns+agc"; "off" when it runs unprocessed, "" when the call's
+// sound is not a microphone (the synthetic tone needs none).
+func (s *Session) AudioProcessing() string { return s.media.processing }
+
+// ParseAudioProcessing reads a flag's value: "on" (everything), "off"
+// (nothing), or the steps wanted joined by "," or "+", of aec (echo
+// cancellation), ns (noise suppression) and agc (gain control).
+func ParseAudioProcessing(s string) (AudioProcessing, error) {
+	switch strings.TrimSpace(s) {
+	case "on", "":
+		return DefaultAudioProcessing(), nil
+	case "off":
+		return AudioProcessing{}, nil
+	}
+	var p AudioProcessing
+	for _, step := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '+' }) {
+		switch strings.TrimSpace(step) {
+		case "aec":
+			p.EchoCancellation = true
+		case "ns":
+			p.NoiseSuppression = true
+		case "agc":
+			p.GainControl = true
+		default:
+			return AudioProcessing{}, fmt.Errorf("%w: audio processing %q (want on, off, or some of aec,ns,agc)", ErrInvalidOption, step)
+		}
+	}
+	return p, nil
 }

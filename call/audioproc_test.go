@@ -1,6 +1,7 @@
 package call
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -157,5 +158,24 @@ func BenchmarkAudioProcessor(b *testing.B) {
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "cpu-s/s")
 		})
+	}
+}
+
+func TestParseAudioProcessing(t *testing.T) {
+	for in, want := range map[string]AudioProcessing{
+		"on":       DefaultAudioProcessing(),
+		"off":      {},
+		"aec":      {EchoCancellation: true},
+		"ns,agc":   {NoiseSuppression: true, GainControl: true},
+		"aec+ns":   {EchoCancellation: true, NoiseSuppression: true},
+		"agc, aec": {EchoCancellation: true, GainControl: true},
+	} {
+		got, err := ParseAudioProcessing(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	if _, err := ParseAudioProcessing("aec,loud"); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("an unknown step: %v, want ErrInvalidOption", err)
 	}
 }

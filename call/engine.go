@@ -65,6 +65,7 @@ type Engine struct {
 	width, height     int
 	fps               int
 	playback          bool
+	audioProc         AudioProcessing
 	lowBandwidth      bool
 	now               func() time.Time
 	picture           image.Image // WithPicture: the synthetic camera's still picture
@@ -104,6 +105,7 @@ func New(opts ...Option) (*Engine, error) {
 		height:            defaultHeight,
 		fps:               defaultFPS,
 		playback:          true,
+		audioProc:         DefaultAudioProcessing(),
 		now:               time.Now,
 		codecParams:       newCodecParams,
 	}

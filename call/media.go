@@ -26,8 +26,10 @@ type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
 	source       string
-	camera       bool   // video comes from a camera driver, not a synthetic source
-	stream       string // the one media stream both tracks belong to
+	camera       bool            // video comes from a camera driver, not a synthetic source
+	proc         *audioProcessor // the microphone's processing; nil without one
+	processing   string          // what of it is on, AudioProcessing.String
+	stream       string          // the one media stream both tracks belong to
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -251,13 +253,15 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	m.video.(*mediadevices.VideoTrack).Transform(m.gateVideo)
 
 	if e.media == MediaDevices || (e.media == MediaAuto && e.hasMic) {
-		mic, err := openMicrophone(callID+"-audio", e.sourceClosed)
+		m.proc, m.processing = e.startAudioProcessing()
+		mic, err := openMicrophone(callID+"-audio", e.sourceClosed, m.proc)
 		if err != nil && e.media == MediaDevices {
 			m.close()
 			return nil, err
 		}
 		if err != nil {
 			e.log.Warn("microphone unavailable, using synthetic tone", "err", err)
+			m.closeProcessing()
 		} else {
 			e.sourceOpened()
 			m.audio = mediadevices.NewAudioTrack(mic, m.selector)
@@ -430,6 +434,7 @@ func (m *localMedia) close() {
 		if m.audio != nil {
 			errs = append(errs, m.audio.Close())
 		}
+		m.closeProcessing()
 		<-m.ctlDone // closed sources end any encoder wait it was stuck in
 		if err := errors.Join(errs...); err != nil {
 			m.e.log.Debug("closing local media", "err", err)

@@ -228,3 +228,13 @@ func positiveDuration(name string, d time.Duration, set func(*Engine)) Option {
 		return nil
 	}
 }
+
+// WithAudioProcessing chooses the processing run on a real microphone
+// (default DefaultAudioProcessing: echo cancellation, noise suppression and
+// gain control, as a browser does).
+func WithAudioProcessing(p AudioProcessing) Option {
+	return func(e *Engine) error {
+		e.audioProc = p
+		return nil
+	}
+}
