@@ -15,6 +15,7 @@ window.rtc = (() => {
   let syncOn = false; // lip sync measured (measureSync)
   let remoteMeter = null; // the sync meter on the remote element
   let localMeter = null; // and on the camera's own preview
+  let spectrum = null; // an AnalyserNode on the remote audio track
   const report = (msg) => window.toNode(JSON.stringify(msg));
   const now = () => performance.timeOrigin + performance.now();
 
@@ -191,6 +192,25 @@ window.rtc = (() => {
     return local;
   }
 
+  // listen puts a spectrum analyser on the remote audio, so that stats can
+  // say the frequency the far side's sound is strongest at (audioPeakHz).
+  function listen(track) {
+    const ctx = new AudioContext();
+    spectrum = ctx.createAnalyser();
+    spectrum.fftSize = 8192; // 5.9 Hz bins at 48 kHz
+    spectrum.smoothingTimeConstant = 0.5;
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(spectrum);
+  }
+
+  function peakHz() {
+    if (!spectrum) return 0;
+    const bins = new Float32Array(spectrum.frequencyBinCount);
+    spectrum.getFloatFrequencyData(bins);
+    let best = 1;
+    for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+    return bins[best] > -100 ? best * spectrum.context.sampleRate / spectrum.fftSize : 0;
+  }
+
   function newPeer() {
     pc = new RTCPeerConnection({ iceServers: [] });
     remoteSet = false;
@@ -217,6 +237,7 @@ window.rtc = (() => {
       // remote audio that has no sink. So a sender whose audio and video are
       // not one stream is seen and not heard.
       remoteStreamOf[e.track.kind] = e.streams.length ? e.streams[0].id : '';
+      if (e.track.kind === 'audio') listen(e.track);
       if (e.track.kind === 'video' && e.streams[0]) {
         let el = document.getElementById('remote');
         if (!el) {
@@ -356,6 +377,7 @@ window.rtc = (() => {
           Object.assign(out, {
             audioPacketsIn: r.packetsReceived, audioEnergy: r.totalAudioEnergy || 0,
             audioLevel: r.audioLevel || 0, audioSamples: r.totalSamplesReceived || 0,
+            audioDuration: r.totalSamplesDuration || 0, audioPeakHz: peakHz(),
             audioCodecIn: (byId.get(r.codecId) || {}).mimeType || '',
           });
         } else if (r.type === 'outbound-rtp' && r.kind === 'video') {

@@ -1,0 +1,111 @@
+package systest
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The sound tests: the real console in a terminal, with its microphone and
+// speaker on the test's own PulseAudio server (pulse_test.go), calling a
+// Chromium patient that has no sound server of its own (its camera and
+// microphone are Chromium's fake devices; what it hears is measured in the
+// page).
+
+// startSoundConsole is startConsole with the sound server's devices: media
+// auto (so the microphone is found), no picture device, extra flags added.
+func startSoundConsole(t testing.TB, pa *pulseServer, extra ...string) (pane *tmuxPane, uri, logPath string) {
+	t.Helper()
+	addr := freePort(t)
+	logPath = filepath.Join(t.TempDir(), "console.log")
+	args := append([]string{binary(t),
+		"--listen", addr,
+		"--hpr", testDoctor,
+		"--name", "Ganesh Vikram Borse",
+		"--ice-servers", "",
+		"--media", "auto",
+		"--verify", "off",
+		"--log", logPath,
+	}, extra...)
+	pane = startTmux(t, 80, 24, append([]string{"TERM=xterm-256color"}, pa.env...), args...)
+	pane.waitFor("Waiting room", 10*time.Second, logPath)
+	return pane, "http://" + addr + "/api/v1", logPath
+}
+
+// startSoundPatient starts a Chromium patient of the console at uri whose
+// microphone plays micFile, with stats every 250 ms.
+func startSoundPatient(t testing.TB, uri, micFile string) *browserPeer {
+	t.Helper()
+	return startBrowserPeer(t, "patient.mjs",
+		"--console", uri,
+		"--hpr", testDoctor,
+		"--ready-interval", "500",
+		"--candidate-delay", "0",
+		"--photo-kb", "1",
+		"--stats-interval", "250",
+		"--mic-file", micFile,
+	)
+}
+
+// callPatient waits for the patient in the waiting room and calls them.
+func callPatient(t testing.TB, pane *tmuxPane, pt *browserPeer, logPath string) {
+	t.Helper()
+	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
+	pt.waitEvent("the doctor's ACK", 10*time.Second, isSignal("received", "ACK"))
+	pane.keys("Enter")
+	pane.waitFor("Connected", 20*time.Second, logPath)
+}
+
+// TestInteropSoundDevices: with a sound server running, the console finds
+// its microphone and speaker by itself. A 1 kHz tone played into the
+// microphone reaches the Chromium patient (its page finds the frequency),
+// and the patient's 600 Hz voice is played on the speaker (its monitor
+// recorded and measured).
+func TestInteropSoundDevices(t *testing.T) {
+	pa := startPulse(t)
+	pa.play("mic", tone(1000, 0.3, time.Second))
+	voice := filepath.Join(t.TempDir(), "voice.wav")
+	// Syllables of a tone: Chromium's noise suppression on the patient's
+	// microphone takes a steady tone for noise.
+	writeWAV(t, voice, syllables(tone(600, 0.5, 2*time.Second)))
+
+	pane, uri, logPath := startSoundConsole(t, pa)
+	if logText, _ := os.ReadFile(logPath); !strings.Contains(grepLines(string(logText), "engine ready"), "microphone\" speaker=true") {
+		t.Errorf("the console did not find the microphone and the speaker:\n%s", grepLines(string(logText), "engine ready"))
+	}
+	pt := startSoundPatient(t, uri, voice)
+	callPatient(t, pane, pt, logPath)
+
+	got := pt.waitEvent("the console's 1 kHz tone heard by Chromium", 20*time.Second, func(e peerEvent) bool {
+		return e.Event == "stats" && e.AudioEnergy > 0.05 && math.Abs(e.AudioPeakHz-1000) < 20
+	})
+	t.Logf("Chromium hears the console's microphone: peak %.0f Hz, level %.3f, energy %.3f", got.AudioPeakHz, got.AudioLevel, got.AudioEnergy)
+
+	// The patient's voice on the doctor's speaker.
+	heard := pa.record("speaker.monitor", 2*time.Second)
+	r, share := rms(heard), toneShare(heard, 600)
+	t.Logf("speaker monitor: RMS %.0f of 32767, %.2f of its power at 600 Hz", r, share)
+	if r < 500 || share < 0.5 {
+		logText, _ := os.ReadFile(logPath)
+		t.Errorf("the patient's 600 Hz voice is not on the speaker: RMS %.0f, share at 600 Hz %.2f; log:\n%s", r, share, grepLines(string(logText), "engine ready", "playback", "remote track", "microphone", "speaker"))
+	}
+	pane.keys("e")
+	pane.waitFor("Ended", 10*time.Second, logPath)
+}
+
+// grepLines returns the lines of text holding any of words.
+func grepLines(text string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
