@@ -41,9 +41,13 @@ extern "C" tc_apm *tc_apm_new(int rate, int aec, int ns, int agc) {
 	ok = ok && apm->noise_suppression()->set_level(webrtc::NoiseSuppression::kHigh) == 0;
 	ok = ok && apm->noise_suppression()->Enable(ns != 0) == 0;
 	if (agc) {
+		// 5 dB of compression gain rather than the module's 9: in the echo
+		// test (systest/echo_test.go) 9 dB lifted the echo left after
+		// cancellation by about 5 dB (26 dB of echo return loss enhancement
+		// against 31 with aec+ns alone); 5 dB gives 29.
 		ok = ok && apm->gain_control()->set_mode(webrtc::GainControl::kAdaptiveDigital) == 0;
 		ok = ok && apm->gain_control()->set_target_level_dbfs(3) == 0;
-		ok = ok && apm->gain_control()->set_compression_gain_db(9) == 0;
+		ok = ok && apm->gain_control()->set_compression_gain_db(5) == 0;
 		ok = ok && apm->gain_control()->enable_limiter(true) == 0;
 	}
 	ok = ok && apm->gain_control()->Enable(agc != 0) == 0;

@@ -8,7 +8,12 @@
 //   node doctor.mjs [--listen 127.0.0.1:0] [--hpr D] [--name N]
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
 //        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
+//        [--real-mic on|off]
 //
+// --real-mic records the sound server's default microphone (the
+// environment's PulseAudio) instead of the fake one, with the browser's echo
+// cancellation, noise suppression and gain control on or off; the picture
+// is then a canvas. What the browser plays goes to that server too.
 // --auto-call MS calls the first patient MS after their first READY.
 // --camera-file and --mic-file make the fake camera and microphone play
 // those files (the benchmark gives it the console's own synthetic media).
@@ -35,6 +40,7 @@ const { values: opt } = parseArgs({ options: {
   'camera-file': { type: 'string', default: '' },
   'mic-file': { type: 'string', default: '' },
   'lip-sync': { type: 'boolean', default: false },
+  'real-mic': { type: 'string', default: '' },
 } });
 const candidateDelay = Number(opt['candidate-delay']);
 const autoCall = Number(opt['auto-call']);
@@ -149,12 +155,15 @@ const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((e
 self = base(server);
 let browser;
 try {
-  browser = await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
+  browser = opt['real-mic']
+    ? await startBrowser(self + '/', onPage, [], ['--use-fake-device-for-media-stream=fps=30'])
+    : await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
 } catch (err) {
   emit('error', { text: err.message });
   process.exit(1);
 }
 page = browser.page;
+if (opt['real-mic']) await page.evaluate((on) => window.rtc.useRealMicrophone(on), opt['real-mic'] === 'on');
 if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));
 emit('listening', { uri: self + '/api/v1' });

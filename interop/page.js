@@ -183,8 +183,27 @@ window.rtc = (() => {
     localMeter = syncMeter(el, local, 'local');
   }
 
+  // realMic (useRealMicrophone): the sound server's microphone instead of
+  // the fake one, with the browser's audio processing on or off, and a
+  // canvas for the picture (a machine with a sound server has no camera).
+  let realMic = null;
+
   async function openMedia() {
     if (local) return local;
+    if (realMic) {
+      const on = realMic.processing;
+      const mic = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: on, noiseSuppression: on, autoGainControl: on },
+      });
+      const canvas = document.createElement('canvas');
+      canvas.width = 640;
+      canvas.height = 480;
+      const g = canvas.getContext('2d');
+      let n = 0;
+      setInterval(() => { g.fillStyle = `hsl(${(n++ * 7) % 360},60%,50%)`; g.fillRect(0, 0, 640, 480); }, 33);
+      local = new MediaStream([...canvas.captureStream(30).getVideoTracks(), ...mic.getAudioTracks()]);
+      return local;
+    }
     local = await navigator.mediaDevices.getUserMedia({
       video: { width: 640, height: 480, frameRate: 30 },
       audio: true,
@@ -193,13 +212,40 @@ window.rtc = (() => {
   }
 
   // listen puts a spectrum analyser on the remote audio, so that stats can
-  // say the frequency the far side's sound is strongest at (audioPeakHz).
-  function listen(track) {
+  // say the frequency the far side's sound is strongest at (audioPeakHz),
+  // and a worklet that sums its squares (audioSumSq over audioCount
+  // samples: the power of what is heard, which getStats' totalAudioEnergy,
+  // built from peak levels, only approximates).
+  const powerWorklet = `
+    class Power extends AudioWorkletProcessor {
+      constructor() { super(); this.sq = 0; this.n = 0; }
+      process(inputs) {
+        const ch = inputs[0] && inputs[0][0];
+        if (!ch) return true;
+        for (let i = 0; i < ch.length; i++) this.sq += ch[i] * ch[i];
+        this.n += ch.length;
+        if (this.n >= sampleRate / 10) {
+          this.port.postMessage({ sq: this.sq, n: this.n });
+          this.sq = 0; this.n = 0;
+        }
+        return true;
+      }
+    }
+    registerProcessor('power', Power);`;
+  const heard = { sq: 0, n: 0 };
+
+  async function listen(track) {
     const ctx = new AudioContext();
     spectrum = ctx.createAnalyser();
     spectrum.fftSize = 8192; // 5.9 Hz bins at 48 kHz
     spectrum.smoothingTimeConstant = 0.5;
-    ctx.createMediaStreamSource(new MediaStream([track])).connect(spectrum);
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    src.connect(spectrum);
+    const url = URL.createObjectURL(new Blob([powerWorklet], { type: 'application/javascript' }));
+    await ctx.audioWorklet.addModule(url);
+    const power = new AudioWorkletNode(ctx, 'power');
+    power.port.onmessage = (m) => { heard.sq += m.data.sq; heard.n += m.data.n; };
+    src.connect(power);
   }
 
   function peakHz() {
@@ -237,7 +283,7 @@ window.rtc = (() => {
       // remote audio that has no sink. So a sender whose audio and video are
       // not one stream is seen and not heard.
       remoteStreamOf[e.track.kind] = e.streams.length ? e.streams[0].id : '';
-      if (e.track.kind === 'audio') listen(e.track);
+      if (e.track.kind === 'audio') listen(e.track).catch((err) => report({ kind: 'log', text: 'listen: ' + err }));
       if (e.track.kind === 'video' && e.streams[0]) {
         let el = document.getElementById('remote');
         if (!el) {
@@ -297,6 +343,12 @@ window.rtc = (() => {
 
   return {
     openMedia: async () => { await openMedia(); return true; },
+
+    // useRealMicrophone: see realMic; before the first call.
+    useRealMicrophone(processing) {
+      realMic = { processing };
+      return true;
+    },
 
     // measureSync turns the lip-sync meters on: the remote element's in
     // every call from now on, and the camera preview's.
@@ -378,6 +430,7 @@ window.rtc = (() => {
             audioPacketsIn: r.packetsReceived, audioEnergy: r.totalAudioEnergy || 0,
             audioLevel: r.audioLevel || 0, audioSamples: r.totalSamplesReceived || 0,
             audioDuration: r.totalSamplesDuration || 0, audioPeakHz: peakHz(),
+            audioSumSq: heard.sq, audioCount: heard.n,
             audioCodecIn: (byId.get(r.codecId) || {}).mimeType || '',
           });
         } else if (r.type === 'outbound-rtp' && r.kind === 'video') {

@@ -65,6 +65,8 @@ type peerEvent struct {
 	AudioLevel     float64 `json:"audioLevel"`
 	AudioDuration  float64 `json:"audioDuration"` // seconds of audio received (totalSamplesDuration)
 	AudioPeakHz    float64 `json:"audioPeakHz"`   // where the received sound is strongest, from the page's analyser
+	AudioSumSq     float64 `json:"audioSumSq"`    // the received sound's sum of squares (full scale 1) over AudioCount samples
+	AudioCount     float64 `json:"audioCount"`
 	VideoCodecIn   string  `json:"videoCodecIn"`
 	AudioCodecIn   string  `json:"audioCodecIn"`
 	WidthIn        int     `json:"widthIn"`
