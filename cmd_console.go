@@ -128,7 +128,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
 	log.Info("console starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI,
-		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(),
+		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(), "audio_processing", console.AudioProcessing(),
 		"timer_slack", currentTimerSlack())
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -152,6 +152,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Doctor:   cfg.hpr,
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
+		Audio:    console.AudioProcessing(),
 	}
 	out := &termOut{File: os.Stdout}
 	prog := tea.NewProgram(ui.New(console, info,

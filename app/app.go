@@ -140,6 +140,10 @@ func New(cfg Config) (*Console, error) {
 // MediaSource says where calls get their picture and sound.
 func (c *Console) MediaSource() string { return c.engine.MediaSource() }
 
+// AudioProcessing says what runs on the doctor's microphone ("aec+ns+agc",
+// "off"), or "" without one.
+func (c *Console) AudioProcessing() string { return c.engine.AudioProcessing() }
+
 // Verification says how inbound requests are checked (for the log).
 func (c *Console) Verification() string { return c.server.Verification() }
 

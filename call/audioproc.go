@@ -216,3 +216,12 @@ func ParseAudioProcessing(s string) (AudioProcessing, error) {
 	}
 	return p, nil
 }
+
+// AudioProcessing says what runs on the microphone calls use, e.g.
+// "aec+ns+agc" or "off"; "" when calls have no microphone.
+func (e *Engine) AudioProcessing() string {
+	if e.media == MediaSynthetic || (e.media == MediaAuto && !e.hasMic) {
+		return ""
+	}
+	return e.audioProc.String()
+}

@@ -179,3 +179,13 @@ func TestParseAudioProcessing(t *testing.T) {
 		t.Errorf("an unknown step: %v, want ErrInvalidOption", err)
 	}
 }
+
+func TestEngineAudioProcessingSynthetic(t *testing.T) {
+	e, err := New(WithMedia(MediaSynthetic), WithAudioProcessing(AudioProcessing{NoiseSuppression: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.AudioProcessing(); got != "" {
+		t.Fatalf("synthetic media has no microphone to process, yet the engine says %q", got)
+	}
+}

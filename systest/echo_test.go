@@ -3,6 +3,7 @@ package systest
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,6 +79,13 @@ func dBFS(pcm []int16) float64 {
 // echoConsole measures a call from the console with --audio-processing proc.
 func echoConsole(t *testing.T, pa *pulseServer, voice, proc string) echoRun {
 	pane, uri, logPath := startSoundConsole(t, pa, "--audio-processing", proc)
+	want := map[string]string{"on": "aec+ns+agc"}[proc]
+	if want == "" {
+		want = proc
+	}
+	if screen := pane.capture(); !strings.Contains(screen, "audio "+want) {
+		t.Errorf("the status bar does not say %q:\n%s", "audio "+want, screen)
+	}
 	pt := startSoundPatient(t, uri, voice)
 	callPatient(t, pane, pt, logPath)
 	var r echoRun

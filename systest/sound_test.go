@@ -76,6 +76,9 @@ func TestInteropSoundDevices(t *testing.T) {
 	if logText, _ := os.ReadFile(logPath); !strings.Contains(grepLines(string(logText), "engine ready"), "microphone\" speaker=true") {
 		t.Errorf("the console did not find the microphone and the speaker:\n%s", grepLines(string(logText), "engine ready"))
 	}
+	if screen := pane.capture(); !strings.Contains(screen, "audio aec+ns+agc") {
+		t.Errorf("the status bar does not say the microphone's processing is on:\n%s", screen)
+	}
 	pt := startSoundPatient(t, uri, voice)
 	callPatient(t, pane, pt, logPath)
 

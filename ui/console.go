@@ -52,4 +52,7 @@ type Info struct {
 	// Media says where the doctor's media comes from, e.g. "devices" or
 	// "synthetic".
 	Media string
+	// Audio says what processing runs on the doctor's microphone, e.g.
+	// "aec+ns+agc" or "off"; empty when there is no microphone.
+	Audio string
 }

@@ -418,7 +418,7 @@ func (m Model) statusBar() string {
 			if v == "" {
 				return
 			}
-			if labels || label == "media " || label == "video " {
+			if labels || label == "media " || label == "video " || label == "audio " {
 				v = label + v
 			}
 			parts = append(parts, cut(v, 40))
@@ -428,6 +428,9 @@ func (m Model) statusBar() string {
 		}
 		add("doctor ", m.info.Doctor)
 		add("", m.info.Verify)
+		// Before media, whose words are long: what runs on the microphone
+		// stays on an 80-column screen.
+		add("audio ", m.info.Audio)
 		add("media ", m.info.Media)
 		add("video ", m.videoWords())
 		return " " + strings.Join(parts, " | ")
