@@ -30,6 +30,9 @@ type consoleConfig struct {
 	peerFlags
 	media, verify string
 	audioProc     string
+	camera        string // devices by id or name; "" for the defaults
+	microphone    string
+	speaker       string
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
 	logPath       string
@@ -68,6 +71,9 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.hpr, "hpr", d.hpr, hprHelp)
 	fs.StringVar(&c.name, "name", d.name, "the doctor's name as patients see it")
 	fs.StringVar(&c.media, "media", d.media, "where the doctor's picture and sound come from: auto, devices or synthetic")
+	fs.StringVar(&c.camera, "camera", d.camera, "the camera's `ID` or name, as teleconsole devices lists them (default: the system's)")
+	fs.StringVar(&c.microphone, "microphone", d.microphone, "the microphone's `ID` or name, as teleconsole devices lists them (default: the system's)")
+	fs.StringVar(&c.speaker, "speaker", d.speaker, "the speaker's `ID` or name, as teleconsole devices lists them (default: the system's)")
 	fs.StringVar(&c.audioProc, "audio-processing", d.audioProc, "what runs on the microphone: on, off, or some of aec,ns,agc (echo cancellation, noise suppression, gain control)")
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	c.video = d.video
@@ -294,7 +300,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		Engine: []call.Option{
 			call.WithICEServers(ice), call.WithMedia(media), call.WithRingTimeout(c.ring),
 			call.WithLoopback(c.loopback), call.WithLowBandwidth(c.lowBandwidth),
-			call.WithAudioProcessing(proc),
+			call.WithAudioProcessing(proc), call.WithDevices(c.camera, c.microphone, c.speaker),
 		},
 		Log: log,
 	}, nil

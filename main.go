@@ -8,6 +8,7 @@
 //	teleconsole [flags]          the console (teleconsole --help for flags)
 //	teleconsole demo             the console with three simulated patients
 //	teleconsole patient [flags]  a simulated patient against any HSPA
+//	teleconsole devices          the cameras, microphones and speakers
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
 //	teleconsole verify [flags]   checks a body on stdin against a header
@@ -82,6 +83,9 @@ func commands() []command {
 		}},
 		{"patient", "a simulated patient against any HSPA", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runPatient(ctx, args, stdout, stderr)
+		}},
+		{"devices", "the cameras, microphones and speakers calls can use", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runDevices(args, stdout, stderr)
 		}},
 		{"keygen", "a new Ed25519 key pair in the UHI format", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runKeygen(args, stdin, stdout, stderr)

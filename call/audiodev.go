@@ -38,15 +38,24 @@ func freeAudioContext(ctx *malgo.AllocatedContext) {
 	ctx.Free()
 }
 
-// hasAudioDevice reports whether a real capture or playback device exists.
-func hasAudioDevice(kind malgo.DeviceType) bool {
+// hasAudioDevice reports whether a real capture or playback device exists,
+// and if name is given, whether it is one of them (ErrNoDevice if not).
+func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 	ctx, err := audioContext()
 	if err != nil {
-		return false
+		return false, nil
 	}
 	defer freeAudioContext(ctx)
-	devs, err := ctx.Devices(kind)
-	return err == nil && len(devs) > 0
+	devs, err := ctx.Devices(malgoKind(k))
+	if err != nil || len(devs) == 0 {
+		return false, nil
+	}
+	_, freeID, err := soundDeviceID(ctx, k, name)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", k, err)
+	}
+	freeID()
+	return true, nil
 }
 
 // microphone is a mediadevices AudioSource reading the default capture
@@ -61,9 +70,10 @@ type microphone struct {
 	onClose func()
 }
 
-// openMicrophone opens the default capture device. With proc, each chunk is
-// run through the audio processing before it is handed on.
-func openMicrophone(id string, onClose func(), proc *audioProcessor) (*microphone, error) {
+// openMicrophone opens the capture device called name (the default when
+// empty). With proc, each chunk is run through the audio processing before
+// it is handed on.
+func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*microphone, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
@@ -73,8 +83,15 @@ func openMicrophone(id string, onClose func(), proc *audioProcessor) (*microphon
 		freeAudioContext(ctx)
 		return nil, ErrNoMicrophone
 	}
+	devID, freeID, err := soundDeviceID(ctx, DeviceMicrophone, name)
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
+	}
+	defer freeID()
 	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{}), onClose: onClose}
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
+	cfg.Capture.DeviceID = devID
 	cfg.Capture.Format = malgo.FormatS16
 	cfg.Capture.Channels = 1
 	cfg.SampleRate = audioRate
@@ -155,9 +172,9 @@ type speaker struct {
 // maxSpeakerBuffer bounds the playback buffer (200 ms) to keep latency low.
 const maxSpeakerBuffer = audioRate / 5
 
-// openSpeaker opens the default output device. proc, if not nil, hears
-// everything played.
-func openSpeaker(proc *audioProcessor) (*speaker, error) {
+// openSpeaker opens the output device called name (the default when
+// empty). proc, if not nil, hears everything played.
+func openSpeaker(name string, proc *audioProcessor) (*speaker, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
@@ -167,8 +184,15 @@ func openSpeaker(proc *audioProcessor) (*speaker, error) {
 		freeAudioContext(ctx)
 		return nil, ErrNoPlayback
 	}
+	devID, freeID, err := soundDeviceID(ctx, DeviceSpeaker, name)
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
+	}
+	defer freeID()
 	s := &speaker{ctx: ctx, proc: proc}
 	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
+	cfg.Playback.DeviceID = devID
 	cfg.Playback.Format = malgo.FormatS16
 	cfg.Playback.Channels = 1
 	cfg.SampleRate = audioRate

@@ -101,6 +101,9 @@ func newAudioProcessor(steps AudioProcessing) (*audioProcessor, error) {
 	}, nil
 }
 
+// freeC frees C memory malgo allocated (DeviceID.Pointer).
+func freeC(p unsafe.Pointer) { C.free(p) }
+
 func cBool(b bool) C.int {
 	if b {
 		return 1

@@ -254,7 +254,7 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 
 	if e.media == MediaDevices || (e.media == MediaAuto && e.hasMic) {
 		m.proc, m.processing = e.startAudioProcessing()
-		mic, err := openMicrophone(callID+"-audio", e.sourceClosed, m.proc)
+		mic, err := openMicrophone(callID+"-audio", e.micName, e.sourceClosed, m.proc)
 		if err != nil && e.media == MediaDevices {
 			m.close()
 			return nil, err
@@ -285,11 +285,21 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 
 // openCamera opens the best camera for the configured size and rate.
 func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track, error) {
+	var id string
+	if e.cameraName != "" {
+		var err error
+		if id, err = cameraID(e.cameraName); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
+		}
+	}
 	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
 		Video: func(c *mediadevices.MediaTrackConstraints) {
 			c.Width = prop.Int(e.width)
 			c.Height = prop.Int(e.height)
 			c.FrameRate = prop.Float(e.fps)
+			if id != "" {
+				c.DeviceID = prop.String(id)
+			}
 		},
 		Codec: sel,
 	})

@@ -238,3 +238,13 @@ func WithAudioProcessing(p AudioProcessing) Option {
 		return nil
 	}
 }
+
+// WithDevices chooses the camera, microphone and speaker by id or name
+// (as Devices lists them); "" keeps the system's default. New fails with
+// ErrNoDevice when one named is not there.
+func WithDevices(camera, microphone, speaker string) Option {
+	return func(e *Engine) error {
+		e.cameraName, e.micName, e.speakerName = camera, microphone, speaker
+		return nil
+	}
+}

@@ -3,7 +3,9 @@ package systest
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,16 +65,18 @@ func callPatient(t testing.TB, pane *tmuxPane, pt *browserPeer, logPath string) 
 // its microphone and speaker by itself. A 1 kHz tone played into the
 // microphone reaches the Chromium patient (its page finds the frequency),
 // and the patient's 600 Hz voice is played on the speaker (its monitor
-// recorded and measured).
+// recorded and measured). The microphone is chosen by name (--microphone),
+// the default source being the speaker's silent monitor.
 func TestInteropSoundDevices(t *testing.T) {
 	pa := startPulse(t)
+	pa.pactl("set-default-source", "speaker.monitor")
 	pa.play("mic", tone(1000, 0.3, time.Second))
 	voice := filepath.Join(t.TempDir(), "voice.wav")
 	// Syllables of a tone: Chromium's noise suppression on the patient's
 	// microphone takes a steady tone for noise.
 	writeWAV(t, voice, syllables(tone(600, 0.5, 2*time.Second)))
 
-	pane, uri, logPath := startSoundConsole(t, pa)
+	pane, uri, logPath := startSoundConsole(t, pa, "--microphone", "Microphone")
 	if logText, _ := os.ReadFile(logPath); !strings.Contains(grepLines(string(logText), "engine ready"), "microphone\" speaker=true") {
 		t.Errorf("the console did not find the microphone and the speaker:\n%s", grepLines(string(logText), "engine ready"))
 	}
@@ -111,4 +115,28 @@ func grepLines(text string, words ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSoundDevicesCommand: teleconsole devices lists the sound server's
+// microphones and speakers, the defaults marked, and no camera.
+func TestSoundDevicesCommand(t *testing.T) {
+	pa := startPulse(t)
+	cmd := exec.Command(binary(t), "devices")
+	cmd.Env = pa.environ()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("teleconsole devices: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^camera +- +none found$`),
+		regexp.MustCompile(`(?m)^microphone +\* +microphone +Microphone$`),
+		regexp.MustCompile(`(?m)^microphone +mic\.monitor +Monitor of Microphone$`),
+		regexp.MustCompile(`(?m)^speaker +\* +speaker +Speaker$`),
+		regexp.MustCompile(`(?m)^speaker +mic +Microphone$`),
+	} {
+		if !want.MatchString(text) {
+			t.Errorf("teleconsole devices has no line like %s:\n%s", want, text)
+		}
+	}
 }
