@@ -7,8 +7,9 @@ GOBIN         := $(shell $(GO) env GOPATH)/bin
 STATICCHECK   := $(GOBIN)/staticcheck
 # System packages. To build and run: libvpx for the VP8 codec (cgo),
 # WebRTC's audio processing module for the microphone's echo cancellation,
-# noise suppression and gain control (cgo, C++: g++), and pkg-config to find
-# them. To test, also: tmux for the end-to-end test of the
+# noise suppression and gain control (cgo, C++: g++), speexdsp, the
+# alternative it is measured against (--audio-processing speex), and
+# pkg-config to find them. To test, also: tmux for the end-to-end test of the
 # real binary, chromium for the interop test against a real libwebrtc peer
 # (the patients' apps run libwebrtc), iproute2 to bring up loopback in the
 # interop test's network namespace and to build the fault tests' pair of
@@ -17,7 +18,7 @@ STATICCHECK   := $(GOBIN)/staticcheck
 # ImageMagick to take screenshots and to decode sixel images; and a sound
 # server the sound tests start for themselves (PulseAudio with its
 # pactl/pacat/parec) with null sinks as the doctor's microphone and speaker.
-BUILD_PKGS    := libvpx-dev libwebrtc-audio-processing-dev pkg-config gcc g++
+BUILD_PKGS    := libvpx-dev libwebrtc-audio-processing-dev libspeexdsp-dev pkg-config gcc g++
 TEST_PKGS     := tmux chromium iproute2 xvfb xkb-data x11-xkb-utils xterm xfonts-base xdotool imagemagick pulseaudio pulseaudio-utils
 # The interop test and the side-by-side benchmark run in a network namespace
 # of their own that has only loopback (as root, or in a user namespace), so

@@ -1,11 +1,12 @@
 package call
 
 /*
-#cgo pkg-config: webrtc-audio-processing
+#cgo pkg-config: webrtc-audio-processing speexdsp
 #cgo CXXFLAGS: -std=c++11
 #cgo LDFLAGS: -lstdc++
 #include <stdlib.h>
 #include "apm.h"
+#include "speex.h"
 */
 import "C"
 
@@ -26,6 +27,10 @@ type AudioProcessing struct {
 	NoiseSuppression bool
 	// GainControl brings the voice to a steady level.
 	GainControl bool
+	// Speex runs the steps with speexdsp's echo canceller and preprocessor
+	// instead of WebRTC's module; kept to measure one against the other
+	// (README, "Audio processing").
+	Speex bool
 }
 
 // DefaultAudioProcessing is everything on, as a browser does for
@@ -57,6 +62,9 @@ func (p AudioProcessing) String() string {
 	if s == "" {
 		return "off"
 	}
+	if p.Speex {
+		s = "speex:" + s
+	}
 	return s
 }
 
@@ -74,6 +82,9 @@ const apmFrame = audioRate / 100
 type audioProcessor struct {
 	steps AudioProcessing
 	p     *C.tc_apm
+	// sp is speexdsp's canceller when steps.Speex (p is nil then). Its two
+	// sides share state: captured also takes renderMu around it.
+	sp *C.tc_speex
 
 	renderMu  sync.Mutex
 	render    []int16
@@ -89,11 +100,20 @@ type audioProcessor struct {
 
 // newAudioProcessor starts the module with the steps asked for.
 func newAudioProcessor(steps AudioProcessing) (*audioProcessor, error) {
+	size := C.size_t(apmFrame * 2)
+	if steps.Speex {
+		// A 250 ms filter: the sound server, the speaker's buffer and a room.
+		sp := C.tc_speex_new(C.int(audioRate), 250, cBool(steps.EchoCancellation), cBool(steps.NoiseSuppression), cBool(steps.GainControl))
+		if sp == nil {
+			return nil, fmt.Errorf("%w: speexdsp refused %s", ErrAudioProcessing, steps)
+		}
+		return &audioProcessor{steps: steps, sp: sp,
+			renderBuf: (*C.int16_t)(C.malloc(size)), captureBuf: (*C.int16_t)(C.malloc(size))}, nil
+	}
 	p := C.tc_apm_new(C.int(audioRate), cBool(steps.EchoCancellation), cBool(steps.NoiseSuppression), cBool(steps.GainControl))
 	if p == nil {
 		return nil, fmt.Errorf("%w: webrtc audio processing refused %s at %d Hz", ErrAudioProcessing, steps, audioRate)
 	}
-	size := C.size_t(apmFrame * 2)
 	return &audioProcessor{
 		steps: steps, p: p,
 		renderBuf:  (*C.int16_t)(C.malloc(size)),
@@ -115,14 +135,18 @@ func cBool(b bool) C.int {
 func (a *audioProcessor) played(pcm []int16) {
 	a.renderMu.Lock()
 	defer a.renderMu.Unlock()
-	if a.p == nil {
+	if a.p == nil && a.sp == nil {
 		return
 	}
 	a.render = append(a.render, pcm...)
 	buf := unsafe.Slice((*int16)(unsafe.Pointer(a.renderBuf)), apmFrame)
 	for len(a.render) >= apmFrame {
 		copy(buf, a.render[:apmFrame])
-		C.tc_apm_render(a.p, a.renderBuf, C.int(apmFrame))
+		if a.sp != nil {
+			C.tc_speex_render(a.sp, a.renderBuf)
+		} else {
+			C.tc_apm_render(a.p, a.renderBuf, C.int(apmFrame))
+		}
 		a.render = a.render[:copy(a.render, a.render[apmFrame:])]
 	}
 }
@@ -133,7 +157,7 @@ func (a *audioProcessor) played(pcm []int16) {
 func (a *audioProcessor) captured(pcm, out []int16) []int16 {
 	a.captureMu.Lock()
 	defer a.captureMu.Unlock()
-	if a.p == nil {
+	if a.p == nil && a.sp == nil {
 		return append(out[:0], pcm...)
 	}
 	a.capture = append(a.capture, pcm...)
@@ -141,7 +165,11 @@ func (a *audioProcessor) captured(pcm, out []int16) []int16 {
 	buf := unsafe.Slice((*int16)(unsafe.Pointer(a.captureBuf)), apmFrame)
 	for len(a.capture) >= apmFrame {
 		copy(buf, a.capture[:apmFrame])
-		if C.tc_apm_capture(a.p, a.captureBuf, C.int(apmFrame), C.int(a.delayMs)) != 0 {
+		if a.sp != nil {
+			a.renderMu.Lock()
+			C.tc_speex_capture(a.sp, a.captureBuf)
+			a.renderMu.Unlock()
+		} else if C.tc_apm_capture(a.p, a.captureBuf, C.int(apmFrame), C.int(a.delayMs)) != 0 {
 			// A frame the module refused goes out as it came.
 			copy(buf, a.capture[:apmFrame])
 		}
@@ -154,14 +182,19 @@ func (a *audioProcessor) captured(pcm, out []int16) []int16 {
 // close frees the module. Neither side may be used after it.
 func (a *audioProcessor) close() {
 	a.closeOnce.Do(func() {
-		a.renderMu.Lock()
+		// captured takes captureMu then renderMu: the same order here.
 		a.captureMu.Lock()
-		C.tc_apm_free(a.p)
+		a.renderMu.Lock()
+		if a.sp != nil {
+			C.tc_speex_free(a.sp)
+		} else {
+			C.tc_apm_free(a.p)
+		}
 		C.free(unsafe.Pointer(a.renderBuf))
 		C.free(unsafe.Pointer(a.captureBuf))
-		a.p = nil
-		a.captureMu.Unlock()
+		a.p, a.sp = nil, nil
 		a.renderMu.Unlock()
+		a.captureMu.Unlock()
 	})
 }
 
@@ -196,15 +229,26 @@ func (s *Session) AudioProcessing() string { return s.media.processing }
 
 // ParseAudioProcessing reads a flag's value: "on" (everything), "off"
 // (nothing), or the steps wanted joined by "," or "+", of aec (echo
-// cancellation), ns (noise suppression) and agc (gain control).
+// cancellation), ns (noise suppression) and agc (gain control); with the
+// prefix "speex:" (or "speex" alone for everything) speexdsp runs them.
 func ParseAudioProcessing(s string) (AudioProcessing, error) {
-	switch strings.TrimSpace(s) {
+	s = strings.TrimSpace(s)
+	var p AudioProcessing
+	if rest, ok := strings.CutPrefix(s, "speex"); ok {
+		p.Speex = true
+		s = strings.TrimPrefix(rest, ":")
+		if s == "" {
+			s = "on"
+		}
+	}
+	switch s {
 	case "on", "":
-		return DefaultAudioProcessing(), nil
+		d := DefaultAudioProcessing()
+		d.Speex = p.Speex
+		return d, nil
 	case "off":
 		return AudioProcessing{}, nil
 	}
-	var p AudioProcessing
 	for _, step := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '+' }) {
 		switch strings.TrimSpace(step) {
 		case "aec":

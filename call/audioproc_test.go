@@ -66,13 +66,15 @@ func echoRun(t *testing.T, steps AudioProcessing, far, near []int16, d int, g fl
 }
 
 func TestAudioProcessorCancelsEcho(t *testing.T) {
-	far := speechLike(audioRate*12, 1)
-	silence := make([]int16, len(far))
-	out, echo := echoRun(t, AudioProcessing{EchoCancellation: true}, far, silence, 60*audioRate/1000, 0.5)
-	erle := 10 * math.Log10(echo/math.Max(out, 1))
-	t.Logf("ERLE %.1f dB (echo %.0f, residual %.0f)", erle, math.Sqrt(echo), math.Sqrt(out))
-	if erle < 25 {
-		t.Fatalf("echo return loss enhancement %.1f dB, want at least 25", erle)
+	for _, steps := range []AudioProcessing{{EchoCancellation: true}, {EchoCancellation: true, Speex: true}} {
+		far := speechLike(audioRate*12, 1)
+		silence := make([]int16, len(far))
+		out, echo := echoRun(t, steps, far, silence, 60*audioRate/1000, 0.5)
+		erle := 10 * math.Log10(echo/math.Max(out, 1))
+		t.Logf("%s: ERLE %.1f dB (echo %.0f, residual %.0f)", steps, erle, math.Sqrt(echo), math.Sqrt(out))
+		if erle < 25 {
+			t.Errorf("%s: echo return loss enhancement %.1f dB, want at least 25", steps, erle)
+		}
 	}
 }
 
@@ -163,12 +165,14 @@ func BenchmarkAudioProcessor(b *testing.B) {
 
 func TestParseAudioProcessing(t *testing.T) {
 	for in, want := range map[string]AudioProcessing{
-		"on":       DefaultAudioProcessing(),
-		"off":      {},
-		"aec":      {EchoCancellation: true},
-		"ns,agc":   {NoiseSuppression: true, GainControl: true},
-		"aec+ns":   {EchoCancellation: true, NoiseSuppression: true},
-		"agc, aec": {EchoCancellation: true, GainControl: true},
+		"on":        DefaultAudioProcessing(),
+		"off":       {},
+		"aec":       {EchoCancellation: true},
+		"ns,agc":    {NoiseSuppression: true, GainControl: true},
+		"aec+ns":    {EchoCancellation: true, NoiseSuppression: true},
+		"agc, aec":  {EchoCancellation: true, GainControl: true},
+		"speex":     {EchoCancellation: true, NoiseSuppression: true, GainControl: true, Speex: true},
+		"speex:aec": {EchoCancellation: true, Speex: true},
 	} {
 		got, err := ParseAudioProcessing(in)
 		if err != nil || got != want {

@@ -16,7 +16,9 @@ import (
 // that echo. Echo return loss enhancement (ERLE) is how much less comes back
 // with the doctor's audio processing on than with it off: for the console,
 // and, in the same run on the same server, for a Chromium doctor (the
-// anchor: a browser's WebRTC audio processing).
+// anchor: a browser's WebRTC audio processing). The console runs once more
+// with speexdsp in place of WebRTC's module, the candidate it was measured
+// against.
 
 // echoWarmup is how long a call runs before the echo is measured (the
 // canceller converges in its first seconds), echoWindow how long it is
@@ -79,7 +81,7 @@ func dBFS(pcm []int16) float64 {
 // echoConsole measures a call from the console with --audio-processing proc.
 func echoConsole(t *testing.T, pa *pulseServer, voice, proc string) echoRun {
 	pane, uri, logPath := startSoundConsole(t, pa, "--audio-processing", proc)
-	want := map[string]string{"on": "aec+ns+agc"}[proc]
+	want := map[string]string{"on": "aec+ns+agc", "speex": "speex:aec+ns+agc"}[proc]
 	if want == "" {
 		want = proc
 	}
@@ -138,6 +140,7 @@ func TestInteropSoundEcho(t *testing.T) {
 	}{
 		{"console-off", echoConsole, "off"},
 		{"console-on", echoConsole, "on"},
+		{"console-speex", echoConsole, "speex"},
 		{"chromium-off", echoChromium, "off"},
 		{"chromium-on", echoChromium, "on"},
 	} {
@@ -155,7 +158,8 @@ func TestInteropSoundEcho(t *testing.T) {
 	}
 	console := runs["console-off"].heardDB - runs["console-on"].heardDB
 	chromium := runs["chromium-off"].heardDB - runs["chromium-on"].heardDB
-	t.Logf("ERLE: console %.1f dB, Chromium %.1f dB", console, chromium)
+	speex := runs["console-off"].heardDB - runs["console-speex"].heardDB
+	t.Logf("ERLE: console %.1f dB (WebRTC's module; with speexdsp %.1f dB), Chromium %.1f dB", console, speex, chromium)
 	if console < 25 {
 		t.Errorf("the console's echo return loss enhancement is %.1f dB, want at least 25", console)
 	}
