@@ -131,14 +131,19 @@ func TestAudioProcessorAfterClose(t *testing.T) {
 	}
 }
 
-// BenchmarkAudioProcessor measures the module's CPU per second of call audio
-// (both directions: the speaker's far end and the microphone), reported as
-// cpu-s/s; the budget is 0.02.
+// BenchmarkAudioProcessor measures the processing's CPU per second of call
+// audio (both directions: the speaker's far end and the microphone), as
+// cpu-s/s: the process's CPU time (getrusage), not the wall clock, which on
+// a shared machine counts other processes' time too. The budget is 0.02.
 func BenchmarkAudioProcessor(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		steps AudioProcessing
-	}{{"aec", AudioProcessing{EchoCancellation: true}}, {"all", DefaultAudioProcessing()}} {
+	}{
+		{"aec", AudioProcessing{EchoCancellation: true}},
+		{"all", DefaultAudioProcessing()},
+		{"speex-all", AudioProcessing{EchoCancellation: true, NoiseSuppression: true, GainControl: true, Speex: true}},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			ap, err := newAudioProcessor(c.steps)
 			if err != nil {
@@ -152,13 +157,14 @@ func BenchmarkAudioProcessor(b *testing.B) {
 			}
 			out := make([]int16, 0, len(mic))
 			b.ResetTimer()
+			start := cpuTime()
 			for range b.N {
 				for i := 0; i < len(far); i += apmFrame {
-					ap.played(far[i : i+apmFrame])
 					out = ap.captured(mic[i:i+apmFrame], out)
+					ap.played(far[i : i+apmFrame])
 				}
 			}
-			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "cpu-s/s")
+			b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/s")
 		})
 	}
 }
