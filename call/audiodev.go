@@ -130,12 +130,23 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 // ID names the source for mediadevices.
 func (m *microphone) ID() string { return m.id }
 
+// maxMicBacklog is how many captured chunks (10 ms each) may wait behind
+// the one Read returns; older ones are dropped.
+const maxMicBacklog = 2
+
 // Read returns the next captured chunk.
 func (m *microphone) Read() (wave.Audio, func(), error) {
 	select {
 	case <-m.done:
 		return nil, func() {}, io.EOF
 	case pcm := <-m.chunks:
+		// The device starts before the call connects and the track is read:
+		// what it captured meanwhile would stay queued ahead of the live
+		// sound for the whole call (up to the channel's 160 ms, measured as
+		// the time a mute took to reach the patient). Keep the latest only.
+		for len(m.chunks) > maxMicBacklog {
+			pcm = <-m.chunks
+		}
 		chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: len(pcm), Channels: 1, SamplingRate: audioRate})
 		copy(chunk.Data, pcm)
 		return chunk, func() {}, nil

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pion/mediadevices/pkg/wave"
 )
 
 // speechLike is noise shaped into syllables: bursts of band-limited noise
@@ -197,5 +199,24 @@ func TestEngineAudioProcessingSynthetic(t *testing.T) {
 	}
 	if got := e.AudioProcessing(); got != "" {
 		t.Fatalf("synthetic media has no microphone to process, yet the engine says %q", got)
+	}
+}
+
+func TestMicrophoneDropsBacklog(t *testing.T) {
+	// What the device captured before the call was read must not stay
+	// queued ahead of the live sound.
+	m := &microphone{chunks: make(chan []int16, 16), done: make(chan struct{})}
+	for i := range 16 {
+		m.chunks <- []int16{int16(i)}
+	}
+	a, _, err := m.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.(*wave.Int16Interleaved).Data[0]; got != 16-1-maxMicBacklog {
+		t.Fatalf("read chunk %d of 16 queued, want %d (the latest but %d)", got, 16-1-maxMicBacklog, maxMicBacklog)
+	}
+	if len(m.chunks) != maxMicBacklog {
+		t.Fatalf("%d chunks still queued, want %d", len(m.chunks), maxMicBacklog)
 	}
 }

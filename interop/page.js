@@ -224,7 +224,7 @@ window.rtc = (() => {
         if (!ch) return true;
         for (let i = 0; i < ch.length; i++) this.sq += ch[i] * ch[i];
         this.n += ch.length;
-        if (this.n >= sampleRate / 10) {
+        if (this.n >= sampleRate / 50) {
           this.port.postMessage({ sq: this.sq, n: this.n });
           this.sq = 0; this.n = 0;
         }
@@ -232,7 +232,8 @@ window.rtc = (() => {
       }
     }
     registerProcessor('power', Power);`;
-  const heard = { sq: 0, n: 0 };
+  // loudAt: the page's clock (Unix ms) at the last 20 ms heard above -40 dBFS.
+  const heard = { sq: 0, n: 0, loudAt: 0 };
 
   async function listen(track) {
     const ctx = new AudioContext();
@@ -244,7 +245,10 @@ window.rtc = (() => {
     const url = URL.createObjectURL(new Blob([powerWorklet], { type: 'application/javascript' }));
     await ctx.audioWorklet.addModule(url);
     const power = new AudioWorkletNode(ctx, 'power');
-    power.port.onmessage = (m) => { heard.sq += m.data.sq; heard.n += m.data.n; };
+    power.port.onmessage = (m) => {
+      heard.sq += m.data.sq; heard.n += m.data.n;
+      if (m.data.sq / m.data.n > 1e-4) heard.loudAt = now();
+    };
     src.connect(power);
   }
 
@@ -430,7 +434,7 @@ window.rtc = (() => {
             audioPacketsIn: r.packetsReceived, audioEnergy: r.totalAudioEnergy || 0,
             audioLevel: r.audioLevel || 0, audioSamples: r.totalSamplesReceived || 0,
             audioDuration: r.totalSamplesDuration || 0, audioPeakHz: peakHz(),
-            audioSumSq: heard.sq, audioCount: heard.n,
+            audioSumSq: heard.sq, audioCount: heard.n, audioLoudAt: heard.loudAt,
             audioCodecIn: (byId.get(r.codecId) || {}).mimeType || '',
           });
         } else if (r.type === 'outbound-rtp' && r.kind === 'video') {

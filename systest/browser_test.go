@@ -67,6 +67,7 @@ type peerEvent struct {
 	AudioPeakHz    float64 `json:"audioPeakHz"`   // where the received sound is strongest, from the page's analyser
 	AudioSumSq     float64 `json:"audioSumSq"`    // the received sound's sum of squares (full scale 1) over AudioCount samples
 	AudioCount     float64 `json:"audioCount"`
+	AudioLoudAt    float64 `json:"audioLoudAt"` // Unix ms of the last 20 ms heard above -40 dBFS
 	VideoCodecIn   string  `json:"videoCodecIn"`
 	AudioCodecIn   string  `json:"audioCodecIn"`
 	WidthIn        int     `json:"widthIn"`

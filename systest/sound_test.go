@@ -66,7 +66,8 @@ func callPatient(t testing.TB, pane *tmuxPane, pt *browserPeer, logPath string) 
 // microphone reaches the Chromium patient (its page finds the frequency),
 // and the patient's 600 Hz voice is played on the speaker (its monitor
 // recorded and measured). The microphone is chosen by name (--microphone),
-// the default source being the speaker's silent monitor.
+// the default source being the speaker's silent monitor. m mutes what the
+// patient hears within 200 ms.
 func TestInteropSoundDevices(t *testing.T) {
 	pa := startPulse(t)
 	pa.pactl("set-default-source", "speaker.monitor")
@@ -98,6 +99,19 @@ func TestInteropSoundDevices(t *testing.T) {
 	if r < 500 || share < 0.5 {
 		logText, _ := os.ReadFile(logPath)
 		t.Errorf("the patient's 600 Hz voice is not on the speaker: RMS %.0f, share at 600 Hz %.2f; log:\n%s", r, share, grepLines(string(logText), "engine ready", "playback", "remote track", "microphone", "speaker"))
+	}
+
+	// m mutes the doctor: within 200 ms the patient hears nothing more.
+	pressed := float64(time.Now().UnixMilli())
+	pane.keys("m")
+	pane.waitFor("MIC MUTED", 5*time.Second, logPath)
+	after := pt.waitEvent("a second of the muted call", 10*time.Second, func(e peerEvent) bool {
+		return e.Event == "stats" && e.At > pressed+1000
+	})
+	if late := after.AudioLoudAt - pressed; late > 200 {
+		t.Errorf("the patient still heard the doctor %.0f ms after m was pressed, want within 200 ms", late)
+	} else {
+		t.Logf("muted: the patient heard the doctor last %.0f ms after m was pressed", late)
 	}
 	pane.keys("e")
 	pane.waitFor("Ended", 10*time.Second, logPath)
