@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gen2brain/malgo"
 	"github.com/pion/mediadevices/pkg/wave"
@@ -68,7 +70,18 @@ type microphone struct {
 	done    chan struct{}
 	once    sync.Once
 	onClose func()
+
+	// lost is set while the device delivers nothing (unplugged, its sound
+	// server gone); Read then gives silence so the call goes on. timer is
+	// Read's own.
+	lost  atomic.Bool
+	timer *time.Timer
 }
+
+// micStall is how long the device may deliver nothing before it counts as
+// lost: many periods of 10 ms, so a busy sound server is not mistaken for
+// a missing microphone.
+const micStall = 500 * time.Millisecond
 
 // openMicrophone opens the capture device called name (the default when
 // empty). With proc, each chunk is run through the audio processing before
@@ -136,10 +149,24 @@ const maxMicBacklog = 2
 
 // Read returns the next captured chunk.
 func (m *microphone) Read() (wave.Audio, func(), error) {
+	wait := micStall
+	if m.lost.Load() {
+		wait = 10 * time.Millisecond // silence at the device's pace, until it is back
+	}
+	if m.timer == nil {
+		m.timer = time.NewTimer(wait)
+	} else {
+		m.timer.Reset(wait)
+	}
+	defer m.timer.Stop()
 	select {
 	case <-m.done:
 		return nil, func() {}, io.EOF
+	case <-m.timer.C:
+		m.lost.Store(true)
+		return wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioRate / 100, Channels: 1, SamplingRate: audioRate}), func() {}, nil
 	case pcm := <-m.chunks:
+		m.lost.Store(false)
 		// The device starts before the call connects and the track is read:
 		// what it captured meanwhile would stay queued ahead of the live
 		// sound for the whole call (up to the channel's 160 ms, measured as

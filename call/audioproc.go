@@ -272,3 +272,12 @@ func (e *Engine) AudioProcessing() string {
 	}
 	return e.audioProc.String()
 }
+
+// deviceNote says on the call screen (Stats.Note) that the microphone was
+// lost mid-call, or is empty.
+func (m *localMedia) deviceNote() string {
+	if m.mic != nil && m.mic.lost.Load() {
+		return "microphone lost: the patient hears silence"
+	}
+	return ""
+}

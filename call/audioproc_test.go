@@ -220,3 +220,24 @@ func TestMicrophoneDropsBacklog(t *testing.T) {
 		t.Fatalf("%d chunks still queued, want %d", len(m.chunks), maxMicBacklog)
 	}
 }
+
+func TestMicrophoneLostGivesSilence(t *testing.T) {
+	m := &microphone{chunks: make(chan []int16, 16), done: make(chan struct{})}
+	a, _, err := m.Read() // nothing comes: the device is gone
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := a.(*wave.Int16Interleaved)
+	if !m.lost.Load() || pcm.Size.Len != audioRate/100 {
+		t.Fatalf("a silent device: lost %v, chunk of %d samples; want lost and 10 ms of silence", m.lost.Load(), pcm.Size.Len)
+	}
+	for _, v := range pcm.Data {
+		if v != 0 {
+			t.Fatal("the stand-in for a lost microphone is not silence")
+		}
+	}
+	m.chunks <- []int16{7}
+	if a, _, _ = m.Read(); a.(*wave.Int16Interleaved).Data[0] != 7 || m.lost.Load() {
+		t.Fatalf("the device came back, yet Read gave %v with lost %v", a.(*wave.Int16Interleaved).Data, m.lost.Load())
+	}
+}

@@ -28,6 +28,7 @@ type localMedia struct {
 	source       string
 	camera       bool            // video comes from a camera driver, not a synthetic source
 	proc         *audioProcessor // the microphone's processing; nil without one
+	mic          *microphone     // the real microphone, if the sound is one
 	processing   string          // what of it is on, AudioProcessing.String
 	stream       string          // the one media stream both tracks belong to
 
@@ -264,6 +265,7 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 			m.closeProcessing()
 		} else {
 			e.sourceOpened()
+			m.mic = mic
 			m.audio = mediadevices.NewAudioTrack(mic, m.selector)
 			audioSrc = "microphone"
 		}

@@ -142,6 +142,18 @@ func (p *pulseServer) pactl(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// unloadModule unloads the server's module called name (the first one).
+func (p *pulseServer) unloadModule(name string) {
+	p.t.Helper()
+	for _, l := range strings.Split(p.pactl("list", "short", "modules"), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == name {
+			p.pactl("unload-module", f[0])
+			return
+		}
+	}
+	p.t.Fatalf("no module %s loaded", name)
+}
+
 // play plays pcm (48 kHz mono) into sink until the test ends, looping.
 func (p *pulseServer) play(sink string, pcm []int16) {
 	p.t.Helper()

@@ -67,7 +67,8 @@ func callPatient(t testing.TB, pane *tmuxPane, pt *browserPeer, logPath string) 
 // and the patient's 600 Hz voice is played on the speaker (its monitor
 // recorded and measured). The microphone is chosen by name (--microphone),
 // the default source being the speaker's silent monitor. m mutes what the
-// patient hears within 200 ms.
+// patient hears within 200 ms. Unloading the microphone's module mid-call
+// leaves the call up and the screen says so.
 func TestInteropSoundDevices(t *testing.T) {
 	pa := startPulse(t)
 	pa.pactl("set-default-source", "speaker.monitor")
@@ -112,6 +113,23 @@ func TestInteropSoundDevices(t *testing.T) {
 		t.Errorf("the patient still heard the doctor %.0f ms after m was pressed, want within 200 ms", late)
 	} else {
 		t.Logf("muted: the patient heard the doctor last %.0f ms after m was pressed", late)
+	}
+
+	// The microphone goes away mid-call (its module unloaded): the call stays
+	// up, the screen says so, and the patient still gets the console's sound
+	// (silence) and picture.
+	pane.keys("m")
+	pane.waitFor("mic on", 5*time.Second, logPath)
+	unmuted := float64(time.Now().UnixMilli())
+	before := pt.waitEvent("stats", 5*time.Second, func(e peerEvent) bool { return e.Event == "stats" && e.At > unmuted })
+	pa.unloadModule("module-remap-source")
+	pane.waitFor("microphone lost", 10*time.Second, logPath)
+	later := pt.waitEvent("stats two seconds on", 10*time.Second, func(e peerEvent) bool { return e.Event == "stats" && e.At > before.At+2000 })
+	if later.AudioPacketsIn <= before.AudioPacketsIn+50 || later.FramesDecoded <= before.FramesDecoded {
+		t.Errorf("after the microphone went, the patient got %d audio packets and %d frames in 2 s", later.AudioPacketsIn-before.AudioPacketsIn, later.FramesDecoded-before.FramesDecoded)
+	}
+	if screen := pane.capture(); !strings.Contains(screen, "Connected") {
+		t.Errorf("the call did not stay up without its microphone:\n%s", screen)
 	}
 	pane.keys("e")
 	pane.waitFor("Ended", 10*time.Second, logPath)
