@@ -77,7 +77,9 @@ interop/node_modules: interop/package.json interop/package-lock.json
 	@touch $@
 
 # Real libwebrtc peers: headless Chromium as the patient against the console
-# in tmux, and as the doctor against the simulated patient.
+# in tmux, and as the doctor against the simulated patient; and the sound
+# tests (systest/sound_test.go, echo_test.go) on a PulseAudio server each
+# starts for itself.
 interop: build interop/node_modules
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v ./systest/'
 

@@ -60,8 +60,8 @@ func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 	return true, nil
 }
 
-// microphone is a mediadevices AudioSource reading the default capture
-// device as 48 kHz mono 16-bit chunks.
+// microphone is a mediadevices AudioSource reading a capture device (the
+// default, or the one chosen by name) as 48 kHz mono 16-bit chunks.
 type microphone struct {
 	id      string
 	ctx     *malgo.AllocatedContext
