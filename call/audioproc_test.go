@@ -241,3 +241,24 @@ func TestMicrophoneLostGivesSilence(t *testing.T) {
 		t.Fatalf("the device came back, yet Read gave %v with lost %v", a.(*wave.Int16Interleaved).Data, m.lost.Load())
 	}
 }
+
+func TestAudioProcessorDoubleTalk(t *testing.T) {
+	// Both talk at once, the doctor as loud as the echo: the echo gate must
+	// stay open for the doctor's voice.
+	far := speechLike(audioRate*12, 5)
+	near := speechLike(audioRate*12, 6)
+	for i := range near {
+		near[i] /= 2 // the echo path's gain below
+	}
+	out, _ := echoRun(t, AudioProcessing{EchoCancellation: true}, far, near, 60*audioRate/1000, 0.5)
+	var in float64
+	for _, v := range near[len(near)/2:] {
+		in += float64(v) * float64(v)
+	}
+	in /= float64(len(near) / 2)
+	db := 10 * math.Log10(out/in)
+	t.Logf("double talk: the doctor's voice comes out at %.1f dB", db)
+	if db < -20 {
+		t.Fatalf("in double talk the doctor's voice lost %.1f dB, want within 20 dB (the canceller alone takes 15)", -db)
+	}
+}
