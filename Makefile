@@ -5,16 +5,21 @@ GO            ?= go
 STATICCHECK_V := v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 STATICCHECK   := $(GOBIN)/staticcheck
-# System packages. To build and run: libvpx for the VP8 codec (cgo) and
-# pkg-config to find it. To test, also: tmux for the end-to-end test of the
+# System packages. To build and run: libvpx for the VP8 codec (cgo),
+# WebRTC's audio processing module for the microphone's echo cancellation,
+# noise suppression and gain control (cgo, C++: g++), speexdsp, the
+# alternative it is measured against (--audio-processing speex), and
+# pkg-config to find them. To test, also: tmux for the end-to-end test of the
 # real binary, chromium for the interop test against a real libwebrtc peer
 # (the patients' apps run libwebrtc), iproute2 to bring up loopback in the
 # interop test's network namespace and to build the fault tests' pair of
 # namespaces (make faults); and a terminal that shows real pixels: xterm
 # (with its 10x20 font from xfonts-base) under Xvfb, xdotool to type into it,
-# ImageMagick to take screenshots and to decode sixel images.
-BUILD_PKGS    := libvpx-dev pkg-config gcc
-TEST_PKGS     := tmux chromium iproute2 xvfb xkb-data x11-xkb-utils xterm xfonts-base xdotool imagemagick
+# ImageMagick to take screenshots and to decode sixel images; and a sound
+# server the sound tests start for themselves (PulseAudio with its
+# pactl/pacat/parec) with null sinks as the doctor's microphone and speaker.
+BUILD_PKGS    := libvpx-dev libwebrtc-audio-processing-dev libspeexdsp-dev pkg-config gcc g++
+TEST_PKGS     := tmux chromium iproute2 xvfb xkb-data x11-xkb-utils xterm xfonts-base xdotool imagemagick pulseaudio pulseaudio-utils
 # The interop test and the side-by-side benchmark run in a network namespace
 # of their own that has only loopback (as root, or in a user namespace), so
 # nothing the browsers do can leave the machine.
@@ -72,7 +77,9 @@ interop/node_modules: interop/package.json interop/package-lock.json
 	@touch $@
 
 # Real libwebrtc peers: headless Chromium as the patient against the console
-# in tmux, and as the doctor against the simulated patient.
+# in tmux, and as the doctor against the simulated patient; and the sound
+# tests (systest/sound_test.go, echo_test.go) on a PulseAudio server each
+# starts for itself.
 interop: build interop/node_modules
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v ./systest/'
 

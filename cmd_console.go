@@ -32,6 +32,10 @@ type consoleConfig struct {
 	hpr, name           string
 	peerFlags
 	media, verify string
+	audioProc     string
+	camera        string // devices by id or name; "" for the defaults
+	microphone    string
+	speaker       string
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
 	logPath       string
@@ -59,6 +63,7 @@ func consoleDefaults() consoleConfig {
 		listen:      "127.0.0.1:8901",
 		providerID:  "teleconsole",
 		media:       "auto",
+		audioProc:   "on",
 		verify:      "off",
 		ring:        45 * time.Second,
 		videoBudget: 200,
@@ -81,6 +86,10 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.hpr, "hpr", d.hpr, hprHelp)
 	fs.StringVar(&c.name, "name", d.name, "the doctor's name as patients see it")
 	fs.StringVar(&c.media, "media", d.media, "where the doctor's picture and sound come from: auto, devices or synthetic")
+	fs.StringVar(&c.camera, "camera", d.camera, "the camera's `ID` or name, as teleconsole devices lists them (default: the system's)")
+	fs.StringVar(&c.microphone, "microphone", d.microphone, "the microphone's `ID` or name, as teleconsole devices lists them (default: the system's)")
+	fs.StringVar(&c.speaker, "speaker", d.speaker, "the speaker's `ID` or name, as teleconsole devices lists them (default: the system's)")
+	fs.StringVar(&c.audioProc, "audio-processing", d.audioProc, "what runs on the microphone: on, off, or some of aec,ns,agc (echo cancellation, noise suppression, gain control)")
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	c.video = d.video
 	fs.Var(graphicsFlag{&c.video}, "video", "how the patient's picture is drawn, `MODE`: auto (ask the terminal), kitty, iterm2, sixel, blocks or off")
@@ -184,7 +193,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
 	log.Info("console starting", "endpoint", endpoint, "provider_uri", cfg.providerURI,
-		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(),
+		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(), "audio_processing", console.AudioProcessing(),
 		"timer_slack", currentTimerSlack())
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -212,6 +221,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
+		Audio:    console.AudioProcessing(),
 	}
 	if link != nil {
 		info.Link = link.Status
@@ -344,6 +354,10 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	proc, err := call.ParseAudioProcessing(c.audioProc)
+	if err != nil {
+		return app.Config{}, err
+	}
 	ice, err := c.iceOptions()
 	if err != nil {
 		return app.Config{}, err
@@ -394,6 +408,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		Engine: append(ice,
 			call.WithMedia(media), call.WithRingTimeout(c.ring),
 			call.WithLoopback(c.loopback), call.WithLowBandwidth(c.lowBandwidth),
+			call.WithAudioProcessing(proc), call.WithDevices(c.camera, c.microphone, c.speaker),
 		),
 		Log: log,
 	}, nil

@@ -11,6 +11,7 @@
 //	teleconsole patient [flags]  a simulated patient against any HSPA
 //	teleconsole history [flags]  past consultations from the record
 //	teleconsole chat-key         the doctor's chat public key
+//	teleconsole devices          the cameras, microphones and speakers
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
 //	teleconsole verify [flags]   checks a body on stdin against a header
@@ -94,6 +95,9 @@ func commands() []command {
 		}},
 		{"chat-key", "the doctor's chat public key, for the patients' apps", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runChatKey(args, stdout, stderr)
+		}},
+		{"devices", "the cameras, microphones and speakers calls can use", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runDevices(args, stdout, stderr)
 		}},
 		{"keygen", "a new Ed25519 key pair in the UHI format", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runKeygen(args, stdin, stdout, stderr)

@@ -171,6 +171,10 @@ func newDirectFor(cfg Config, log *slog.Logger) (*direct, error) {
 // MediaSource says where calls get their picture and sound.
 func (c *Console) MediaSource() string { return c.engine.MediaSource() }
 
+// AudioProcessing says what runs on the doctor's microphone ("aec+ns+agc",
+// "off"), or "" without one.
+func (c *Console) AudioProcessing() string { return c.engine.AudioProcessing() }
+
 // Verification says how inbound requests are checked (for the log).
 func (c *Console) Verification() string { return c.wire.Verification() }
 

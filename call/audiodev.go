@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gen2brain/malgo"
@@ -39,19 +40,28 @@ func freeAudioContext(ctx *malgo.AllocatedContext) {
 	ctx.Free()
 }
 
-// hasAudioDevice reports whether a real capture or playback device exists.
-func hasAudioDevice(kind malgo.DeviceType) bool {
+// hasAudioDevice reports whether a real capture or playback device exists,
+// and if name is given, whether it is one of them (ErrNoDevice if not).
+func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 	ctx, err := audioContext()
 	if err != nil {
-		return false
+		return false, nil
 	}
 	defer freeAudioContext(ctx)
-	devs, err := ctx.Devices(kind)
-	return err == nil && len(devs) > 0
+	devs, err := ctx.Devices(malgoKind(k))
+	if err != nil || len(devs) == 0 {
+		return false, nil
+	}
+	_, freeID, err := soundDeviceID(ctx, k, name)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", k, err)
+	}
+	freeID()
+	return true, nil
 }
 
-// microphone is a mediadevices AudioSource reading the default capture
-// device as 48 kHz mono 16-bit chunks.
+// microphone is a mediadevices AudioSource reading a capture device (the
+// default, or the one chosen by name) as 48 kHz mono 16-bit chunks.
 type microphone struct {
 	id      string
 	ctx     *malgo.AllocatedContext
@@ -60,9 +70,23 @@ type microphone struct {
 	done    chan struct{}
 	once    sync.Once
 	onClose func()
+
+	// lost is set while the device delivers nothing (unplugged, its sound
+	// server gone); Read then gives silence so the call goes on. timer is
+	// Read's own.
+	lost  atomic.Bool
+	timer *time.Timer
 }
 
-func openMicrophone(id string, onClose func()) (*microphone, error) {
+// micStall is how long the device may deliver nothing before it counts as
+// lost: many periods of 10 ms, so a busy sound server is not mistaken for
+// a missing microphone.
+const micStall = 500 * time.Millisecond
+
+// openMicrophone opens the capture device called name (the default when
+// empty). With proc, each chunk is run through the audio processing before
+// it is handed on.
+func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*microphone, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
@@ -72,8 +96,15 @@ func openMicrophone(id string, onClose func()) (*microphone, error) {
 		freeAudioContext(ctx)
 		return nil, ErrNoMicrophone
 	}
+	devID, freeID, err := soundDeviceID(ctx, DeviceMicrophone, name)
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
+	}
+	defer freeID()
 	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{}), onClose: onClose}
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
+	cfg.Capture.DeviceID = devID
 	cfg.Capture.Format = malgo.FormatS16
 	cfg.Capture.Channels = 1
 	cfg.SampleRate = audioRate
@@ -83,6 +114,12 @@ func openMicrophone(id string, onClose func()) (*microphone, error) {
 			pcm := make([]int16, len(in)/2)
 			for i := range pcm {
 				pcm[i] = int16(binary.LittleEndian.Uint16(in[2*i:]))
+			}
+			if proc != nil {
+				// Whole 10 ms frames come out; the rest waits for the next period.
+				if pcm = proc.captured(pcm, nil); len(pcm) == 0 {
+					return
+				}
 			}
 			select { // never block the audio thread; drop when the encoder lags
 			case m.chunks <- pcm:
@@ -106,12 +143,37 @@ func openMicrophone(id string, onClose func()) (*microphone, error) {
 // ID names the source for mediadevices.
 func (m *microphone) ID() string { return m.id }
 
+// maxMicBacklog is how many captured chunks (10 ms each) may wait behind
+// the one Read returns; older ones are dropped.
+const maxMicBacklog = 2
+
 // Read returns the next captured chunk.
 func (m *microphone) Read() (wave.Audio, func(), error) {
+	wait := micStall
+	if m.lost.Load() {
+		wait = 10 * time.Millisecond // silence at the device's pace, until it is back
+	}
+	if m.timer == nil {
+		m.timer = time.NewTimer(wait)
+	} else {
+		m.timer.Reset(wait)
+	}
+	defer m.timer.Stop()
 	select {
 	case <-m.done:
 		return nil, func() {}, io.EOF
+	case <-m.timer.C:
+		m.lost.Store(true)
+		return wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioRate / 100, Channels: 1, SamplingRate: audioRate}), func() {}, nil
 	case pcm := <-m.chunks:
+		m.lost.Store(false)
+		// The device starts before the call connects and the track is read:
+		// what it captured meanwhile would stay queued ahead of the live
+		// sound for the whole call (up to the channel's 160 ms, measured as
+		// the time a mute took to reach the patient). Keep the latest only.
+		for len(m.chunks) > maxMicBacklog {
+			pcm = <-m.chunks
+		}
 		chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: len(pcm), Channels: 1, SamplingRate: audioRate})
 		copy(chunk.Data, pcm)
 		return chunk, func() {}, nil
@@ -139,13 +201,20 @@ type speaker struct {
 	mu   sync.Mutex
 	buf  []int16
 	held time.Duration // the hold the buffer holds now (playout.go)
+
+	// proc, when set, is told of every sample handed to the device,
+	// silence included: it is the echo canceller's far end.
+	proc   *audioProcessor
+	played []int16 // fill's own
 }
 
 // maxSpeakerBuffer bounds the playback buffer (200 ms, and the longest
 // hold for the picture on top) to keep latency low.
 const maxSpeakerBuffer = audioRate/5 + int(maxAudioHold*audioRate/time.Second)
 
-func openSpeaker() (*speaker, error) {
+// openSpeaker opens the output device called name (the default when
+// empty). proc, if not nil, hears everything played.
+func openSpeaker(name string, proc *audioProcessor) (*speaker, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
@@ -155,8 +224,15 @@ func openSpeaker() (*speaker, error) {
 		freeAudioContext(ctx)
 		return nil, ErrNoPlayback
 	}
-	s := &speaker{ctx: ctx}
+	devID, freeID, err := soundDeviceID(ctx, DeviceSpeaker, name)
+	if err != nil {
+		freeAudioContext(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
+	}
+	defer freeID()
+	s := &speaker{ctx: ctx, proc: proc}
 	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
+	cfg.Playback.DeviceID = devID
 	cfg.Playback.Format = malgo.FormatS16
 	cfg.Playback.Channels = 1
 	cfg.SampleRate = audioRate
@@ -183,6 +259,13 @@ func (s *speaker) fill(out, _ []byte, frames uint32) {
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
 	s.mu.Unlock()
 	clear(out[2*n:])
+	if s.proc != nil {
+		s.played = s.played[:0]
+		for i := 0; i < int(frames) && 2*i+1 < len(out); i++ {
+			s.played = append(s.played, int16(binary.LittleEndian.Uint16(out[2*i:])))
+		}
+		s.proc.played(s.played)
+	}
 }
 
 // write queues pcm to be played hold later than it would be unheld: a

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gen2brain/malgo"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -20,7 +19,6 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
@@ -75,6 +73,10 @@ type Engine struct {
 	width, height     int
 	fps               int
 	playback          bool
+	audioProc         AudioProcessing
+	cameraName        string // the devices chosen by name; "" for the defaults
+	micName           string
+	speakerName       string
 	lowBandwidth      bool
 	now               func() time.Time
 	picture           image.Image // WithPicture: the synthetic camera's still picture
@@ -114,6 +116,7 @@ func New(opts ...Option) (*Engine, error) {
 		height:            defaultHeight,
 		fps:               defaultFPS,
 		playback:          true,
+		audioProc:         DefaultAudioProcessing(),
 		now:               time.Now,
 		codecParams:       newCodecParams,
 	}
@@ -126,11 +129,19 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("%w: ICE transport policy relay needs a TURN server (turn: or turns: URL)", ErrInvalidOption)
 	}
 	if e.media != MediaSynthetic {
-		e.hasCamera = cameraPresent()
-		e.hasMic = hasAudioDevice(malgo.Capture)
+		var err error
+		if e.hasCamera, err = cameraPresent(e.cameraName); err != nil {
+			return nil, err
+		}
+		if e.hasMic, err = hasAudioDevice(DeviceMicrophone, e.micName); err != nil {
+			return nil, err
+		}
 	}
 	if e.playback {
-		e.hasSpeaker = hasAudioDevice(malgo.Playback)
+		var err error
+		if e.hasSpeaker, err = hasAudioDevice(DeviceSpeaker, e.speakerName); err != nil {
+			return nil, err
+		}
 	}
 	src := describeSource(e.media, e.hasCamera, e.hasMic)
 	e.source.Store(&src)
@@ -159,14 +170,17 @@ func describeSource(m Media, camera, mic bool) string {
 	}
 }
 
-// cameraPresent reports whether mediadevices knows a camera.
-func cameraPresent() bool {
-	for _, d := range mediadevices.EnumerateDevices() {
-		if d.Kind == mediadevices.VideoInput && d.DeviceType != driver.Screen {
-			return true
-		}
+// cameraPresent reports whether mediadevices knows a camera, and if name
+// is given, whether it is one of them (ErrNoDevice if not).
+func cameraPresent(name string) (bool, error) {
+	cams := cameras()
+	if len(cams) == 0 || name == "" {
+		return len(cams) > 0, nil
 	}
-	return false
+	if _, err := cameraID(name); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // sessionAPI is one call's pion API and the hooks its interceptors report to.

@@ -32,6 +32,12 @@ var (
 	ErrNoFrame = errors.New("call: that video frame is no longer held")
 	// ErrNoMicrophone means no microphone could be opened.
 	ErrNoMicrophone = errors.New("call: no microphone found")
+	// ErrNoDevice means the camera, microphone or speaker asked for by name
+	// is not on this machine.
+	ErrNoDevice = errors.New("call: no such device")
+	// ErrAudioProcessing means WebRTC's audio processing module could not be
+	// started for the microphone.
+	ErrAudioProcessing = errors.New("call: audio processing unavailable")
 	// ErrNoPlayback means there is no audio output device; the remote audio is
 	// only measured (Stats.AudioLevel).
 	ErrNoPlayback = errors.New("call: no audio output device")

@@ -34,6 +34,9 @@ func (s *Session) loop() {
 				}
 				sample.AudioOnly = sample.AudioOnly || s.adapt.level == levelAudioOnly
 				sample.Note = s.adapt.note
+				if note := s.media.deviceNote(); note != "" {
+					sample.Note = note // a lost microphone matters more than a rung
+				}
 				s.emit(StatsEvent{Peer: s.peer, Stats: sample})
 			}
 		case <-timerC(s.ringTimer):

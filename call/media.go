@@ -26,8 +26,11 @@ type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
 	source       string
-	camera       bool   // video comes from a camera driver, not a synthetic source
-	stream       string // the one media stream both tracks belong to
+	camera       bool            // video comes from a camera driver, not a synthetic source
+	proc         *audioProcessor // the microphone's processing; nil without one
+	mic          *microphone     // the real microphone, if the sound is one
+	processing   string          // what of it is on, AudioProcessing.String
+	stream       string          // the one media stream both tracks belong to
 	capture      captureClock
 
 	cameraOff, micMuted atomic.Bool
@@ -284,15 +287,18 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	m.video.(*mediadevices.VideoTrack).Transform(m.gateVideo)
 
 	if e.media == MediaDevices || (e.media == MediaAuto && e.hasMic) {
-		mic, err := openMicrophone(callID+"-audio", e.sourceClosed)
+		m.proc, m.processing = e.startAudioProcessing()
+		mic, err := openMicrophone(callID+"-audio", e.micName, e.sourceClosed, m.proc)
 		if err != nil && e.media == MediaDevices {
 			m.close()
 			return nil, err
 		}
 		if err != nil {
 			e.log.Warn("microphone unavailable, using synthetic tone", "err", err)
+			m.closeProcessing()
 		} else {
 			e.sourceOpened()
+			m.mic = mic
 			m.audio = mediadevices.NewAudioTrack(mic, m.selector)
 			audioSrc = "microphone"
 		}
@@ -316,11 +322,21 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 
 // openCamera opens the best camera for the configured size and rate.
 func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track, error) {
+	var id string
+	if e.cameraName != "" {
+		var err error
+		if id, err = cameraID(e.cameraName); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
+		}
+	}
 	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
 		Video: func(c *mediadevices.MediaTrackConstraints) {
 			c.Width = prop.Int(e.width)
 			c.Height = prop.Int(e.height)
 			c.FrameRate = prop.Float(e.fps)
+			if id != "" {
+				c.DeviceID = prop.String(id)
+			}
 		},
 		Codec: sel,
 	})
@@ -468,6 +484,7 @@ func (m *localMedia) close() {
 			m.encMu.Unlock()
 			errs = append(errs, m.audio.Close())
 		}
+		m.closeProcessing()
 		<-m.ctlDone // closed sources end any encoder wait it was stuck in
 		if err := errors.Join(errs...); err != nil {
 			m.e.log.Debug("closing local media", "err", err)

@@ -244,3 +244,23 @@ func positiveDuration(name string, d time.Duration, set func(*Engine)) Option {
 		return nil
 	}
 }
+
+// WithAudioProcessing chooses the processing run on a real microphone
+// (default DefaultAudioProcessing: echo cancellation, noise suppression and
+// gain control, as a browser does).
+func WithAudioProcessing(p AudioProcessing) Option {
+	return func(e *Engine) error {
+		e.audioProc = p
+		return nil
+	}
+}
+
+// WithDevices chooses the camera, microphone and speaker by id or name
+// (as Devices lists them); "" keeps the system's default. New fails with
+// ErrNoDevice when one named is not there.
+func WithDevices(camera, microphone, speaker string) Option {
+	return func(e *Engine) error {
+		e.cameraName, e.micName, e.speakerName = camera, microphone, speaker
+		return nil
+	}
+}

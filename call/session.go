@@ -360,7 +360,7 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		s.audio.Store(a)
 		s.startWorker(func() {
 			if s.e.hasSpeaker {
-				sp, err := openSpeaker()
+				sp, err := openSpeaker(s.e.speakerName, s.media.proc)
 				if err != nil {
 					s.log.Warn("no audio playback; level meter only", "err", err)
 				} else {

@@ -9,8 +9,12 @@
 //        [--candidate-delay 1000] [--auto-call MS] [--stats-interval 1000]
 //        [--camera-file clip.y4m] [--mic-file sound.wav] [--lip-sync]
 //        [--ice-servers URLS] [--turn-user U] [--turn-password P]
-//        [--ice-transport-policy all|relay]
+//        [--ice-transport-policy all|relay] [--real-mic on|off]
 //
+// --real-mic records the sound server's default microphone (the
+// environment's PulseAudio) instead of the fake one, with the browser's echo
+// cancellation, noise suppression and gain control on or off; the picture
+// is then a canvas. What the browser plays goes to that server too.
 // --auto-call MS calls the first patient MS after their first READY.
 // --camera-file and --mic-file make the fake camera and microphone play
 // those files (the benchmark gives it the console's own synthetic media).
@@ -38,6 +42,7 @@ const { values: opt } = parseArgs({ options: {
   'mic-file': { type: 'string', default: '' },
   'lip-sync': { type: 'boolean', default: false },
   ...iceOptions,
+  'real-mic': { type: 'string', default: '' },
 } });
 const candidateDelay = Number(opt['candidate-delay']);
 const autoCall = Number(opt['auto-call']);
@@ -152,13 +157,16 @@ const server = await serve(opt.listen, (sig, env) => onSignal(sig, env).catch((e
 self = base(server);
 let browser;
 try {
-  browser = await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
+  browser = opt['real-mic']
+    ? await startBrowser(self + '/', onPage, [], ['--use-fake-device-for-media-stream=fps=30'])
+    : await startBrowser(self + '/', onPage, fakeMediaArgs(opt['camera-file'], opt['mic-file']));
 } catch (err) {
   emit('error', { text: err.message });
   process.exit(1);
 }
 page = browser.page;
 await page.evaluate((c) => window.rtc.configure(c), iceConfig(opt));
+if (opt['real-mic']) await page.evaluate((on) => window.rtc.useRealMicrophone(on), opt['real-mic'] === 'on');
 if (opt['lip-sync']) await page.evaluate(() => window.rtc.measureSync());
 const stopStats = statsLoop(page, Number(opt['stats-interval']));
 emit('listening', { uri: self + '/api/v1' });

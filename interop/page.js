@@ -16,6 +16,7 @@ window.rtc = (() => {
   let syncOn = false; // lip sync measured (measureSync)
   let remoteMeter = null; // the sync meter on the remote element
   let localMeter = null; // and on the camera's own preview
+  let spectrum = null; // an AnalyserNode on the remote audio track
   const report = (msg) => window.toNode(JSON.stringify(msg));
   const now = () => performance.timeOrigin + performance.now();
 
@@ -219,13 +220,82 @@ window.rtc = (() => {
     localMeter = syncMeter(el, local, 'local');
   }
 
+  // realMic (useRealMicrophone): the sound server's microphone instead of
+  // the fake one, with the browser's audio processing on or off, and a
+  // canvas for the picture (a machine with a sound server has no camera).
+  let realMic = null;
+
   async function openMedia() {
     if (local) return local;
+    if (realMic) {
+      const on = realMic.processing;
+      const mic = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: on, noiseSuppression: on, autoGainControl: on },
+      });
+      const canvas = document.createElement('canvas');
+      canvas.width = 640;
+      canvas.height = 480;
+      const g = canvas.getContext('2d');
+      let n = 0;
+      setInterval(() => { g.fillStyle = `hsl(${(n++ * 7) % 360},60%,50%)`; g.fillRect(0, 0, 640, 480); }, 33);
+      local = new MediaStream([...canvas.captureStream(30).getVideoTracks(), ...mic.getAudioTracks()]);
+      return local;
+    }
     local = await navigator.mediaDevices.getUserMedia({
       video: { width: 640, height: 480, frameRate: 30 },
       audio: true,
     });
     return local;
+  }
+
+  // listen puts a spectrum analyser on the remote audio, so that stats can
+  // say the frequency the far side's sound is strongest at (audioPeakHz),
+  // and a worklet that sums its squares (audioSumSq over audioCount
+  // samples: the power of what is heard, which getStats' totalAudioEnergy,
+  // built from peak levels, only approximates).
+  const powerWorklet = `
+    class Power extends AudioWorkletProcessor {
+      constructor() { super(); this.sq = 0; this.n = 0; }
+      process(inputs) {
+        const ch = inputs[0] && inputs[0][0];
+        if (!ch) return true;
+        for (let i = 0; i < ch.length; i++) this.sq += ch[i] * ch[i];
+        this.n += ch.length;
+        if (this.n >= sampleRate / 50) {
+          this.port.postMessage({ sq: this.sq, n: this.n });
+          this.sq = 0; this.n = 0;
+        }
+        return true;
+      }
+    }
+    registerProcessor('power', Power);`;
+  // loudAt: the page's clock (Unix ms) at the last 20 ms heard above -40 dBFS.
+  const heard = { sq: 0, n: 0, loudAt: 0 };
+
+  async function listen(track) {
+    const ctx = new AudioContext();
+    spectrum = ctx.createAnalyser();
+    spectrum.fftSize = 8192; // 5.9 Hz bins at 48 kHz
+    spectrum.smoothingTimeConstant = 0.5;
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    src.connect(spectrum);
+    const url = URL.createObjectURL(new Blob([powerWorklet], { type: 'application/javascript' }));
+    await ctx.audioWorklet.addModule(url);
+    const power = new AudioWorkletNode(ctx, 'power');
+    power.port.onmessage = (m) => {
+      heard.sq += m.data.sq; heard.n += m.data.n;
+      if (m.data.sq / m.data.n > 1e-4) heard.loudAt = now();
+    };
+    src.connect(power);
+  }
+
+  function peakHz() {
+    if (!spectrum) return 0;
+    const bins = new Float32Array(spectrum.frequencyBinCount);
+    spectrum.getFloatFrequencyData(bins);
+    let best = 1;
+    for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+    return bins[best] > -100 ? best * spectrum.context.sampleRate / spectrum.fftSize : 0;
   }
 
   function newPeer() {
@@ -254,6 +324,7 @@ window.rtc = (() => {
       // remote audio that has no sink. So a sender whose audio and video are
       // not one stream is seen and not heard.
       remoteStreamOf[e.track.kind] = e.streams.length ? e.streams[0].id : '';
+      if (e.track.kind === 'audio') listen(e.track).catch((err) => report({ kind: 'log', text: 'listen: ' + err }));
       if (e.track.kind === 'video' && e.streams[0]) {
         let el = document.getElementById('remote');
         if (!el) {
@@ -317,6 +388,11 @@ window.rtc = (() => {
     // configure sets the ICE servers and transport policy of the calls
     // from now on.
     configure(c) { config = c; return true; },
+    // useRealMicrophone: see realMic; before the first call.
+    useRealMicrophone(processing) {
+      realMic = { processing };
+      return true;
+    },
 
     // measureSync turns the lip-sync meters on: the remote element's in
     // every call from now on, and the camera preview's.
@@ -397,6 +473,8 @@ window.rtc = (() => {
           Object.assign(out, {
             audioPacketsIn: r.packetsReceived, audioEnergy: r.totalAudioEnergy || 0,
             audioLevel: r.audioLevel || 0, audioSamples: r.totalSamplesReceived || 0,
+            audioDuration: r.totalSamplesDuration || 0, audioPeakHz: peakHz(),
+            audioSumSq: heard.sq, audioCount: heard.n, audioLoudAt: heard.loudAt,
             audioCodecIn: (byId.get(r.codecId) || {}).mimeType || '',
           });
         } else if (r.type === 'outbound-rtp' && r.kind === 'video') {

@@ -85,8 +85,8 @@ export function fakeMediaArgs(videoFile, audioFile) {
 // startBrowser starts Debian's Chromium with a fresh profile and opens the
 // peer page from our own loopback server (a secure context, so getUserMedia
 // works). onMessage gets every report of the page; extraArgs are added to
-// chromiumArgs.
-export async function startBrowser(pageURL, onMessage, extraArgs = []) {
+// chromiumArgs, and those of chromiumArgs in withoutArgs are left out.
+export async function startBrowser(pageURL, onMessage, extraArgs = [], withoutArgs = []) {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
   const profile = mkdtempSync(join(tmpdir(), 'teleconsole-chromium-'));
   let context;
@@ -94,7 +94,7 @@ export async function startBrowser(pageURL, onMessage, extraArgs = []) {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
-      args: [...chromiumArgs, ...extraArgs],
+      args: [...chromiumArgs.filter((a) => !withoutArgs.includes(a)), ...extraArgs],
       ignoreDefaultArgs: ['--mute-audio'],
       // onExit closes the browser after the BYE; playwright's own signal
       // handlers would close it at the same time, and one of the two closes

@@ -63,6 +63,11 @@ type peerEvent struct {
 	AudioPacketsIn int     `json:"audioPacketsIn"`
 	AudioEnergy    float64 `json:"audioEnergy"`
 	AudioLevel     float64 `json:"audioLevel"`
+	AudioDuration  float64 `json:"audioDuration"` // seconds of audio received (totalSamplesDuration)
+	AudioPeakHz    float64 `json:"audioPeakHz"`   // where the received sound is strongest, from the page's analyser
+	AudioSumSq     float64 `json:"audioSumSq"`    // the received sound's sum of squares (full scale 1) over AudioCount samples
+	AudioCount     float64 `json:"audioCount"`
+	AudioLoudAt    float64 `json:"audioLoudAt"` // Unix ms of the last 20 ms heard above -40 dBFS
 	VideoCodecIn   string  `json:"videoCodecIn"`
 	AudioCodecIn   string  `json:"audioCodecIn"`
 	WidthIn        int     `json:"widthIn"`
@@ -106,8 +111,16 @@ type browserPeer struct {
 // and browser are up ("listening").
 func startBrowserPeer(t testing.TB, script string, args ...string) *browserPeer {
 	t.Helper()
+	return startBrowserPeerEnv(t, nil, script, args...)
+}
+
+// startBrowserPeerEnv is startBrowserPeer with the environment env (nil:
+// this process's), e.g. one that reaches the test's sound server.
+func startBrowserPeerEnv(t testing.TB, env []string, script string, args ...string) *browserPeer {
+	t.Helper()
 	path := interopScript(t, script)
 	cmd := exec.Command("node", append([]string{path}, args...)...)
+	cmd.Env = env
 	// Its own process group, so Chromium's processes can be ended with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &browserPeer{t: t, name: script, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}

@@ -59,4 +59,7 @@ type Info struct {
 	// Record is a warning about the record shown in the title line, e.g.
 	// "NOT RECORDING" with --record off; empty when consultations are kept.
 	Record string
+	// Audio says what processing runs on the doctor's microphone, e.g.
+	// "aec+ns+agc" or "off"; empty when there is no microphone.
+	Audio string
 }

@@ -573,6 +573,9 @@ func (m Model) statusBar() string {
 			add("doctor ", m.info.Doctor, c.labels)
 		}
 		add("", m.info.Verify, false)
+		// Before media, whose words are long: what runs on the microphone
+		// stays on an 80-column screen.
+		add("audio ", m.info.Audio, c.kinds)
 		add("media ", m.info.Media, c.kinds)
 		add("video ", m.videoWords(), c.kinds)
 		return " " + strings.Join(parts, " | ")

@@ -99,6 +99,16 @@ func TestViews(t *testing.T) {
 			f.PatientsFn = func() []waitingroom.Patient { return nil }
 			checkGolden(t, loaded(t, f, w, h), w, h)
 		})
+		t.Run(sizeName("waiting_microphone", w, h), func(t *testing.T) {
+			// A real microphone: the status bar says what processing runs on it.
+			f := newFake(&recorder{}, nil)
+			m := New(f, Info{Endpoint: "127.0.0.1:8080", Doctor: "dr.kavya@hpr", Verify: "signatures verified",
+				Media: "synthetic video (no camera found), microphone", Audio: "aec+ns+agc"},
+				WithClock(func() time.Time { return testNow }))
+			m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+			m, _ = update(t, m, patientsMsg{patients: f.Patients(), at: testNow})
+			checkGolden(t, m, w, h)
+		})
 		t.Run(sizeName("call_connected_novideo", w, h), func(t *testing.T) {
 			checkGolden(t, connected(t, w, h, false), w, h)
 		})
