@@ -629,7 +629,9 @@ func TestFaultBadRequestsChangeNothing(t *testing.T) {
 	c.waitFor(t, "Legit Patient", 10*time.Second)
 	roomBefore := waitingRows(c.pane.capture())
 
-	big := append(ready("Intruder Big", "intruder0@sbx", testDoctor)[:0:0], bytes.Repeat([]byte(" "), 3<<20)...)
+	// Over the endpoint's limit, which leaves room for a chat attachment
+	// of the reference apps' 5 MB.
+	big := append(ready("Intruder Big", "intruder0@sbx", testDoctor)[:0:0], bytes.Repeat([]byte(" "), int(uhiclient.MediaBodyLimit)+1<<20)...)
 	big = append(big, ready("Intruder Big", "intruder0@sbx", testDoctor)...)
 	malformed := []byte(`{"context":{"action":"on_message"},"message":{"intent":{"chat":`)
 	forged := ready("Intruder Forged", "intruder1@sbx", testDoctor)
@@ -644,7 +646,7 @@ func TestFaultBadRequestsChangeNothing(t *testing.T) {
 		auth   string
 		status int
 	}{
-		{"oversized (3 MiB)", big, signer.Sign(big), http.StatusRequestEntityTooLarge},
+		{"oversized (limit + 1 MiB)", big, signer.Sign(big), http.StatusRequestEntityTooLarge},
 		{"malformed JSON", malformed, signer.Sign(malformed), http.StatusBadRequest},
 		{"forged signature", forged, forger.Sign(forged), http.StatusUnauthorized},
 		{"tampered body", tampered, tamperedAuth, http.StatusUnauthorized},
