@@ -545,47 +545,57 @@ func (m Model) View() tea.View {
 }
 
 // statusBar draws the bottom line: endpoint (or the hub and its state),
-// doctor, signatures, media and video. When it does not fit, it gives up in
-// this order: the labels, but for the media's and the video's, which a bare
-// "synthetic" or "sixel" would not explain; the doctor, whom the title line
-// names too; those two labels; then the endpoint, which the log has.
+// doctor, signatures, audio, media and video. When it does not fit, it gives
+// up in this order: the labels, but for audio's, media's and video's, which a
+// bare "off" or "synthetic" would not explain; the doctor, whom the title
+// line names too; the length of the media's words, and the video's when
+// they say only "blocks", the default; the endpoint of a console on its own
+// endpoint, which the log has; those three labels; any endpoint.
 func (m Model) statusBar() string {
 	// What each try keeps.
-	type keep struct{ labels, doctor, kinds, endpoint bool }
+	type keep struct{ labels, doctor, full, endpoint, hubEndpoint, kinds bool }
 	line := func(c keep) string {
 		var parts []string
-		add := func(label, v string, keep bool) {
+		add := func(label, v string, keep bool, width int) {
 			if v == "" {
 				return
 			}
 			if keep {
 				v = label + v
 			}
-			parts = append(parts, cut(v, 40))
+			parts = append(parts, cut(v, width))
 		}
-		if c.endpoint {
-			add("endpoint ", m.info.Endpoint, c.labels)
+		if c.endpoint || (c.hubEndpoint && m.info.Link != nil) {
+			add("endpoint ", m.info.Endpoint, c.labels, 40)
 		}
 		if m.info.Link != nil {
-			add("", m.info.Link(), false)
+			add("", m.info.Link(), false, 40)
 		}
 		if c.doctor {
-			add("doctor ", m.info.Doctor, c.labels)
+			add("doctor ", m.info.Doctor, c.labels, 40)
 		}
-		add("", m.info.Verify, false)
+		add("", m.info.Verify, false, 40)
 		// Before media, whose words are long: what runs on the microphone
 		// stays on an 80-column screen.
-		add("audio ", m.info.Audio, c.kinds)
-		add("media ", m.info.Media, c.kinds)
-		add("video ", m.videoWords(), c.kinds)
+		add("audio ", m.info.Audio, c.kinds, 40)
+		mediaWidth := 40
+		if !c.full {
+			mediaWidth = 24
+		}
+		add("media ", m.info.Media, c.kinds, mediaWidth)
+		if v := m.videoWords(); c.full || v != GraphicsBlocks.String() {
+			add("video ", v, c.kinds, 40)
+		}
 		return " " + strings.Join(parts, " | ")
 	}
 	var s string
 	for _, c := range []keep{
-		{labels: true, doctor: true, kinds: true, endpoint: true},
-		{doctor: true, kinds: true, endpoint: true},
-		{kinds: true, endpoint: true},
-		{endpoint: true},
+		{labels: true, doctor: true, full: true, endpoint: true, kinds: true},
+		{doctor: true, full: true, endpoint: true, kinds: true},
+		{full: true, endpoint: true, kinds: true},
+		{endpoint: true, kinds: true},
+		{hubEndpoint: true, kinds: true},
+		{hubEndpoint: true},
 		{},
 	} {
 		if s = line(c); ansi.StringWidth(s) <= m.width {
