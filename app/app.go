@@ -168,6 +168,21 @@ func newDirectFor(cfg Config, log *slog.Logger) (*direct, error) {
 		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
 }
 
+// waitOrAbort waits for wait to return; if ctx ends first, it cancels what
+// is in flight (abort) and still waits, and says what did not finish.
+func (c *Console) waitOrAbort(ctx context.Context, wait func(), what string) error {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		c.abort()
+		<-done
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+}
+
 // MediaSource says where calls get their picture and sound.
 func (c *Console) MediaSource() string { return c.engine.MediaSource() }
 
@@ -252,28 +267,10 @@ func (c *Console) Close(ctx context.Context) error {
 		}
 	})
 	g.Go(func() error {
-		done := make(chan struct{})
-		go func() { _ = c.workers.Wait(); close(done) }()
-		select {
-		case <-done:
-			return nil
-		case <-gctx.Done():
-			c.abort()
-			<-done
-			return fmt.Errorf("ACKs still in flight: %w", gctx.Err())
-		}
+		return c.waitOrAbort(gctx, func() { _ = c.workers.Wait() }, "ACKs still in flight")
 	})
 	g.Go(func() error {
-		done := make(chan struct{})
-		go func() { c.sends.Wait(); close(done) }()
-		select {
-		case <-done:
-			return nil
-		case <-gctx.Done():
-			c.abort()
-			<-done
-			return fmt.Errorf("chat messages still in flight: %w", gctx.Err())
-		}
+		return c.waitOrAbort(gctx, c.sends.Wait, "chat messages still in flight")
 	})
 	g.Go(func() error {
 		// follow may be blocked handing a call's last event to a UI that
