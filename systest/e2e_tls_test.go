@@ -26,21 +26,10 @@ func TestEndToEndTLS(t *testing.T) {
 		"--tls-cert", certPath, "--tls-key", keyPath, "--log", logPath)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
 
-	b, err := uhiclient.NewBuilder(uhiclient.Identity{
+	body := readyBody(t, uhiclient.Identity{
 		Self: uhiclient.Person{Name: "Meera Iyer", Cred: "meera@sbx"}, Peer: uhiclient.Person{Cred: testDoctor},
 		ConsumerID: "eua", ConsumerURI: "http://127.0.0.1:1/api/v1", TransactionID: "txn-tls",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := b.Ready()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := uhiclient.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := client.Post("https://"+addr+"/api/v1/on_message", "application/json", bytes.NewReader(body))
 	if err != nil {
