@@ -110,6 +110,39 @@ func TestPictureBudget(t *testing.T) {
 	t.Logf("%d pictures, %.0f B/s, scale %.2f", sent, rate, p.scale)
 }
 
+// A kitty picture bigger than a quarter second's budget still goes at least
+// twice a second while the screen's own text is written between pictures:
+// the budget's bucket holds a whole picture and the text beside it.
+func TestPictureBudgetLargeFramesWithText(t *testing.T) {
+	var written uint64
+	const budget = 200_000
+	p := newPicture(GraphicsKitty, false, false, 10, 20, budget, nil, func() uint64 { return written })
+	p.surf.place(320, 240, 1, 4, 118, 30, 8)
+	p.settle = false
+	pic := testPicture()
+	now := testNow
+	sent, total, biggest := 0, 0, 0
+	for range 100 { // ten seconds at ten samples a second
+		now = now.Add(100 * time.Millisecond)
+		out := p.frame(pic, now)
+		written += uint64(len(out)) + 500 // and the screen's text
+		total += len(out) + 500
+		if out != nil {
+			sent++
+			biggest = max(biggest, len(out))
+		}
+	}
+	if biggest <= budget/4 {
+		t.Fatalf("largest picture %d bytes: the test wants pictures over a quarter second's budget (%d)", biggest, budget/4)
+	}
+	if rate := float64(total) / 10; rate > budget*1.05 {
+		t.Errorf("%.0f B/s written, budget %d", rate, budget)
+	}
+	if sent < 20 {
+		t.Errorf("%d pictures of up to %d bytes in 10 s, want at least 2 a second", sent, biggest)
+	}
+}
+
 // A budget too small for two full pictures a second makes them smaller.
 func TestPictureBudgetShrinks(t *testing.T) {
 	p := newPicture(GraphicsSixel, false, false, 10, 20, 16_000, nil, nil)
