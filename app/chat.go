@@ -267,14 +267,15 @@ var ErrNoRecord = errors.New("no record is kept (--record off)")
 // historyTimeout bounds one read of the record for the screen.
 const historyTimeout = 5 * time.Second
 
-// History returns past consultations, newest first (ui.Historian).
-func (c *Console) History(patient string, limit int) ([]record.Consultation, error) {
+// History returns past consultations, newest first, from after before
+// (ui.Historian).
+func (c *Console) History(patient string, before record.Cursor, limit int) ([]record.Consultation, error) {
 	if c.store == nil {
 		return nil, ErrNoRecord
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 	defer cancel()
-	return c.store.List(ctx, record.Filter{Patient: patient, Limit: limit})
+	return c.store.List(ctx, record.Filter{Patient: patient, Before: before, Limit: limit})
 }
 
 // Consultation returns one past consultation with its chat, files and

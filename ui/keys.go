@@ -44,8 +44,9 @@ type KeyMap struct {
 	// chat line, the prompt or the notes.
 	Send, CloseInput key.Binding
 	// History opens past consultations; Filter keeps the selected
-	// patient's only, or everyone's again.
-	History, Filter key.Binding
+	// patient's only, or everyone's again; PageUp and PageDown move
+	// through the list a screen at a time (more is read as it goes).
+	History, Filter, PageUp, PageDown key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -73,6 +74,8 @@ func DefaultKeyMap() KeyMap {
 		CloseInput: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 		History:    key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
 		Filter:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
+		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
 	}
 }
 
@@ -124,6 +127,8 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.CloseInput.SetEnabled(false)
 	k.History.SetEnabled(c.history && onWaiting && c.input == chatClosed && !c.inHistory)
 	k.Filter.SetEnabled(false)
+	k.PageUp.SetEnabled(false)
+	k.PageDown.SetEnabled(false)
 	if c.inHistory && !c.confirming {
 		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.Chat, &k.Attach, &k.Notes} {
 			b.SetEnabled(false)
@@ -133,6 +138,8 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		k.Send.SetEnabled(!c.inDetail)
 		k.Send.SetHelp(k.Send.Help().Key, "open")
 		k.Filter.SetEnabled(!c.inDetail)
+		k.PageUp.SetEnabled(!c.inDetail)
+		k.PageDown.SetEnabled(!c.inDetail)
 		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
 		k.CloseInput.SetEnabled(true)
 		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
@@ -180,7 +187,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
-		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

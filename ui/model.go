@@ -441,6 +441,7 @@ func (m *Model) setSize(w, h int) {
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
 	m.chat.setWidth(cw)
+	m.history.rows = m.history.listRows(ch)
 }
 
 // chatTarget is the patient the chat keys are for: the one called, else
