@@ -149,6 +149,7 @@ func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *re
 		return
 	}
 	mime := uhiclient.MediaType(in.Chat.MimeType, name, data)
+	m.MimeType = mime
 	if c.store == nil {
 		m.Status = fmt.Sprintf("received %s, %d bytes, not kept (--record off)", mime, len(data))
 		return
@@ -205,7 +206,7 @@ func (c *Console) SendFile(addr, path string) error {
 	name := filepath.Base(path)
 	mime := uhiclient.MediaType("", name, data)
 	env := b.Media(name, mime, data)
-	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name}
+	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name, MimeType: mime}
 	m.Consultation = c.consults.of(c.patientFor(addr, nil))
 	if c.store != nil {
 		f := c.store.AddFile(record.File{Consultation: m.Consultation, MessageID: env.Context.MessageID, At: time.Now(),

@@ -46,6 +46,7 @@ type Model struct {
 	help          helpModel
 	chat          chatModel
 	history       historyModel
+	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
@@ -92,15 +93,20 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.chat.styles = m.styles
 	m.history.styles = m.styles
+	m.viewer.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
 		m.inForce = GraphicsBlocks // until the terminal answers
 	}
 	m.waiting = newWaitingModel(m.styles)
+	if m.viewer.photos != nil {
+		m.waiting.photoNote = m.viewer.photos.PhotoNote
+	}
 	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
 	m.setSize(m.width, m.height)
+	m.viewer.setGraphics(m.inForce, m.newViewerPicture)
 	m.refreshKeys()
 	return m
 }
@@ -130,11 +136,12 @@ func (m Model) Err() error { return m.err }
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	wasActive := m.screen == screenCall && m.call.Active()
-	var cmd tea.Cmd
+	var cmd, pre tea.Cmd
 	if m.probe.handle(msg) {
 		if m.probe.done && m.graphics == GraphicsAuto && m.inForce == GraphicsBlocks {
 			m.inForce = m.probe.decide(m.term)
 			m.call.setGraphics(m.inForce, m.newPicture)
+			pre = m.viewer.setGraphics(m.inForce, m.newViewerPicture)
 		}
 	}
 	if w, h, ok := cellFromEvent(msg); ok {
@@ -180,6 +187,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else if m.history.open {
 			m.history.detail = &msg.d
 		}
+	case pictureLoadedMsg:
+		m.viewer.loaded(msg)
+	case pictureFitMsg:
+		cmd = m.viewer.fitted(msg)
+	case pictureDrawMsg:
+		cmd = m.viewer.draw(msg)
 	case alertMsg:
 		m.err = msg.err
 		cmd = waitAlertCmd(m.alerts)
@@ -212,6 +225,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// picture keeps above it.
 		cmd = tea.Batch(cmd, m.call.SetCoveredBelow(m.chatPaneHeight()))
 	}
+	cmd = tea.Batch(pre, cmd, m.syncViewer())
 	m.refreshKeys()
 	return m, cmd
 }
@@ -269,6 +283,18 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
 		return m, m.call.SetCovered(false)
+	case m.viewer.visible && key.Matches(msg, k.CloseInput):
+		return m, m.viewer.close()
+	case m.viewer.visible && (key.Matches(msg, k.PrevPicture) || key.Matches(msg, k.NextPicture)):
+		return m, m.stepPicture(key.Matches(msg, k.NextPicture))
+	case key.Matches(msg, k.Photo):
+		return m, m.viewer.openPhoto(m.chatTarget(), m.targetName(), m.screen)
+	case key.Matches(msg, k.Picture):
+		pics := m.chat.pictures(m.chatTarget())
+		if len(pics) == 0 {
+			return m, nil
+		}
+		return m, m.viewer.openFile(pics[len(pics)-1], m.targetName(), m.screen)
 	case key.Matches(msg, k.History):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.start()
@@ -401,6 +427,10 @@ func (m *Model) refreshKeys() {
 		videoOn:    m.call.videoOn,
 		fullscreen: m.call.fullscreen,
 		canSnap:    m.snapDir != "" && m.call.frame != nil && m.call.videoOn,
+		photos:     m.viewer.photos != nil && m.chatTarget() != "",
+		pictures:   len(m.chat.pictures(m.chatTarget())),
+		viewing:    m.viewer.visible,
+		browsing:   m.viewer.kind == viewerFile && len(m.chat.pictures(m.viewer.peer)) > 1,
 	})
 }
 
@@ -413,12 +443,19 @@ func (m Model) newPicture(g Graphics) *picture {
 	return newPicture(g, m.term.Tmux, m.probe.direct(), m.cellW, m.cellH, budget, m.term.Busy, m.term.Written)
 }
 
+// newViewerPicture makes the viewer's picture in real pixels in mode g.
+func (m Model) newViewerPicture(g Graphics) *picture { return m.newPicture(g) }
+
 // setCell takes the terminal's cell size in pixels.
 func (m *Model) setCell(w, h int) {
 	if w == m.cellW && h == m.cellH {
 		return
 	}
 	m.cellW, m.cellH = w, h
+	if m.viewer.pic != nil {
+		m.viewer.pic.surf.cellW, m.viewer.pic.surf.cellH = w, h
+		m.viewer.dirty = true
+	}
 	if m.call.pic != nil {
 		m.call.pic.surf.cellW, m.call.pic.surf.cellH = w, h
 		m.call.layoutVideo()
@@ -506,7 +543,13 @@ func (m Model) View() tea.View {
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
 		// than drawing them.
-		heading, content = "Call", m.withChat(m.call.View(), w, ch)
+		c := m.call
+		if m.viewer.visible {
+			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(c.videoAreaW, c.videoAreaH)
+		}
+		heading, content = "Call", m.withChat(c.View(), w, ch)
+	case m.viewer.visible:
+		heading, content = "Waiting room", m.withChat(m.viewerBox(w, ch), w, ch)
 	default:
 		heading, content = "Waiting room", m.withChat(fitBlock(m.waiting.View(), w, ch), w, ch)
 	}
