@@ -13,7 +13,9 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/ansi/kitty"
 
 	"teleconsole/record"
 )
@@ -305,4 +307,105 @@ func TestPictureViews(t *testing.T) {
 			checkGolden(t, feedViewer(t, m, cmd), w, h)
 		})
 	}
+}
+
+// openOnTerminal is a call on an emulated terminal in mode g with the
+// chat's picture opened over the video.
+func openOnTerminal(t *testing.T, g Graphics) *emulated {
+	t.Helper()
+	e := startEmulated(t, g, 120, 40, WithChat(newFakeChat()))
+	e.call()
+	e.prog.Send(chatEventMsg{pictureMessage("3", "rash.png", rashPNG, testNow)})
+	e.waitFor("listed the picture", 3*time.Second, e.shows("[file] rash.png"))
+	e.prog.Send(press("o"))
+	e.waitFor("opened the picture", 3*time.Second, e.shows("rash.png (esc closes)"))
+	return e
+}
+
+// TestPictureSixelOnTerminal: the picture goes over the video area as one
+// sixel image, drawn once (a still picture is not sent again and again),
+// never while help is over it, and the video comes back after esc.
+func TestPictureSixelOnTerminal(t *testing.T) {
+	e := openOnTerminal(t, GraphicsSixel)
+	e.mu.Lock()
+	before := len(e.sixels)
+	e.mu.Unlock()
+	e.waitFor("drew the picture", 3*time.Second, func() bool { return e.sixelCount() > before })
+	time.Sleep(700 * time.Millisecond)
+	e.mu.Lock()
+	drawn := append([]uv.Position(nil), e.sixels[before:]...)
+	e.mu.Unlock()
+	if len(drawn) != 1 {
+		t.Errorf("%d sixel images while the picture is open, want it drawn once", len(drawn))
+	}
+	// rash.png is 240x180: in the 68x30-cell area of 10x20-pixel cells
+	// it is drawn at twice its size, 480x360, 48x18 cells, centred.
+	if p := drawn[0]; p.X < 1+(68-48)/2-1 || p.X > 1+(68-48)/2+1 || p.Y < 4 || p.Y > 4+(30-18)/2+1 {
+		t.Errorf("picture drawn at %v, want centred in the video area", p)
+	}
+	l := e.lines()
+	if !strings.Contains(l[3], "rash.png (esc closes)") || !strings.Contains(l[3], "Network") {
+		t.Errorf("the box around the picture or the stats beside it lost:\n%s", strings.Join(l, "\n"))
+	}
+
+	e.prog.Send(press("?"))
+	e.waitFor("showed help", 2*time.Second, e.shows("Keys for this screen"))
+	n := e.sixelCount()
+	time.Sleep(500 * time.Millisecond)
+	if got := e.sixelCount(); got != n {
+		t.Errorf("%d pictures drawn over the help screen", got-n)
+	}
+	e.prog.Send(press("?"))
+	e.waitFor("drew the picture again after help", 3*time.Second, func() bool { return e.sixelCount() > n })
+
+	e.prog.Send(press("esc"))
+	e.waitFor("closed the picture", 2*time.Second, func() bool { return !e.shows("rash.png (esc closes)")() })
+	n = e.sixelCount()
+	e.waitFor("drew the video again", 3*time.Second, func() bool { return e.sixelCount() >= n+3 })
+	e.checkCallText("sixel")
+}
+
+// TestPictureKittyOnTerminal: the picture is a kitty image of its own (id
+// kittyViewerID) shown by its placeholder cells, which replace the video's;
+// esc deletes it and the video's cells come back.
+func TestPictureKittyOnTerminal(t *testing.T) {
+	e := openOnTerminal(t, GraphicsKitty)
+	ids := func(id int) func() (n int) {
+		return func() (n int) {
+			for y := range 40 {
+				for x := range 120 {
+					c := e.cell(x, y)
+					if strings.HasPrefix(c.Content, string(kitty.Placeholder)) && c.Style.Fg == ansi.IndexedColor(id) {
+						n++
+					}
+				}
+			}
+			return n
+		}
+	}
+	sent := func(ctl string) func() bool {
+		return func() bool {
+			for _, c := range e.kittyCommands() {
+				if strings.Contains(","+c+",", ","+ctl+",") {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	e.waitFor("sent the picture as image 43", 3*time.Second, sent("i=43"))
+	e.waitFor("drew the picture's placeholders", 3*time.Second, func() bool { return ids(kittyViewerID)() > 0 })
+	if n := ids(kittyImageID)(); n != 0 {
+		t.Errorf("%d of the video's placeholder cells under the picture", n)
+	}
+	e.prog.Send(press("esc"))
+	e.waitFor("deleted the picture", 3*time.Second, func() bool {
+		for _, c := range e.kittyCommands() {
+			if strings.Contains(c, "a=d") && strings.Contains(c, "i=43") {
+				return true
+			}
+		}
+		return false
+	})
+	e.waitFor("brought the video's cells back", 3*time.Second, func() bool { return ids(kittyImageID)() > 0 && ids(kittyViewerID)() == 0 })
 }
