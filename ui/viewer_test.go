@@ -83,7 +83,6 @@ func pictureCall(t *testing.T, w, h int, pics ...record.Message) Model {
 	return m
 }
 
-
 // feedViewer feeds the model the viewer's own messages that cmd produces,
 // until there are none: the video's ticks and the event waits are left
 // alone.
