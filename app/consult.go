@@ -87,7 +87,7 @@ func (c *Console) toSession(s *call.Session, in *uhiclient.Inbound, log *slog.Lo
 // admit is the endpoint's admission check (uhiclient.WithAdmission), run
 // before the reply to each new signalling message is written: a READY is
 // recorded in the waiting room there and then, so the room's answer is the
-// reply. A READY the room refuses (waitingroom.ErrRoomFull: full of
+// reply, and its photo is taken to be read. A READY the room refuses (waitingroom.ErrRoomFull: full of
 // patients who have not finished) is NACKed with a 503 that the patient's
 // app retries, instead of an ACK after which it would wait for an ACK
 // signal that never comes; ErrNoAddress cannot arise, as the decoder
@@ -101,6 +101,13 @@ func (c *Console) admit(in *uhiclient.Inbound) error {
 		return nil
 	}
 	_, err := c.room.Ready(readyPatient(in))
+	if err == nil {
+		// The endpoint clears a large photo once admit is done: it is
+		// taken here and read off the hot path (photos.go).
+		if photo := in.Envelope.Message.Intent.Chat.Sender.Person.Image; photo != "" {
+			c.photos.offer(in.Sender, photo, time.Now())
+		}
+	}
 	return err
 }
 
