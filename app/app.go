@@ -81,7 +81,7 @@ type Console struct {
 	chatKeys   func(string) (uhiclient.ChatKey, bool)
 	chatEvents chan record.Message
 	mediaHTTP  *http.Client
-	photos     *photos // the patients' photos from their READY
+	photos     *photos         // the patients' photos from their READY
 	sends      sync.WaitGroup  // chat sends and fetches in flight
 	sendCtx    context.Context // cancelled by abort; set by Start
 
