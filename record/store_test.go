@@ -374,8 +374,8 @@ func TestRecordCrashMidWrite(t *testing.T) {
 }
 
 // BenchmarkHistoryOpen10k is the history's query with 10,000
-// consultations stored: all of them (teleconsole history), and the first
-// page the history screen opens with.
+// consultations stored: all of them (teleconsole history), the first
+// page the history screen opens with, and a page far down.
 func BenchmarkHistoryOpen10k(b *testing.B) {
 	s := fill10k(b)
 	ctx := context.Background()
@@ -391,6 +391,20 @@ func BenchmarkHistoryOpen10k(b *testing.B) {
 		for b.Loop() {
 			list, err := s.List(ctx, Filter{Limit: HistoryPage})
 			if err != nil || len(list) != HistoryPage {
+				b.Fatalf("%d, %v", len(list), err)
+			}
+		}
+	})
+	// The page after the 9,000th, as the doctor scrolling far reads it.
+	all, err := s.List(ctx, Filter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := all[9000].Cursor()
+	b.Run("page-deep", func(b *testing.B) {
+		for b.Loop() {
+			list, err := s.List(ctx, Filter{Limit: HistoryPage, Before: before})
+			if err != nil || len(list) != HistoryPage || list[0].ID != all[9001].ID {
 				b.Fatalf("%d, %v", len(list), err)
 			}
 		}

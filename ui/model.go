@@ -106,7 +106,7 @@ func New(c Console, info Info, opts ...Option) Model {
 	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
 	m.setSize(m.width, m.height)
-	m.viewer.setGraphics(m.inForce, m.newViewerPicture)
+	m.viewer.setGraphics(m.inForce, m.newPicture)
 	m.refreshKeys()
 	return m
 }
@@ -141,7 +141,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.probe.done && m.graphics == GraphicsAuto && m.inForce == GraphicsBlocks {
 			m.inForce = m.probe.decide(m.term)
 			m.call.setGraphics(m.inForce, m.newPicture)
-			pre = m.viewer.setGraphics(m.inForce, m.newViewerPicture)
+			pre = m.viewer.setGraphics(m.inForce, m.newPicture)
 		}
 	}
 	if w, h, ok := cellFromEvent(msg); ok {
@@ -442,9 +442,6 @@ func (m Model) newPicture(g Graphics) *picture {
 	}
 	return newPicture(g, m.term.Tmux, m.probe.direct(), m.cellW, m.cellH, budget, m.term.Busy, m.term.Written)
 }
-
-// newViewerPicture makes the viewer's picture in real pixels in mode g.
-func (m Model) newViewerPicture(g Graphics) *picture { return m.newPicture(g) }
 
 // setCell takes the terminal's cell size in pixels.
 func (m *Model) setCell(w, h int) {
