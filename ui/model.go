@@ -93,7 +93,6 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.chat.styles = m.styles
 	m.history.styles = m.styles
-	m.viewer.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
@@ -225,7 +224,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// picture keeps above it.
 		cmd = tea.Batch(cmd, m.call.SetCoveredBelow(m.chatPaneHeight()))
 	}
-	cmd = tea.Batch(pre, cmd, m.syncViewer())
+	if sync := m.syncViewer(); sync != nil || pre != nil {
+		cmd = tea.Batch(pre, cmd, sync)
+	}
 	m.refreshKeys()
 	return m, cmd
 }
@@ -428,9 +429,9 @@ func (m *Model) refreshKeys() {
 		fullscreen: m.call.fullscreen,
 		canSnap:    m.snapDir != "" && m.call.frame != nil && m.call.videoOn,
 		photos:     m.viewer.photos != nil && m.chatTarget() != "",
-		pictures:   len(m.chat.pictures(m.chatTarget())),
+		pictures:   m.chat.pictureCount(m.chatTarget()),
 		viewing:    m.viewer.visible,
-		browsing:   m.viewer.kind == viewerFile && len(m.chat.pictures(m.viewer.peer)) > 1,
+		browsing:   m.viewer.kind == viewerFile && m.chat.pictureCount(m.viewer.peer) > 1,
 	})
 }
 
@@ -542,7 +543,7 @@ func (m Model) View() tea.View {
 		// than drawing them.
 		c := m.call
 		if m.viewer.visible {
-			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(c.videoAreaW, c.videoAreaH)
+			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(m.styles, c.videoAreaW, c.videoAreaH)
 		}
 		heading, content = "Call", m.withChat(c.View(), w, ch)
 	case m.viewer.visible:

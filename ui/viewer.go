@@ -63,8 +63,10 @@ type cellRect struct{ col, row, w, h int }
 // room, drawn in real pixels where the terminal has them (its own surface,
 // so the video's picture can go and come back under it) and in half blocks
 // elsewhere. Pictures are read and scaled in commands, never in Update.
+//
+// It keeps no Styles of its own (they take 14 KB, and the root model,
+// copied at every update, stays under the 128 KB Go keeps on the stack).
 type viewerModel struct {
-	styles Styles
 	photos Photos
 
 	kind   viewerKind
@@ -302,8 +304,7 @@ func (v *viewerModel) show(on bool, a cellRect) tea.Cmd {
 
 // lines draws the viewer's w by h cells (the area's top-left at the
 // block's): the picture, or what is being done, or why there is none.
-func (v viewerModel) lines(w, h int) []string {
-	st := v.styles
+func (v viewerModel) lines(st Styles, w, h int) []string {
 	blank := strings.Repeat(" ", max(0, w))
 	out := make([]string, h)
 	for i := range out {
@@ -358,16 +359,31 @@ func (v viewerModel) boxTitle(pos string) string {
 	return t + " (esc closes)"
 }
 
-// chatPictures returns the pictures of addr's chat on screen, oldest
-// first.
+// pictures returns the pictures of addr's chat on screen, oldest first.
 func (c chatModel) pictures(addr string) []record.Message {
 	var out []record.Message
 	for _, m := range c.logs[addr] {
-		if strings.EqualFold(m.ContentType, "media") && strings.HasPrefix(m.MimeType, "image/") {
+		if isPicture(m) {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// pictureCount is len(pictures(addr)), for the keys after every update
+// (ten a second with the video), at no allocation.
+func (c chatModel) pictureCount(addr string) int {
+	n := 0
+	for _, m := range c.logs[addr] {
+		if isPicture(m) {
+			n++
+		}
+	}
+	return n
+}
+
+func isPicture(m record.Message) bool {
+	return strings.EqualFold(m.ContentType, "media") && strings.HasPrefix(m.MimeType, "image/")
 }
 
 // The model's side of the viewer.
@@ -445,6 +461,9 @@ func (m Model) viewerArea() cellRect {
 // picture off while it lies over it.
 func (m *Model) syncViewer() tea.Cmd {
 	v := &m.viewer
+	if !v.isOpen() && !v.visible && (m.screen != screenCall || m.call.covered == m.helpOpen) {
+		return nil // nothing to show, hide or uncover: most updates
+	}
 	var cmds []tea.Cmd
 	if v.isOpen() && v.screen != m.screen {
 		cmds = append(cmds, v.close())
@@ -488,7 +507,7 @@ func (m Model) viewerBox(w, h int) string {
 		}
 	}
 	lines := []string{fitLine(st.Dim.Render(about), w-2)}
-	lines = append(lines, v.lines(w-2, max(0, h-3))...)
+	lines = append(lines, v.lines(st, w-2, max(0, h-3))...)
 	if w < 2 || h < 2 {
 		return fitBlock("", w, h)
 	}
