@@ -10,6 +10,7 @@ import (
 
 	"teleconsole/call"
 	"teleconsole/callwire"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -237,10 +238,11 @@ func (c *Console) Call(addr string) error {
 	c.mu.Lock()
 	held := c.held
 	c.dialing, c.held = "", nil
+	var id string
 	if err == nil {
 		c.session = s
 		meter := &callMeter{dialled: dialled}
-		id := c.consults.forCall(c.patientFor(addr, nil))
+		id = c.consults.forCall(c.patientFor(addr, nil))
 		if c.store != nil {
 			c.store.CallStarted(id, dialled)
 		}
@@ -249,6 +251,12 @@ func (c *Console) Call(addr string) error {
 	c.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if jpg := c.photos.kept(addr); jpg != nil && c.store != nil {
+		// Who the doctor saw: the patient's photo, as the console kept
+		// it, goes in the consultation's record.
+		c.store.AddFile(record.File{Consultation: id, At: dialled, Direction: record.In, Kind: "photo",
+			Name: "photo.jpg", MimeType: "image/jpeg"}, jpg)
 	}
 	for _, in := range held {
 		c.toSession(s, in, c.log.With("from", in.Sender, "type", in.Signal.Type.String(), "message_id", in.MessageID))

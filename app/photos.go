@@ -199,6 +199,16 @@ func readPhoto(b64 string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// kept returns addr's photo as kept (JPEG), or nil.
+func (p *photos) kept(addr string) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.entries[addr]; e != nil && e.err == nil {
+		return e.jpeg
+	}
+	return nil
+}
+
 // note says what there is of addr's photo (ui.Photos).
 func (p *photos) note(addr string) string {
 	p.mu.Lock()

@@ -232,9 +232,16 @@ func TestEndToEndChatAndRecord(t *testing.T) {
 	if strings.Join(chat, "\n") != strings.Join(want, "\n") {
 		t.Errorf("chat in the record:\n%s\nwant\n%s", strings.Join(chat, "\n"), strings.Join(want, "\n"))
 	}
+	// The patient's photo from their READY, kept with the call, and the
+	// two files of the chat.
 	files, _ := h["file_list"].([]any)
-	if len(files) != 2 {
-		t.Fatalf("files %v", files)
+	var kinds []string
+	for _, f := range files {
+		f := f.(map[string]any)
+		kinds = append(kinds, fmt.Sprintf("%v %v %v", f["kind"], f["name"], f["mime_type"]))
+	}
+	if want := "photo photo.jpg image/jpeg,media rash.png image/png,media prescription.pdf application/pdf"; strings.Join(kinds, ",") != want {
+		t.Fatalf("files %v, want %s", kinds, want)
 	}
 	for _, f := range files {
 		f := f.(map[string]any)
