@@ -99,8 +99,11 @@ func New(c Console, info Info, opts ...Option) Model {
 		m.inForce = GraphicsBlocks // until the terminal answers
 	}
 	m.waiting = newWaitingModel(m.styles)
-	if m.viewer.photos != nil {
-		m.waiting.photoNote = m.viewer.photos.PhotoNote
+	if p := m.viewer.photos; p != nil {
+		// The short help has no room for the photo's key at 80 columns:
+		// the line on the selected patient names it.
+		hint := " (" + m.baseKeys.Photo.Help().Key + ")"
+		m.waiting.photoNote = func(addr string) string { return p.PhotoNote(addr) + hint }
 	}
 	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet

@@ -34,7 +34,7 @@ func (f *fakePhotos) PhotoNote(addr string) string {
 	defer f.mu.Unlock()
 	switch {
 	case f.photos[addr] != nil:
-		return "photo (i)"
+		return "photo"
 	case f.errs[addr] != nil:
 		return "photo unreadable"
 	}
