@@ -408,3 +408,28 @@ func TestPictureKittyOnTerminal(t *testing.T) {
 	})
 	e.waitFor("brought the video's cells back", 3*time.Second, func() bool { return ids(kittyImageID)() > 0 && ids(kittyViewerID)() == 0 })
 }
+
+// TestViewerFitsEverySize: with a picture open, over the call screen or
+// the waiting room, the screen is exactly the terminal's size at every
+// size the console draws in.
+func TestViewerFitsEverySize(t *testing.T) {
+	call := pictureCall(t, 80, 24)
+	call, cmd := update(t, call, press("o"))
+	call = feedViewer(t, call, cmd)
+	waiting, _ := photoModel(t, 80, 24)
+	waiting, cmd = update(t, waiting, press("i"))
+	waiting = feedViewer(t, waiting, cmd)
+	for name, m := range map[string]Model{"call": call, "waiting": waiting} {
+		for w := 20; w <= 130; w += 7 {
+			for h := chromeLines + 3; h <= 45; h += 2 {
+				m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+				if !m.viewer.visible {
+					t.Fatalf("%s %dx%d: the viewer closed", name, w, h)
+				}
+				if err := misfit(m.View().Content, w, h); err != nil {
+					t.Fatalf("%s %dx%d: %v", name, w, h, err)
+				}
+			}
+		}
+	}
+}
