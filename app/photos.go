@@ -71,6 +71,19 @@ func newPhotos(log *slog.Logger, max int, none error) *photos {
 // offer takes the photo of a READY from addr, to be read by run. It never
 // blocks: it runs before the READY's reply is written.
 func (p *photos) offer(addr, b64 string, now time.Time) {
+	if !p.queue(addr, b64, now) {
+		p.log.Warn("patient photo not read: too many waiting", "from", addr, "bytes", len(b64))
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queue puts addr's photo in the pending ones; it reports false when they
+// have no room for it.
+func (p *photos) queue(addr, b64 string, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entries[addr]
@@ -85,18 +98,14 @@ func (p *photos) offer(addr, b64 string, now time.Time) {
 		if !had {
 			e.err = errPhotosBusy
 		}
-		p.log.Warn("patient photo not read: too many waiting", "from", addr, "bytes", len(b64))
-		return
+		return false
 	}
 	p.pending[addr] = b64
 	p.bytes += len(b64) - len(old)
 	if e.reading == nil {
 		e.reading = make(chan struct{})
 	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	return true
 }
 
 // evictLocked makes room for one more entry: the one offered longest ago
