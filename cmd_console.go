@@ -228,7 +228,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	out := &termOut{File: os.Stdout}
 	prog := tea.NewProgram(ui.New(console, info,
-		ui.WithChat(console), ui.WithHistory(console), ui.WithAlerts(cfg.recordErrors),
+		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 	),

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"net"
@@ -72,10 +77,11 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	demoPatients := [...]struct {
 		name, gender, abha string
 		after              time.Duration
+		photo              color.RGBA // the background of their photo; none when zero
 	}{
-		{"Manish Pravin Kahane", "M", "manishkahane1992@sbx", 2 * time.Second},
-		{"Asha Devi Rao", "F", "asharao1988@sbx", 6 * time.Second},
-		{"Imran Sheikh", "M", "imransheikh2001@sbx", 10 * time.Second},
+		{"Manish Pravin Kahane", "M", "manishkahane1992@sbx", 2 * time.Second, color.RGBA{70, 110, 170, 255}},
+		{"Asha Devi Rao", "F", "asharao1988@sbx", 6 * time.Second, color.RGBA{150, 80, 120, 255}},
+		{"Imran Sheikh", "M", "imransheikh2001@sbx", 10 * time.Second, color.RGBA{}},
 	}
 	startPatients := func(ctx context.Context, providerURI string, log *slog.Logger) {
 		engine, err := call.New(call.WithMedia(call.MediaSynthetic), call.WithICEServers(nil),
@@ -99,7 +105,7 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 				}
 				plog := log.With("patient", d.abha)
 				p, err := simpatient.New(simpatient.Config{
-					Name: d.name, Gender: d.gender, Address: d.abha, Doctor: cfg.hpr,
+					Name: d.name, Gender: d.gender, Address: d.abha, Doctor: cfg.hpr, Image: demoPhoto(d.photo),
 					ConsoleURI: providerURI, ReadyInterval: 5 * time.Second,
 					AnswerDelay: 500 * time.Millisecond, Rejoin: true,
 				}, engine, client, simpatient.WithLogger(plog), simpatient.WithEvents(func(e simpatient.Event) {
@@ -116,6 +122,34 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 		}
 	}
 	return serveConsole(ctx, cfg, ln, stderr, startPatients)
+}
+
+// demoPhoto is a simulated patient's photo for their READY, as the
+// reference app sends one: a JPEG as base64, of a head and shoulders on bg
+// (none when bg is zero: the console says "no photo").
+func demoPhoto(bg color.RGBA) string {
+	if bg.A == 0 {
+		return ""
+	}
+	const w, h = 480, 600
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	skin, shirt := color.RGBA{214, 170, 130, 255}, color.RGBA{235, 235, 225, 255}
+	for y := range h {
+		for x := range w {
+			c := bg
+			dx, dy := float64(x-w/2)/110, float64(y-240)/140
+			switch {
+			case dx*dx+dy*dy < 1:
+				c = skin
+			case y > 430 && (x-w/2)*(x-w/2) < (y-330)*(y-330)*2:
+				c = shirt
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	_ = jpeg.Encode(&b, img, &jpeg.Options{Quality: 90})
+	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
 // demoKeys makes a key for the doctor and one for the patients, and a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"image"
@@ -46,6 +47,7 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	doctorKey := fs.String("doctor-chat-key", "", "the doctor's chat public `KEY`, as teleconsole chat-key prints it")
 	say := fs.String("say", "", "chat `TEXT` to send the doctor once the call is connected")
 	sendFile := fs.String("send-file", "", "a `FILE` to send the doctor once the call is connected")
+	photoPath := fs.String("photo", "", "a picture `FILE` sent as the patient's photo in every READY (person.image, base64), as the reference app sends one")
 	if code, done := parseCommand(fs, args, patientLookup); done {
 		return code
 	}
@@ -65,6 +67,13 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return fail(stderr, fmt.Errorf("--doctor-chat-key: %w", err))
 		}
 		cfg.DoctorChatKey = &k
+	}
+	if *photoPath != "" {
+		data, err := os.ReadFile(*photoPath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		cfg.Image = base64.StdEncoding.EncodeToString(data)
 	}
 	var attachment []byte
 	if *sendFile != "" {

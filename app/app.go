@@ -81,6 +81,7 @@ type Console struct {
 	chatKeys   func(string) (uhiclient.ChatKey, bool)
 	chatEvents chan record.Message
 	mediaHTTP  *http.Client
+	photos     *photos         // the patients' photos from their READY
 	sends      sync.WaitGroup  // chat sends and fetches in flight
 	sendCtx    context.Context // cancelled by abort; set by Start
 
@@ -140,12 +141,17 @@ func New(cfg Config) (*Console, error) {
 	c.mediaHTTP = mediaClient()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
+	noPhoto := ErrNoPhotoViaHub
 	if c.wire == nil {
 		if c.direct, err = newDirectFor(cfg, log); err != nil {
 			return nil, err
 		}
 		c.wire = c.direct
+		noPhoto = ErrNoPhoto
 	}
+	// One photo for each patient the room can hold, and for a few who
+	// left it lately.
+	c.photos = newPhotos(log.With("part", "photos"), room.Capacity()+8, noPhoto)
 	return c, nil
 }
 
@@ -214,6 +220,7 @@ func (c *Console) Start(ln net.Listener) error {
 		defer close(c.inboundDone)
 		var chats sync.WaitGroup
 		chats.Go(func() { c.chats(inbound, c.wire.Chats()) })
+		chats.Go(func() { c.photos.run(inbound) })
 		c.run(inbound, c.wire.Signals())
 		chats.Wait()
 	}()

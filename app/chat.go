@@ -149,6 +149,7 @@ func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *re
 		return
 	}
 	mime := uhiclient.MediaType(in.Chat.MimeType, name, data)
+	m.MimeType = mime
 	if c.store == nil {
 		m.Status = fmt.Sprintf("received %s, %d bytes, not kept (--record off)", mime, len(data))
 		return
@@ -205,7 +206,7 @@ func (c *Console) SendFile(addr, path string) error {
 	name := filepath.Base(path)
 	mime := uhiclient.MediaType("", name, data)
 	env := b.Media(name, mime, data)
-	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name}
+	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name, MimeType: mime}
 	m.Consultation = c.consults.of(c.patientFor(addr, nil))
 	if c.store != nil {
 		f := c.store.AddFile(record.File{Consultation: m.Consultation, MessageID: env.Context.MessageID, At: time.Now(),
@@ -267,14 +268,15 @@ var ErrNoRecord = errors.New("no record is kept (--record off)")
 // historyTimeout bounds one read of the record for the screen.
 const historyTimeout = 5 * time.Second
 
-// History returns past consultations, newest first (ui.Historian).
-func (c *Console) History(patient string, limit int) ([]record.Consultation, error) {
+// History returns past consultations, newest first, from after before
+// (ui.Historian).
+func (c *Console) History(patient string, before record.Cursor, limit int) ([]record.Consultation, error) {
 	if c.store == nil {
 		return nil, ErrNoRecord
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 	defer cancel()
-	return c.store.List(ctx, record.Filter{Patient: patient, Limit: limit})
+	return c.store.List(ctx, record.Filter{Patient: patient, Before: before, Limit: limit})
 }
 
 // Consultation returns one past consultation with its chat, files and

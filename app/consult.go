@@ -10,6 +10,7 @@ import (
 
 	"teleconsole/call"
 	"teleconsole/callwire"
+	"teleconsole/record"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -87,7 +88,7 @@ func (c *Console) toSession(s *call.Session, in *uhiclient.Inbound, log *slog.Lo
 // admit is the endpoint's admission check (uhiclient.WithAdmission), run
 // before the reply to each new signalling message is written: a READY is
 // recorded in the waiting room there and then, so the room's answer is the
-// reply. A READY the room refuses (waitingroom.ErrRoomFull: full of
+// reply, and its photo is taken to be read. A READY the room refuses (waitingroom.ErrRoomFull: full of
 // patients who have not finished) is NACKed with a 503 that the patient's
 // app retries, instead of an ACK after which it would wait for an ACK
 // signal that never comes; ErrNoAddress cannot arise, as the decoder
@@ -101,6 +102,13 @@ func (c *Console) admit(in *uhiclient.Inbound) error {
 		return nil
 	}
 	_, err := c.room.Ready(readyPatient(in))
+	if err == nil {
+		// The endpoint clears a large photo once admit is done: it is
+		// taken here and read off the hot path (photos.go).
+		if photo := in.Envelope.Message.Intent.Chat.Sender.Person.Image; photo != "" {
+			c.photos.offer(in.Sender, photo, time.Now())
+		}
+	}
 	return err
 }
 
@@ -230,10 +238,11 @@ func (c *Console) Call(addr string) error {
 	c.mu.Lock()
 	held := c.held
 	c.dialing, c.held = "", nil
+	var id string
 	if err == nil {
 		c.session = s
 		meter := &callMeter{dialled: dialled}
-		id := c.consults.forCall(c.patientFor(addr, nil))
+		id = c.consults.forCall(c.patientFor(addr, nil))
 		if c.store != nil {
 			c.store.CallStarted(id, dialled)
 		}
@@ -242,6 +251,12 @@ func (c *Console) Call(addr string) error {
 	c.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if jpg := c.photos.kept(addr); jpg != nil && c.store != nil {
+		// Who the doctor saw: the patient's photo, as the console kept
+		// it, goes in the consultation's record.
+		c.store.AddFile(record.File{Consultation: id, At: dialled, Direction: record.In, Kind: "photo",
+			Name: "photo.jpg", MimeType: "image/jpeg"}, jpg)
 	}
 	for _, in := range held {
 		c.toSession(s, in, c.log.With("from", in.Sender, "type", in.Signal.Type.String(), "message_id", in.MessageID))

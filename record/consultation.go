@@ -121,6 +121,9 @@ type Message struct {
 	// Path is where a media message's file is kept, for the screen (not
 	// stored: the file's row has it).
 	Path string `json:"-"`
+	// MimeType is a media message's file type, for the screen (not
+	// stored: the file's row has it).
+	MimeType string `json:"-"`
 	// At is when it was sent or received.
 	At time.Time `json:"at"`
 	// Direction is In or Out.

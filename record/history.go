@@ -26,7 +26,23 @@ type Filter struct {
 	Since time.Time
 	// Limit is how many at most (0: all).
 	Limit int
+	// Before keeps those listed after the consultation it names, in
+	// List's order, when set: the next page after the last one read.
+	Before Cursor
 }
+
+// Cursor names a place in the history's order (newest first): a
+// consultation's start and id, which break a tie between two starts.
+type Cursor struct {
+	Started time.Time
+	ID      string
+}
+
+// IsZero reports whether c names no place: the history's start.
+func (c Cursor) IsZero() bool { return c.ID == "" && c.Started.IsZero() }
+
+// Cursor is the place of c in the history, for the page after it.
+func (c Consultation) Cursor() Cursor { return Cursor{Started: c.Started, ID: c.ID} }
 
 const consultationColumns = `c.id, c.patient_address, c.patient_name, c.patient_gender, c.transaction_id, c.doctor,
 	c.listed_ns, c.started_ns, c.call_started_ns, c.ended_ns, c.activity_ns, c.length_ns, c.end_reason, c.state,
@@ -51,7 +67,15 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Consultation, error) {
 		q += ` AND c.started_ns >= ?`
 		args = append(args, f.Since.UnixNano())
 	}
-	q += ` ORDER BY c.started_ns DESC`
+	if !f.Before.IsZero() {
+		// A page goes on from where the last ended, however many
+		// consultations began meanwhile (keyset, not OFFSET: no row
+		// is read twice or skipped, and the index takes it there).
+		n := nanos(f.Before.Started)
+		q += ` AND (c.started_ns < ? OR (c.started_ns = ? AND c.id < ?))`
+		args = append(args, n, n, f.Before.ID)
+	}
+	q += ` ORDER BY c.started_ns DESC, c.id DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -171,6 +195,9 @@ func (s *Store) Forget(ctx context.Context, address string) (int, error) {
 	})
 	select {
 	case r := <-done:
+		// done comes from inside the writer's transaction: the caller
+		// reads the store next, and must find the records gone.
+		s.Flush()
 		return r.n, r.err
 	case <-ctx.Done():
 		return 0, ctx.Err()

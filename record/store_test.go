@@ -153,6 +153,61 @@ func TestRecordListAndForget(t *testing.T) {
 	}
 }
 
+// TestRecordListPages reads a history of more than a page a page at a
+// time, each from where the last ended, and gets every consultation once,
+// in order, ties of start time included, with a consultation begun between
+// two pages neither repeating nor shifting what follows.
+func TestRecordListPages(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const n = 2*HistoryPage + 37
+	for i := range n {
+		// Three at each start: the id breaks the tie.
+		s.Begin(Patient{Address: fmt.Sprintf("p%d@sbx", i%7)}, "rao@hpr.ndhm", time.Time{}, t0.Add(time.Duration(i/3)*time.Minute))
+	}
+	s.Flush()
+	ctx := context.Background()
+	all, err := s.List(ctx, Filter{})
+	if err != nil || len(all) != n {
+		t.Fatalf("List = %d, %v", len(all), err)
+	}
+	var got []Consultation
+	var before Cursor
+	for page := 0; ; page++ {
+		list, err := s.List(ctx, Filter{Limit: HistoryPage, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, list...)
+		if len(list) < HistoryPage {
+			break
+		}
+		before = list[len(list)-1].Cursor()
+		if page == 0 {
+			// A new consultation, newest of all, while the doctor scrolls.
+			s.Begin(asha, "rao@hpr.ndhm", time.Time{}, t0.Add(time.Hour*24))
+			s.Flush()
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d read in pages, want %d", len(got), n)
+	}
+	for i := range got {
+		if got[i].ID != all[i].ID {
+			t.Fatalf("page order differs from List's at %d: %s, want %s", i, got[i].ID, all[i].ID)
+		}
+	}
+	mine, _ := s.List(ctx, Filter{Patient: "p3@sbx", Limit: 10, Before: all[100].Cursor()})
+	for _, c := range mine {
+		if c.Patient.Address != "p3@sbx" || !c.Started.Before(all[100].Started) && c.Started != all[100].Started {
+			t.Errorf("filtered page has %+v", c)
+		}
+	}
+	if len(mine) != 10 {
+		t.Errorf("filtered page of %d, want 10", len(mine))
+	}
+}
+
 // TestRecordMigrations opens stores left at every earlier schema version,
 // with a consultation in each, and finds them migrated with the row kept.
 func TestRecordMigrations(t *testing.T) {
@@ -319,8 +374,8 @@ func TestRecordCrashMidWrite(t *testing.T) {
 }
 
 // BenchmarkHistoryOpen10k is the history's query with 10,000
-// consultations stored: all of them (teleconsole history), and the first
-// page the history screen opens with.
+// consultations stored: all of them (teleconsole history), the first
+// page the history screen opens with, and a page far down.
 func BenchmarkHistoryOpen10k(b *testing.B) {
 	s := fill10k(b)
 	ctx := context.Background()
@@ -336,6 +391,20 @@ func BenchmarkHistoryOpen10k(b *testing.B) {
 		for b.Loop() {
 			list, err := s.List(ctx, Filter{Limit: HistoryPage})
 			if err != nil || len(list) != HistoryPage {
+				b.Fatalf("%d, %v", len(list), err)
+			}
+		}
+	})
+	// The page after the 9,000th, as the doctor scrolling far reads it.
+	all, err := s.List(ctx, Filter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := all[9000].Cursor()
+	b.Run("page-deep", func(b *testing.B) {
+		for b.Loop() {
+			list, err := s.List(ctx, Filter{Limit: HistoryPage, Before: before})
+			if err != nil || len(list) != HistoryPage || list[0].ID != all[9001].ID {
 				b.Fatalf("%d, %v", len(list), err)
 			}
 		}

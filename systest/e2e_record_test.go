@@ -1,11 +1,17 @@
 package systest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,6 +46,83 @@ func chatKeys(t *testing.T, bin, dataDir string) (doctorKey, patientKeyFile, key
 	return doctorKey, filepath.Join(pdir, "chat-key.json"), keysFile
 }
 
+// writePicture writes a PNG of 160x120 pixels, its top half in one colour
+// and its bottom half in another, and returns its path.
+func writePicture(t *testing.T, name string, top, bottom color.RGBA) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	for y := range 120 {
+		for x := range 160 {
+			c := top
+			if y >= 60 {
+				c = bottom
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sgrColour finds the 256-colour palette indices in an SGR sequence, and
+// sgr the sequences in a line.
+var (
+	sgrColour = regexp.MustCompile(`[34]8;5;(\d+)`)
+	sgr       = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+)
+
+// waitColours waits until the pane's video area (rows 4 to 13 and columns
+// 1 to 40, where the picture viewer draws at 80x24 with the chat pane
+// open) has many cells in each of the palette colours want: the picture
+// in half blocks.
+func waitColours(t *testing.T, pane *tmuxPane, logPath, what string, want ...int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var counts map[int]int
+	for time.Now().Before(deadline) {
+		lines := strings.Split(pane.captureStyled(), "\n")
+		counts = map[int]int{}
+		for y := 4; y < 14 && y < len(lines); y++ {
+			// Each run of cells of one colour is one sequence: count
+			// the cells by the text up to the next sequence.
+			// the cells by the text up to the next sequence, in the
+			// Patient video box only (columns 1 to 40), not the stats
+			// beside it.
+			parts, seqs := sgr.Split(lines[y], -1), sgr.FindAllString(lines[y], -1)
+			col := len([]rune(parts[0]))
+			for i, seq := range seqs {
+				from := col
+				col += len([]rune(parts[i+1]))
+				cells := max(0, min(col, 41)-max(from, 1))
+				for _, m := range sgrColour.FindAllStringSubmatch(seq, -1) {
+					n, _ := strconv.Atoi(m[1])
+					counts[n] += cells
+				}
+			}
+		}
+		ok := true
+		for _, c := range want {
+			if counts[c] < 20 {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logText, _ := os.ReadFile(logPath)
+	t.Fatalf("%s: colours %v not in the video area (cells by colour %v):\n%s\nconsole log tail:\n%s",
+		what, want, counts, pane.capture(), tail(string(logText), 30))
+}
+
 // history is teleconsole history --format json on dataDir.
 func history(t *testing.T, bin, dataDir string) []map[string]any {
 	t.Helper()
@@ -66,14 +149,13 @@ func TestEndToEndChatAndRecord(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	doctorKey, patientKey, keysFile := chatKeys(t, bin, dataDir)
 	pane, uri, logPath := startConsoleIn(t, dataDir, "--chat-keys", keysFile)
-	photo := filepath.Join(t.TempDir(), "rash.png")
-	// A PNG header is enough for a photo's type; the console keeps the bytes.
-	if err := os.WriteFile(photo, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 3000)...), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// The picture of the rash sent in the chat, red on blue, and the
+	// patient's own photo in their READY, green on yellow.
+	photo := writePicture(t, "rash.png", color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 255, 255})
+	face := writePicture(t, "face.png", color.RGBA{0, 255, 0, 255}, color.RGBA{255, 255, 0, 255})
 	_, patientOut := startPatient(t, bin, uri, freePort(t),
 		"--chat-key", patientKey, "--doctor-chat-key", doctorKey,
-		"--say", "my camera is broken", "--send-file", photo)
+		"--say", "my camera is broken", "--send-file", photo, "--photo", face)
 	c := &consultation{pane: pane, logPath: logPath, bin: bin, consoleURI: uri, patientOut: patientOut}
 	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
 	if strings.Contains(pane.capture(), "NOT RECORDING") {
@@ -85,6 +167,21 @@ func TestEndToEndChatAndRecord(t *testing.T) {
 	// The patient's text, opened, and their photo, kept.
 	pane.waitFor("my camera is broken", 10*time.Second, logPath)
 	pane.waitFor("[file] rash.png", 10*time.Second, logPath)
+
+	// The photo shown: o opens it over the video area, in half blocks in
+	// tmux, its two colours in the cells of the area (the 256-colour
+	// palette's 196 red and 21 blue); esc brings the video back.
+	pane.keys("o")
+	pane.waitFor("rash.png (esc closes)", 10*time.Second, logPath)
+	waitColours(t, pane, logPath, "the rash's picture", 196, 21)
+	escape(pane)
+	pane.waitFor("Patient video", 5*time.Second, logPath)
+	// And i the patient's photo from their READY (46 green, 226 yellow).
+	pane.keys("i")
+	pane.waitFor("Photo of Manish Pravin Kahane", 10*time.Second, logPath)
+	waitColours(t, pane, logPath, "the patient's photo", 46, 226)
+	escape(pane)
+	pane.waitFor("Patient video", 5*time.Second, logPath)
 
 	// The doctor's reply, encrypted on the way.
 	pane.keys("t")
@@ -135,9 +232,16 @@ func TestEndToEndChatAndRecord(t *testing.T) {
 	if strings.Join(chat, "\n") != strings.Join(want, "\n") {
 		t.Errorf("chat in the record:\n%s\nwant\n%s", strings.Join(chat, "\n"), strings.Join(want, "\n"))
 	}
+	// The patient's photo from their READY, kept with the call, and the
+	// two files of the chat.
 	files, _ := h["file_list"].([]any)
-	if len(files) != 2 {
-		t.Fatalf("files %v", files)
+	var kinds []string
+	for _, f := range files {
+		f := f.(map[string]any)
+		kinds = append(kinds, fmt.Sprintf("%v %v %v", f["kind"], f["name"], f["mime_type"]))
+	}
+	if want := "photo photo.jpg image/jpeg,media rash.png image/png,media prescription.pdf application/pdf"; strings.Join(kinds, ",") != want {
+		t.Fatalf("files %v, want %s", kinds, want)
 	}
 	for _, f := range files {
 		f := f.(map[string]any)

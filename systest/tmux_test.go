@@ -67,6 +67,15 @@ func (p *tmuxPane) capture() string {
 	return string(out)
 }
 
+// captureStyled is capture with the cells' colours, as SGR sequences.
+func (p *tmuxPane) captureStyled() string {
+	out, err := p.tmux("capture-pane", "-p", "-e", "-t", p.name).Output()
+	if err != nil {
+		p.t.Fatalf("tmux capture-pane -e: %v", err)
+	}
+	return string(out)
+}
+
 func (p *tmuxPane) keys(keys ...string) {
 	p.t.Helper()
 	args := append([]string{"send-keys", "-t", p.name}, keys...)

@@ -186,7 +186,8 @@ func TestEndToEndXtermSixel(t *testing.T) {
 
 	uri := "http://" + addr + "/api/v1"
 	c := &consultation{logPath: logPath, bin: bin, consoleURI: uri}
-	c.patient, c.patientOut = startPatient(t, bin, uri, freePort(t), "--picture", card)
+	// The card is the patient's camera, and their photo in READY too.
+	c.patient, c.patientOut = startPatient(t, bin, uri, freePort(t), "--picture", card, "--photo", card)
 	c.waitPatientSaw(t, "ACK received", 15*time.Second)
 	time.Sleep(1500 * time.Millisecond) // the waiting room reads the room once a second
 	x.screenshot(t, filepath.Join(dir, "waiting.png"))
@@ -236,6 +237,26 @@ func TestEndToEndXtermSixel(t *testing.T) {
 		if lit := litFraction(help, r); lit > 0.5 {
 			t.Errorf("the picture is still on screen under help: %v, %.0f%% lit", r, lit*100)
 		}
+	}
+
+	// The patient's photo from their READY, over the video area, in
+	// sixel: the card again, as the console kept it (fitted, JPEG).
+	key("question")
+	time.Sleep(time.Second)
+	key("i")
+	time.Sleep(2 * time.Second) // read, fitted, placed, drawn after the cells
+	photo := x.screenshot(t, filepath.Join(dir, "photo.png"))
+	region = bbox(photo, image.Rect(12, 82, 712, 700))
+	if region.Dx() < 320 || region.Dy() < 240 {
+		t.Fatalf("photo on screen is %v, want at least 320x240: not drawn (screenshot %s)", region, filepath.Join(dir, "photo.png"))
+	}
+	if got, want := float64(region.Dx())/float64(region.Dy()), 4.0/3; math.Abs(got-want) > 0.02 {
+		t.Errorf("photo on screen %v has aspect %.3f, want 4:3", region, got)
+	}
+	p = psnrScaled(photo, region, testCard())
+	t.Logf("photo on screen %v, PSNR %.1f dB against the card", region, p)
+	if p < 25 {
+		t.Errorf("photo PSNR %.1f dB, want at least 25", p)
 	}
 }
 

@@ -165,6 +165,8 @@ func WithDedup(size int, window time.Duration) ServerOption {
 // program's state (a full waiting room), a temporary condition the sender
 // should retry, as it retries a full queue.
 //
+// check sees the message whole, its photos not yet cleared (WithMaxImage).
+//
 // check runs on the request's goroutine, concurrently with itself and with
 // the reader of Signals, and the reply waits for it: it must be quick and
 // never block (an in-memory update). A message it admits may still be
@@ -256,7 +258,9 @@ func WithDrain(maxBytes int64, within time.Duration) ServerOption {
 // WithMaxImage sets the largest person.image (a base64 photo, docs/protocol.md §2)
 // kept in delivered messages; larger ones are cleared after the message is
 // accepted, so a queue full of 2 MiB photos cannot pin hundreds of MiB
-// (default 64 KiB; 0 keeps every image).
+// (default 64 KiB; 0 keeps every image). The admission check
+// (WithAdmission) still sees them: a program that keeps the photo takes it
+// there.
 func WithMaxImage(n int) ServerOption {
 	return func(s *Server) error {
 		if n < 0 {
@@ -437,14 +441,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	in.KeyID, in.ReceivedAt = keyID, now
-	if s.maxImage > 0 {
-		chat := &in.Envelope.Message.Intent.Chat
-		for _, p := range []*Person{&chat.Sender.Person, &chat.Receiver.Person} {
-			if len(p.Image) > s.maxImage {
-				p.Image = ""
-			}
-		}
-	}
 	if !s.dedup.add(in.MessageID, now) {
 		s.stats.duplicates.Add(1)
 		s.logger.Debug("on_message duplicate dropped", "message_id", in.MessageID, "sender", in.Sender)
@@ -452,6 +448,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.deliver != nil {
+		s.clearImages(in)
 		s.handOn(w, r, in, body)
 		return
 	}
@@ -465,6 +462,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	s.clearImages(in)
 	select {
 	case q <- in:
 	default:
@@ -478,6 +476,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	writeAck(w)
+}
+
+// clearImages clears the photos over the image limit from a message
+// about to be queued or handed on (WithMaxImage).
+func (s *Server) clearImages(in *Inbound) {
+	if s.maxImage <= 0 {
+		return
+	}
+	chat := &in.Envelope.Message.Intent.Chat
+	for _, p := range []*Person{&chat.Sender.Person, &chat.Receiver.Person} {
+		if len(p.Image) > s.maxImage {
+			p.Image = ""
+		}
+	}
 }
 
 // handOn gives an accepted message to the delivery and replies with what

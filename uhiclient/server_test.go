@@ -460,7 +460,14 @@ func TestServerClearsLargeImages(t *testing.T) {
 		limit      int
 		wantSender string
 	}{{DefaultMaxImage, ""}, {0, photo}} {
-		s, hs := newTestServer(t, doctorAddr, WithMaxImage(tc.limit))
+		// The admission check sees the photo before it is cleared: the
+		// console keeps it from there (docs/protocol.md §1).
+		seen := make(chan string, 1)
+		admit := func(in *Inbound) error {
+			seen <- in.Envelope.Message.Intent.Chat.Sender.Person.Image
+			return nil
+		}
+		s, hs := newTestServer(t, doctorAddr, WithMaxImage(tc.limit), WithAdmission(admit))
 		if status, _, _ := post(t, hs.URL+"/on_message", body, nil); status != 200 {
 			t.Fatal(status)
 		}
@@ -468,6 +475,9 @@ func TestServerClearsLargeImages(t *testing.T) {
 		c := in.Envelope.Message.Intent.Chat
 		if c.Sender.Person.Image != tc.wantSender || c.Receiver.Person.Image != thumb {
 			t.Errorf("limit %d: sender image %d bytes, receiver %q", tc.limit, len(c.Sender.Person.Image), c.Receiver.Person.Image)
+		}
+		if got := <-seen; got != photo {
+			t.Errorf("limit %d: the admission check saw an image of %d bytes, want the photo whole", tc.limit, len(got))
 		}
 	}
 }

@@ -56,6 +56,8 @@ type callModel struct {
 	fullscreen   bool     // the picture takes the whole terminal
 	covered      bool     // another screen (help) is over this one
 	coveredBelow int      // lines at the foot another pane (chat) lies over
+	overTitle    string   // the picture viewer's title, while it lies over the video area
+	overLines    []string // and its lines, exactly the video area's size
 	snapDir      string   // where snapshots go; "" for none
 	clock        func() time.Time
 	top          int // the screen row of the call screen's first line
@@ -347,6 +349,9 @@ func (m *callModel) drawQueue() {
 // videoPanel draws the Patient video panel.
 func (m callModel) videoPanel() string {
 	vw, h := m.width-statsWidth(m.width), m.panelsHeight()
+	if m.overLines != nil && vw >= 2 {
+		return boxLines(m.styles.Border, m.overTitle, m.overLines, vw)
+	}
 	if lines := m.videoLines(); lines != nil && vw >= 2 {
 		return boxLines(m.styles.Border, "Patient video", lines, vw)
 	}

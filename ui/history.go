@@ -15,8 +15,9 @@ import (
 // screen (WithHistory).
 type Historian interface {
 	// History returns consultations newest first: at most limit, of one
-	// patient when patient is not "".
-	History(patient string, limit int) ([]record.Consultation, error)
+	// patient when patient is not "", after the place before names (from
+	// the newest when it is zero).
+	History(patient string, before record.Cursor, limit int) ([]record.Consultation, error)
 	// Consultation returns one consultation with its chat, files and notes.
 	Consultation(id string) (record.Detail, error)
 }
@@ -37,13 +38,22 @@ type historyModel struct {
 	selected int
 	detail   *record.Detail
 	loading  bool
+	more     bool // the last page read was full: there may be more
+	gen      int  // tells this list's pages from a list read before
+	rows     int  // rows shown in the last view, for paging
 }
 
-// historyMsg carries a list read for the history screen.
+// historyAhead is how close to the end of what is read the selection comes
+// before the next page is asked for, so scrolling rarely waits for it.
+const historyAhead = 40
+
+// historyMsg carries a page read for the history screen: the first of
+// gen's list, or the next (more).
 type historyMsg struct {
-	patient string
-	list    []record.Consultation
-	err     error
+	gen  int
+	next bool
+	list []record.Consultation
+	err  error
 }
 
 // detailMsg carries one consultation read for the history screen.
@@ -52,10 +62,10 @@ type detailMsg struct {
 	err error
 }
 
-func loadHistoryCmd(h Historian, patient string) tea.Cmd {
+func loadHistoryCmd(h Historian, gen int, patient string, before record.Cursor) tea.Cmd {
 	return func() tea.Msg {
-		list, err := h.History(patient, record.HistoryPage)
-		return historyMsg{patient: patient, list: list, err: err}
+		list, err := h.History(patient, before, record.HistoryPage)
+		return historyMsg{gen: gen, next: !before.IsZero(), list: list, err: err}
 	}
 }
 
@@ -68,17 +78,38 @@ func loadDetailCmd(h Historian, id string) tea.Cmd {
 
 // start opens the history of everyone.
 func (h historyModel) start() (historyModel, tea.Cmd) {
-	h.open, h.patient, h.detail, h.selected, h.loading = true, "", nil, 0, true
-	return h, loadHistoryCmd(h.source, "")
+	h.open, h.patient, h.detail = true, "", nil
+	return h, h.reload()
+}
+
+// reload reads the list again from its first page.
+func (h *historyModel) reload() tea.Cmd {
+	h.gen++
+	h.list, h.selected, h.loading, h.more = nil, 0, true, false
+	return loadHistoryCmd(h.source, h.gen, h.patient, record.Cursor{})
 }
 
 func (h *historyModel) loaded(msg historyMsg) {
-	if msg.patient != h.patient {
-		return // a filter changed since
+	if msg.gen != h.gen {
+		return // a filter changed since, or the history was opened again
 	}
 	h.loading = false
-	h.list = msg.list
+	if msg.err != nil {
+		return // shown by the model; what was read stays
+	}
+	h.list = append(h.list, msg.list...)
+	h.more = len(msg.list) >= record.HistoryPage
 	h.selected = min(h.selected, max(0, len(h.list)-1))
+}
+
+// next asks for the page after what is read when the selection nears its
+// end and there may be more; one page at a time.
+func (h *historyModel) next() tea.Cmd {
+	if !h.more || h.loading || len(h.list) == 0 || h.selected < len(h.list)-historyAhead {
+		return nil
+	}
+	h.loading = true
+	return loadHistoryCmd(h.source, h.gen, h.patient, h.list[len(h.list)-1].Cursor())
 }
 
 // update takes a key while the history is open; selected is the waiting
@@ -98,14 +129,19 @@ func (h historyModel) update(msg tea.KeyPressMsg, k KeyMap, selected string) (hi
 		h.selected = max(0, h.selected-1)
 	case key.Matches(msg, k.Down):
 		h.selected = min(max(0, len(h.list)-1), h.selected+1)
+		return h, h.next()
+	case key.Matches(msg, k.PageUp):
+		h.selected = max(0, h.selected-max(1, h.rows))
+	case key.Matches(msg, k.PageDown):
+		h.selected = min(max(0, len(h.list)-1), h.selected+max(1, h.rows))
+		return h, h.next()
 	case key.Matches(msg, k.Filter):
 		if h.patient == "" {
 			h.patient = selected
 		} else {
 			h.patient = ""
 		}
-		h.loading, h.selected = true, 0
-		return h, loadHistoryCmd(h.source, h.patient)
+		return h, h.reload()
 	case key.Matches(msg, k.Send):
 		if h.selected < len(h.list) {
 			return h, loadDetailCmd(h.source, h.list[h.selected].ID)
@@ -124,6 +160,9 @@ func (h historyModel) view(w, hgt int) string {
 	if h.patient != "" {
 		title += " of " + h.patient
 	}
+	if len(h.list) > 0 {
+		title += fmt.Sprintf(" (%d%s)", len(h.list), pick(h.more, "+", ""))
+	}
 	var lines []string
 	if h.loading && len(h.list) == 0 {
 		lines = append(lines, st.Dim.Render(" Reading the record..."))
@@ -134,7 +173,7 @@ func (h historyModel) view(w, hgt int) string {
 			return fmt.Sprintf("%-16s %-20s %6s %-20s %4s %5s", when, cut(name, 20), length, cut(end, 20), msgs, files)
 		}
 		lines = append(lines, st.Header.Render("  "+row("Started", "Patient", "Length", "End", "Msgs", "Files")))
-		inner := max(1, hgt-3)
+		inner := h.listRows(hgt)
 		first := max(0, h.selected-inner+1)
 		for i := first; i < len(h.list) && len(lines) <= inner; i++ {
 			c := h.list[i]
@@ -159,6 +198,9 @@ func (h historyModel) view(w, hgt int) string {
 	}
 	return box(st.Border, title, strings.Join(lines, "\n"), w, hgt)
 }
+
+// listRows is how many consultations the list shows in a box hgt high.
+func (h historyModel) listRows(hgt int) int { return max(1, hgt-3) }
 
 // detailView is one consultation: who, when, how it went, then its chat,
 // files and notes.

@@ -19,8 +19,11 @@ type fakeHistory struct {
 	asked  []string
 }
 
-func (f *fakeHistory) History(patient string, limit int) ([]record.Consultation, error) {
+func (f *fakeHistory) History(patient string, before record.Cursor, limit int) ([]record.Consultation, error) {
 	f.asked = append(f.asked, fmt.Sprintf("history %q %d", patient, limit))
+	if !before.IsZero() {
+		return nil, nil // one page here
+	}
 	var out []record.Consultation
 	for _, c := range f.list {
 		if patient == "" || c.Patient.Address == patient {
@@ -149,11 +152,82 @@ func BenchmarkHistoryScreen10k(b *testing.B) {
 	}
 }
 
+// TestHistoryPagesOn: with more than a page stored, scrolling down reads
+// the next pages from a real store as the selection nears the end of what
+// is read, until every consultation is listed once, newest first; page
+// down gets there too, and the filter starts again from the first page.
+func TestHistoryPagesOn(t *testing.T) {
+	store, err := record.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	const n = 2*record.HistoryPage + 45
+	t0 := testNow.Add(-n * time.Hour)
+	for i := range n {
+		name := "Patient"
+		if i == 0 {
+			name = "Oldest Of All"
+		}
+		store.Begin(record.Patient{Address: fmt.Sprintf("p%d@sbx", i%3), Name: name}, "dr@hpr", time.Time{}, t0.Add(time.Duration(i)*time.Hour))
+	}
+	store.Flush()
+	m := loaded(t, newFake(&recorder{}, nil), 80, 24, WithHistory(storeHistory{store}))
+	m, cmd := update(t, m, press("h"))
+	m = feed(t, m, cmd)
+	if len(m.history.list) != record.HistoryPage || !strings.Contains(chatLines(t, m), fmt.Sprintf("History (%d+)", record.HistoryPage)) {
+		t.Fatalf("first page: %d read:\n%s", len(m.history.list), chatLines(t, m))
+	}
+	pages := 1
+	for m.history.selected < len(m.history.list)-1 || m.history.more {
+		m, cmd = update(t, m, press("down"))
+		if cmd != nil {
+			pages++
+			m = feed(t, m, cmd)
+		}
+	}
+	if pages != 3 || len(m.history.list) != n {
+		t.Fatalf("%d pages, %d listed, want 3 and %d", pages, len(m.history.list), n)
+	}
+	seen := map[string]bool{}
+	for i, c := range m.history.list {
+		if seen[c.ID] || i > 0 && c.Started.After(m.history.list[i-1].Started) {
+			t.Fatalf("row %d (%s) repeated or out of order", i, c.ID)
+		}
+		seen[c.ID] = true
+	}
+	if screen := chatLines(t, m); !strings.Contains(screen, "Oldest Of All") || !strings.Contains(screen, fmt.Sprintf("History (%d)", n)) {
+		t.Errorf("the last row is not on screen:\n%s", screen)
+	}
+
+	// Page down from the top reads on as well.
+	m, cmd = update(t, m, press("h")) // ignored: the history is open
+	m = feed(t, m, cmd)
+	m, _ = update(t, m, press("esc"))
+	m, cmd = update(t, m, press("h"))
+	m = feed(t, m, cmd)
+	for range 2 * n / m.history.rows {
+		m, cmd = update(t, m, tea.KeyPressMsg{Code: tea.KeyPgDown})
+		m = feed(t, m, cmd)
+	}
+	if len(m.history.list) != n || m.history.selected != n-1 {
+		t.Errorf("page down: %d listed, row %d selected", len(m.history.list), m.history.selected)
+	}
+	// The filter starts from its first page, everyone's pages dropped.
+	m, cmd = update(t, m, press("p"))
+	m = feed(t, m, cmd)
+	for _, c := range m.history.list {
+		if c.Patient.Address != "asha.rao@sbx" {
+			t.Fatalf("filtered list has %s", c.Patient.Address)
+		}
+	}
+}
+
 // storeHistory is a Historian over a real store, as the console's.
 type storeHistory struct{ s *record.Store }
 
-func (h storeHistory) History(patient string, limit int) ([]record.Consultation, error) {
-	return h.s.List(context.Background(), record.Filter{Patient: patient, Limit: limit})
+func (h storeHistory) History(patient string, before record.Cursor, limit int) ([]record.Consultation, error) {
+	return h.s.List(context.Background(), record.Filter{Patient: patient, Before: before, Limit: limit})
 }
 
 func (h storeHistory) Consultation(id string) (record.Detail, error) {

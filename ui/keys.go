@@ -44,35 +44,46 @@ type KeyMap struct {
 	// chat line, the prompt or the notes.
 	Send, CloseInput key.Binding
 	// History opens past consultations; Filter keeps the selected
-	// patient's only, or everyone's again.
-	History, Filter key.Binding
+	// patient's only, or everyone's again; PageUp and PageDown move
+	// through the list a screen at a time (more is read as it goes).
+	History, Filter, PageUp, PageDown key.Binding
+	// Photo shows the photo of the patient called or selected, from their
+	// READY; Picture the latest picture of their chat; PrevPicture and
+	// NextPicture the chat's others, while one is shown.
+	Photo, Picture, PrevPicture, NextPicture key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
-		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
-		Call:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
-		End:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
-		Mute:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
-		Camera:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
-		Video:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
-		FullScreen: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "full screen")),
-		Snapshot:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "snapshot")),
-		Back:       key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
-		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Yes:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
-		No:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
-		Chat:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
-		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
-		Notes:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
-		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		CloseInput: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
-		History:    key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
-		Filter:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
+		Call:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
+		End:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
+		Mute:        key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
+		Camera:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
+		Video:       key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
+		FullScreen:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "full screen")),
+		Snapshot:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "snapshot")),
+		Back:        key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Yes:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
+		No:          key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Chat:        key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
+		Attach:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
+		Notes:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
+		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		CloseInput:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Filter:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
+		Photo:       key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "patient photo")),
+		Picture:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open picture")),
+		PrevPicture: key.NewBinding(key.WithKeys("left"), key.WithHelp("left", "earlier picture")),
+		NextPicture: key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "later picture")),
 	}
 }
 
@@ -96,6 +107,10 @@ type keyContext struct {
 	inHistory  bool     // the history screen is open
 	inDetail   bool     // and shows one consultation
 	filtered   bool     // and keeps one patient's only
+	photos     bool     // there is a patient whose photo can be shown
+	pictures   int      // pictures in the chat of the patient called or selected
+	viewing    bool     // the viewer shows a picture
+	browsing   bool     // and it is one of the chat's, with others
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -124,8 +139,22 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.CloseInput.SetEnabled(false)
 	k.History.SetEnabled(c.history && onWaiting && c.input == chatClosed && !c.inHistory)
 	k.Filter.SetEnabled(false)
+	k.PageUp.SetEnabled(false)
+	k.PageDown.SetEnabled(false)
+	k.Photo.SetEnabled(c.photos && !c.confirming && !c.fullscreen)
+	k.Picture.SetEnabled(c.pictures > 0 && !c.confirming && !c.fullscreen)
+	k.PrevPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
+	k.NextPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
+	if c.viewing && !c.confirming {
+		// The video is under the picture: its keys would act unseen.
+		k.FullScreen.SetEnabled(false)
+		k.Video.SetEnabled(false)
+		k.CloseInput.SetEnabled(true)
+		k.CloseInput.SetHelp(k.CloseInput.Help().Key, "close picture")
+	}
 	if c.inHistory && !c.confirming {
-		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.Chat, &k.Attach, &k.Notes} {
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.Chat, &k.Attach, &k.Notes, &k.Photo, &k.Picture,
+			&k.PrevPicture, &k.NextPicture} {
 			b.SetEnabled(false)
 		}
 		k.Up.SetEnabled(!c.inDetail)
@@ -133,6 +162,8 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		k.Send.SetEnabled(!c.inDetail)
 		k.Send.SetHelp(k.Send.Help().Key, "open")
 		k.Filter.SetEnabled(!c.inDetail)
+		k.PageUp.SetEnabled(!c.inDetail)
+		k.PageDown.SetEnabled(!c.inDetail)
 		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
 		k.CloseInput.SetEnabled(true)
 		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
@@ -141,7 +172,7 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		// The input has the keyboard: only its own keys and the way
 		// out that always works apply.
 		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video,
-			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes} {
+			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes, &k.Photo, &k.Picture, &k.PrevPicture, &k.NextPicture} {
 			b.SetEnabled(false)
 		}
 		k.Send.SetEnabled(c.input != chatNotes)
@@ -172,7 +203,7 @@ func pick(cond bool, yes, no string) string {
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.Chat, k.History, k.Filter, k.Help, k.Quit}
+		k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -180,7 +211,8 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
-		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
+		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

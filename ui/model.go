@@ -46,6 +46,7 @@ type Model struct {
 	help          helpModel
 	chat          chatModel
 	history       historyModel
+	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
 	settling      bool // the waiting room came back by itself a moment ago: Enter does not call
@@ -98,9 +99,16 @@ func New(c Console, info Info, opts ...Option) Model {
 		m.inForce = GraphicsBlocks // until the terminal answers
 	}
 	m.waiting = newWaitingModel(m.styles)
+	if p := m.viewer.photos; p != nil {
+		// The short help has no room for the photo's key at 80 columns:
+		// the line on the selected patient names it.
+		hint := " (" + m.baseKeys.Photo.Help().Key + ")"
+		m.waiting.photoNote = func(addr string) string { return p.PhotoNote(addr) + hint }
+	}
 	m.help = newHelpModel(m.styles, m.returnAfter)
 	m.call = callModel{styles: m.styles, state: call.StateEnded} // no call yet
 	m.setSize(m.width, m.height)
+	m.viewer.setGraphics(m.inForce, m.newPicture)
 	m.refreshKeys()
 	return m
 }
@@ -130,11 +138,12 @@ func (m Model) Err() error { return m.err }
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	wasActive := m.screen == screenCall && m.call.Active()
-	var cmd tea.Cmd
+	var cmd, pre tea.Cmd
 	if m.probe.handle(msg) {
 		if m.probe.done && m.graphics == GraphicsAuto && m.inForce == GraphicsBlocks {
 			m.inForce = m.probe.decide(m.term)
 			m.call.setGraphics(m.inForce, m.newPicture)
+			pre = m.viewer.setGraphics(m.inForce, m.newPicture)
 		}
 	}
 	if w, h, ok := cellFromEvent(msg); ok {
@@ -180,6 +189,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else if m.history.open {
 			m.history.detail = &msg.d
 		}
+	case pictureLoadedMsg:
+		m.viewer.loaded(msg)
+	case pictureFitMsg:
+		cmd = m.viewer.fitted(msg)
+	case pictureDrawMsg:
+		cmd = m.viewer.draw(msg)
 	case alertMsg:
 		m.err = msg.err
 		cmd = waitAlertCmd(m.alerts)
@@ -211,6 +226,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// The chat pane lies over the call screen's last lines: the
 		// picture keeps above it.
 		cmd = tea.Batch(cmd, m.call.SetCoveredBelow(m.chatPaneHeight()))
+	}
+	if sync := m.syncViewer(); sync != nil || pre != nil {
+		cmd = tea.Batch(pre, cmd, sync)
 	}
 	m.refreshKeys()
 	return m, cmd
@@ -269,6 +287,18 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.helpOpen && msg.String() == "esc":
 		m.helpOpen = false
 		return m, m.call.SetCovered(false)
+	case m.viewer.visible && key.Matches(msg, k.CloseInput):
+		return m, m.viewer.close()
+	case m.viewer.visible && (key.Matches(msg, k.PrevPicture) || key.Matches(msg, k.NextPicture)):
+		return m, m.stepPicture(key.Matches(msg, k.NextPicture))
+	case key.Matches(msg, k.Photo):
+		return m, m.viewer.openPhoto(m.chatTarget(), m.targetName(), m.screen)
+	case key.Matches(msg, k.Picture):
+		pics := m.chat.pictures(m.chatTarget())
+		if len(pics) == 0 {
+			return m, nil
+		}
+		return m, m.viewer.openFile(pics[len(pics)-1], m.targetName(), m.screen)
 	case key.Matches(msg, k.History):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.start()
@@ -401,6 +431,10 @@ func (m *Model) refreshKeys() {
 		videoOn:    m.call.videoOn,
 		fullscreen: m.call.fullscreen,
 		canSnap:    m.snapDir != "" && m.call.frame != nil && m.call.videoOn,
+		photos:     m.viewer.photos != nil && m.chatTarget() != "",
+		pictures:   m.chat.pictureCount(m.chatTarget()),
+		viewing:    m.viewer.visible,
+		browsing:   m.viewer.kind == viewerFile && m.chat.pictureCount(m.viewer.peer) > 1,
 	})
 }
 
@@ -419,6 +453,10 @@ func (m *Model) setCell(w, h int) {
 		return
 	}
 	m.cellW, m.cellH = w, h
+	if m.viewer.pic != nil {
+		m.viewer.pic.surf.cellW, m.viewer.pic.surf.cellH = w, h
+		m.viewer.dirty = true
+	}
 	if m.call.pic != nil {
 		m.call.pic.surf.cellW, m.call.pic.surf.cellH = w, h
 		m.call.layoutVideo()
@@ -441,6 +479,7 @@ func (m *Model) setSize(w, h int) {
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
 	m.chat.setWidth(cw)
+	m.history.rows = m.history.listRows(ch)
 }
 
 // chatTarget is the patient the chat keys are for: the one called, else
@@ -505,7 +544,13 @@ func (m Model) View() tea.View {
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
 		// than drawing them.
-		heading, content = "Call", m.withChat(m.call.View(), w, ch)
+		c := m.call
+		if m.viewer.visible {
+			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(m.styles, c.videoAreaW, c.videoAreaH)
+		}
+		heading, content = "Call", m.withChat(c.View(), w, ch)
+	case m.viewer.visible:
+		heading, content = "Waiting room", m.withChat(m.viewerBox(w, ch), w, ch)
 	default:
 		heading, content = "Waiting room", m.withChat(fitBlock(m.waiting.View(), w, ch), w, ch)
 	}

@@ -14,10 +14,15 @@ import (
 	"github.com/charmbracelet/x/ansi/kitty"
 )
 
-// kittyImageID is the id of the one image the console shows. Placeholder
-// cells name their image by foreground colour, and a 256-colour index names
-// ids 1 to 255 (the console caps its colour profile at 256 colours).
-const kittyImageID = 42
+// kittyImageID is the id of the patient's video picture, and
+// kittyViewerID that of the picture viewer's (viewer.go): one can go
+// without the other. Placeholder cells name their image by foreground
+// colour, and a 256-colour index names ids 1 to 255 (the console caps its
+// colour profile at 256 colours).
+const (
+	kittyImageID  = 42
+	kittyViewerID = 43
+)
 
 // pixelSurface draws the patient's picture in real pixels over a rectangle
 // of cells, through one of the three image protocols. It holds no I/O: each
@@ -29,6 +34,7 @@ type pixelSurface struct {
 	tmux         bool // wrap image sequences for tmux's passthrough
 	direct       bool // kitty: placed at the cursor, for terminals with no placeholders
 	cellW, cellH int  // pixels in a cell
+	id           int  // the kitty image's id; 0 is kittyImageID
 
 	// The placement: the picture's top-left cell on the screen (0-based)
 	// and the cells and pixels it covers.
@@ -64,6 +70,14 @@ func (s *pixelSurface) place(iw, ih, col, row, aw, ah int, scale float64) bool {
 		s.row = row + (ah-s.rows)/2
 	}
 	return old != [6]int{s.col, s.row, s.cols, s.rows, s.pxW, s.pxH}
+}
+
+// imageID is the kitty image's id.
+func (s *pixelSurface) imageID() int {
+	if s.id == 0 {
+		return kittyImageID
+	}
+	return s.id
 }
 
 // placed reports whether the picture has a non-empty placement.
@@ -143,7 +157,7 @@ func (s *pixelSurface) drawKitty(img *image.RGBA) {
 	base64.StdEncoding.Encode(payload, z.Bytes())
 
 	o := kitty.Options{
-		Action: kitty.TransmitAndPut, ID: kittyImageID, Quiet: 2,
+		Action: kitty.TransmitAndPut, ID: s.imageID(), Quiet: 2,
 		Format: kitty.RGB, Compression: kitty.Zlib,
 		ImageWidth: w, ImageHeight: h,
 		VirtualPlacement: !s.direct, Columns: s.cols, Rows: s.rows,
@@ -206,7 +220,7 @@ func (s *pixelSurface) remove() []byte {
 	if s.mode != GraphicsKitty {
 		return nil
 	}
-	seq := ansi.KittyGraphics(nil, "a=d", "d=I", "i="+strconv.Itoa(kittyImageID), "q=2")
+	seq := ansi.KittyGraphics(nil, "a=d", "d=I", "i="+strconv.Itoa(s.imageID()), "q=2")
 	if s.tmux {
 		seq = ansi.TmuxPassthrough(seq)
 	}
@@ -236,7 +250,7 @@ func (s *pixelSurface) lines(col, row, aw, ah int) []string {
 		}
 		b.Reset()
 		b.WriteString(strings.Repeat(" ", left))
-		b.WriteString("\x1b[38;5;" + strconv.Itoa(kittyImageID) + "m")
+		b.WriteString("\x1b[38;5;" + strconv.Itoa(s.imageID()) + "m")
 		for c := range s.cols {
 			b.WriteRune(kitty.Placeholder)
 			b.WriteRune(kitty.Diacritic(r))

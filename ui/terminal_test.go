@@ -57,7 +57,7 @@ func (e *emulated) cell(x, y int) uv.Cell {
 	return uv.Cell{}
 }
 
-func startEmulated(t *testing.T, g Graphics, w, h int) *emulated {
+func startEmulated(t *testing.T, g Graphics, w, h int, opts ...Option) *emulated {
 	t.Helper()
 	e := &emulated{t: t, emu: vt.NewEmulator(w, h), fake: newLiveFake(false), done: make(chan error, 1)}
 	// The emulator answers queries into a pipe that must be drained (it is
@@ -81,7 +81,7 @@ func startEmulated(t *testing.T, g Graphics, w, h int) *emulated {
 	})
 	term := Terminal{CellSize: func() (int, int, bool) { return 10, 20, true }}
 	m := New(e.fake, Info{Endpoint: "127.0.0.1:8080", Doctor: "dr.kavya@hpr", Verify: "signatures verified", Media: "synthetic"},
-		WithGraphics(g), WithTerminal(term))
+		append([]Option{WithGraphics(g), WithTerminal(term)}, opts...)...)
 	e.prog = tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(e), tea.WithWindowSize(w, h),
 		tea.WithColorProfile(colorprofile.ANSI256), tea.WithoutSignals())
 	go func() {

@@ -26,8 +26,10 @@ type waitingModel struct {
 	loaded   bool
 	last     string         // the last call's summary line, or empty
 	unread   map[string]int // unread chat messages by address
-	width    int
-	height   int
+	// photoNote says what there is of a patient's photo (Photos), or is nil.
+	photoNote func(addr string) string
+	width     int
+	height    int
 }
 
 func newWaitingModel(st Styles) waitingModel {
@@ -188,6 +190,9 @@ func (m waitingModel) detail(p waitingroom.Patient) string {
 	}
 	if p.Note != "" {
 		parts = append(parts, p.Note)
+	}
+	if m.photoNote != nil {
+		parts = append(parts, m.photoNote(p.Address))
 	}
 	if !p.State.Callable() {
 		parts = append(parts, "cannot be called now")
