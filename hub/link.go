@@ -321,6 +321,13 @@ func (l *Link) Send(ctx context.Context, baseURI string, env *uhiclient.Envelope
 			}
 			return r.err()
 		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// The NATS servers' max_payload (1 MB unless they say
+			// otherwise), checked by the client before sending: no retry
+			// makes the message smaller.
+			return fmt.Errorf("send through the hub: %w: %d bytes is more than the hub's messaging carries (%d)",
+				uhiclient.ErrBodyTooLarge, len(body), l.nc.MaxPayload())
+		}
 		if ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
 			return fmt.Errorf("send through the hub: %w: %w (after %d attempts)", ErrHubUnreachable, err, attempt)
 		}
