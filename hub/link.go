@@ -217,6 +217,14 @@ func (l *Link) take(m jetstream.Msg, admit func(*uhiclient.Inbound) error) {
 		_ = m.Term()
 		return
 	}
+	if !in.Envelope.Message.Intent.Chat.Receiver.Person.Is(l.cfg.Doctor) {
+		// The hub stores a message on its receiver's subject alone; one
+		// for another doctor there is the hub's fault, and is not shown
+		// (TestLinkShowsNoOtherDoctorsMessage).
+		l.log.Warn("message for another doctor dropped", "message_id", in.MessageID, "receiver", in.Receiver)
+		_ = m.Term()
+		return
+	}
 	if !l.remember(in.MessageID) {
 		_ = m.Ack()
 		return
