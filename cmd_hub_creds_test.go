@@ -37,7 +37,6 @@ const credsDoctor = "ganeshborse@hpr.ndhm"
 type operatorNATS struct {
 	ns       *server.Server
 	hospital nkeys.KeyPair // the account that signs the hospital's users
-	dir      string
 }
 
 func startOperatorNATS(t *testing.T) *operatorNATS {
@@ -81,9 +80,8 @@ func startOperatorNATS(t *testing.T) *operatorNATS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: filepath.Join(dir, "js"),
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
 		TrustedOperators: []*jwt.OperatorClaims{trusted}, SystemAccount: sysPub, AccountResolver: resolver,
 		NoSigs: true, NoLog: true,
 	})
@@ -95,7 +93,7 @@ func startOperatorNATS(t *testing.T) *operatorNATS {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("operator-mode NATS server not ready")
 	}
-	return &operatorNATS{ns: ns, hospital: hospital, dir: dir}
+	return &operatorNATS{ns: ns, hospital: hospital}
 }
 
 // userCreds writes a .creds file for a user of the hospital's account
@@ -136,10 +134,17 @@ func editedCreds(t *testing.T, dir, name string, signer nkeys.KeyPair, edit func
 	return path
 }
 
-// runHubOn starts serveHub on the NATS at natsURL with cfg's login and
-// returns its provider_uri; the hub stops at the test's end.
-func runHubOn(t *testing.T, cfg *hubConfig) string {
+// startHub starts serveHub with cfg (its --nats URL and login) and returns
+// its provider_uri; the hub stops at the test's end, its log shown if the
+// test failed.
+func startHub(t *testing.T, cfg *hubConfig) string {
 	t.Helper()
+	cfg.logPath = filepath.Join(t.TempDir(), "hub.log")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(cfg.logPath); err == nil && t.Failed() {
+			t.Logf("hub log:\n%s", b)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -192,7 +197,7 @@ func TestHubAndConsoleLogInWithNATSCreds(t *testing.T) {
 		}
 	}
 	natsURL := o.ns.ClientURL()
-	uri := runHubOn(t, &hubConfig{listen: "127.0.0.1:0", providerID: "hospital", verify: "keyring:" + ringPath,
+	uri := startHub(t, &hubConfig{listen: "127.0.0.1:0", providerID: "hospital", verify: "keyring:" + ringPath,
 		doctors: doctors, natsURL: natsURL, natsReplicas: 1, nats: natsFlags{creds: hubCreds}})
 
 	link, err := hubLink(&consoleConfig{hub: natsURL, hpr: credsDoctor, nats: natsFlags{creds: doctorCreds}},
