@@ -5,7 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 )
 
@@ -31,6 +34,11 @@ func (n *natsFlags) options() ([]nats.Option, error) {
 	case n.creds != "" && n.user != "":
 		return nil, errors.New("--nats-creds and --nats-user: give one")
 	case n.creds != "":
+		if err := checkCreds(n.creds, time.Now()); err != nil {
+			return nil, err
+		}
+		// The file is read again at each connection, so a credentials file
+		// replaced in place (a renewed JWT) is taken at the next reconnect.
 		opts = append(opts, nats.UserCredentials(n.creds))
 	case n.user != "":
 		opts = append(opts, nats.UserInfo(n.user, n.password))
@@ -41,6 +49,40 @@ func (n *natsFlags) options() ([]nats.Option, error) {
 		opts = append(opts, nats.RootCAs(n.ca))
 	}
 	return opts, nil
+}
+
+// checkCreds reads a credentials file as nats.UserCredentials will, so that
+// a file that cannot serve is named at start with what is wrong in it
+// rather than found at the first connection as "error signing nonce": it
+// must hold a user JWT, not expired at now, and the NKey seed of that same
+// user (a .creds file as nsc writes it).
+func checkCreds(path string, now time.Time) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--nats-creds: %w", err)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("--nats-creds %s: "+format+" (a .creds file holds a user JWT and that user's NKey seed)", append([]any{path}, a...)...)
+	}
+	token, err := jwt.ParseDecoratedJWT(b)
+	if err != nil {
+		return bad("%v", err)
+	}
+	claims, err := jwt.DecodeUserClaims(token)
+	if err != nil {
+		return bad("no user JWT in it: %v", err)
+	}
+	if claims.Expires > 0 && now.Unix() > claims.Expires {
+		return bad("the user JWT of %q expired on %s", claims.Name, time.Unix(claims.Expires, 0).UTC().Format(time.RFC3339))
+	}
+	kp, err := jwt.ParseDecoratedUserNKey(b)
+	if err != nil {
+		return bad("no user NKey seed in it: %v", err)
+	}
+	if pub, err := kp.PublicKey(); err != nil || pub != claims.Subject {
+		return bad("its NKey seed is not the key of its user JWT (%s)", claims.Subject)
+	}
+	return nil
 }
 
 // tlsFlags are the certificate and key of an HTTPS endpoint.

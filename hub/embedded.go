@@ -30,6 +30,10 @@ type ServerConfig struct {
 	// of a cluster; Name must differ between the nodes.
 	Name, ClusterName, ClusterListen string
 	Routes                           []string
+	// MaxPayload is the largest message the server takes; 0 is
+	// embeddedMaxPayload. A hospital's own servers usually keep NATS's
+	// default of 1 MB, which the hub's tests model with it.
+	MaxPayload int32
 }
 
 // embeddedMaxPayload is the embedded server's largest message: room for
@@ -97,6 +101,9 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	// A chat attachment of the reference apps' 5 MB travels as base64 in
 	// its envelope: NATS's default of 1 MB a message would refuse it.
 	opts.MaxPayload = embeddedMaxPayload
+	if cfg.MaxPayload > 0 {
+		opts.MaxPayload = cfg.MaxPayload
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)

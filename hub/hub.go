@@ -317,7 +317,16 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	// queue on the connection's lock. With 1,000 requests a second, 100
 	// consoles, on two busy cores, synchronous publishes timed out after
 	// 3 s within a second of the start (BenchmarkHubToConsoles).
-	f, err := h.js.PublishMsgAsync(msg, jetstream.WithMsgID(in.MessageID), jetstream.WithExpectStream(Stream))
+	//
+	// No retry by the client (it sends msg again 250 ms after a "no
+	// responders", as while a cluster has no stream leader): msg.Data is
+	// the endpoint's pooled buffer, which the next request takes once
+	// this returns, and a resend after the patient was answered stored
+	// that request's body under this message's id, on this doctor's
+	// subject (TestNoPublishOutlivesItsAnswer). The patient's retry after
+	// the 503 is the retry.
+	f, err := h.js.PublishMsgAsync(msg, jetstream.WithMsgID(in.MessageID), jetstream.WithExpectStream(Stream),
+		jetstream.WithRetryAttempts(0))
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}

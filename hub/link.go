@@ -217,6 +217,14 @@ func (l *Link) take(m jetstream.Msg, admit func(*uhiclient.Inbound) error) {
 		_ = m.Term()
 		return
 	}
+	if !in.Envelope.Message.Intent.Chat.Receiver.Person.Is(l.cfg.Doctor) {
+		// The hub stores a message on its receiver's subject alone; one
+		// for another doctor there is the hub's fault, and is not shown
+		// (TestLinkShowsNoOtherDoctorsMessage).
+		l.log.Warn("message for another doctor dropped", "message_id", in.MessageID, "receiver", in.Receiver)
+		_ = m.Term()
+		return
+	}
 	if !l.remember(in.MessageID) {
 		_ = m.Ack()
 		return
@@ -320,6 +328,13 @@ func (l *Link) Send(ctx context.Context, baseURI string, env *uhiclient.Envelope
 				return fmt.Errorf("send through the hub: bad reply: %w", err)
 			}
 			return r.err()
+		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// The NATS servers' max_payload (1 MB unless they say
+			// otherwise), checked by the client before sending: no retry
+			// makes the message smaller.
+			return fmt.Errorf("send through the hub: %w: %d bytes is more than the hub's messaging carries (%d)",
+				uhiclient.ErrBodyTooLarge, len(body), l.nc.MaxPayload())
 		}
 		if ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
 			return fmt.Errorf("send through the hub: %w: %w (after %d attempts)", ErrHubUnreachable, err, attempt)

@@ -184,7 +184,8 @@ func WithAdmission(check func(*Inbound) error) ServerOption {
 
 // Delivery hands an accepted message on, with the body it was decoded
 // from, before the reply is written (see WithDelivery). ctx is the
-// request's.
+// request's. body is the server's buffer, which the next request takes
+// once the delivery returns: what keeps it longer must copy it.
 type Delivery func(ctx context.Context, in *Inbound, body []byte) error
 
 // WithDelivery makes the server hand every accepted message, signalling

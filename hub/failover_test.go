@@ -1,0 +1,113 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"teleconsole/uhiclient"
+)
+
+// TestNoPublishOutlivesItsAnswer: the body the endpoint hands deliver is
+// its pooled buffer, taken by the next request once deliver has answered.
+// A publish still unanswered by then (the patient gave up, or JetStream
+// did not answer in time) must not be sent again afterwards, as the NATS
+// client's retry after "no responders" does, with whatever the buffer
+// holds by then under the first message's Nats-Msg-Id. That is what the
+// cluster test's "stored twice" was: a node dies, the stream has no
+// responder for a moment, the patient's request ends, another READY takes
+// the buffer, and the retry stores that READY a second time under the
+// first one's id, on the first one's doctor's subject.
+func TestNoPublishOutlivesItsAnswer(t *testing.T) {
+	r := newRig(t)
+	h := r.addHub(nil, nil)
+	r.link(testDoctors()[0])
+	r.waitOnline(doctorA)
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// No stream: a publish is answered "no responders", as it is while a
+	// cluster has no stream leader.
+	if err := js.DeleteStream(ctx, Stream); err != nil {
+		t.Fatal(err)
+	}
+	body := patientReady(t, doctorA, "http://p/api/v1")
+	in, err := uhiclient.Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, giveUp := context.WithCancel(context.Background())
+	giveUp() // the patient's request has ended
+	if err := h.hub.deliver(gone, in, body); err == nil {
+		t.Fatal("delivered with no stream")
+	}
+	// The endpoint's next request takes the buffer; the stream is back.
+	next := patientReady(t, doctorB, "http://p/api/v1")
+	copy(body, next)
+	for i := len(next); i < len(body); i++ {
+		body[i] = ' '
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: Stream, Subjects: []string{inboundAll}, Storage: jetstream.FileStorage, MaxAge: holdFor, Duplicates: holdFor,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Past the client's retries (two, 250 ms apart): whatever the stream
+	// holds now was published after the hub answered.
+	time.Sleep(time.Second)
+	s, err := js.Stream(ctx, Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := uhiclient.Decode(m.Data)
+		storedID := ""
+		if stored != nil {
+			storedID = stored.MessageID
+		}
+		t.Errorf("stored after the hub answered 503: on %s, Nats-Msg-Id %s, a body whose message_id is %q (the patient's was %s)",
+			m.Subject, m.Header.Get(jetstream.MsgIDHeader), storedID, in.MessageID)
+	}
+}
+
+// TestLinkShowsNoOtherDoctorsMessage: a message on a doctor's subject
+// that is addressed to another doctor (what the resend above stored) is
+// not handed to the console; the next one for it is.
+func TestLinkShowsNoOtherDoctorsMessage(t *testing.T) {
+	r := newRig(t)
+	h := r.addHub(nil, nil)
+	a := r.link(testDoctors()[0])
+	r.waitOnline(doctorA)
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	forB, forA := patientReady(t, doctorB, "http://p/api/v1"), patientReady(t, doctorA, "http://p/api/v1")
+	for _, body := range [][]byte{forB, forA} {
+		if _, err := js.Publish(ctx, InboundSubject(doctorA), body, jetstream.WithMsgID(messageID(t, body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if in := recv(t, a.Signals()); in.MessageID != messageID(t, forA) {
+		t.Fatalf("doctor A's console got %s (for %s); want only its own READY %s", in.MessageID, in.Receiver, messageID(t, forA))
+	}
+}
