@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"teleconsole/uhiclient"
@@ -109,5 +110,45 @@ func TestLinkShowsNoOtherDoctorsMessage(t *testing.T) {
 	}
 	if in := recv(t, a.Signals()); in.MessageID != messageID(t, forA) {
 		t.Fatalf("doctor A's console got %s (for %s); want only its own READY %s", in.MessageID, in.Receiver, messageID(t, forA))
+	}
+}
+
+// A publish whose acknowledgement never comes (its node died with it) is
+// let go once the patient has been answered: left pending, such publishes
+// would pile up over failovers until the client refused every new one.
+func TestLostAcknowledgementIsLetGo(t *testing.T) {
+	r := newRig(t)
+	h := r.addHub(nil, nil)
+	r.link(testDoctors()[0])
+	r.waitOnline(doctorA)
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// No stream, and something on the doctor's subject that takes every
+	// message and answers none: a publish that is never acknowledged.
+	if err := js.DeleteStream(ctx, Stream); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := h.nc.Subscribe(InboundSubject(doctorA), func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Unsubscribe()
+	if err := h.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	body := patientReady(t, doctorA, "http://p/api/v1")
+	in, err := uhiclient.Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.hub.deliver(ctx, in, body); err == nil {
+		t.Fatal("delivered with no acknowledgement")
+	}
+	if n := h.hub.js.PublishAsyncPending(); n != 0 {
+		t.Errorf("%d publishes still wait for an acknowledgement after the patient was answered", n)
 	}
 }

@@ -119,7 +119,12 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.Verifier == nil {
 		cfg.Verifier = uhiclient.NoVerification()
 	}
-	js, err := jetstream.New(cfg.Conn)
+	// The client times out each publish it waits on (publishTimeout): one
+	// whose acknowledgement never comes, its node gone, would otherwise stay
+	// pending for as long as the connection lasts, and over failovers the
+	// pending publishes would reach the client's limit, after which it
+	// refuses every new one (TestLostAcknowledgementIsLetGo).
+	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("hub: jetstream: %w", err)
 	}
@@ -330,8 +335,6 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
-	t := time.NewTimer(publishTimeout)
-	defer t.Stop()
 	select {
 	case ack := <-f.Ok():
 		if ack.Duplicate {
@@ -339,9 +342,10 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return nil
 	case err := <-f.Err():
+		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+			return fmt.Errorf("nats: no acknowledgement from JetStream within %v", publishTimeout)
+		}
 		return fmt.Errorf("nats: %w", err)
-	case <-t.C:
-		return fmt.Errorf("nats: no acknowledgement from JetStream within %v", publishTimeout)
 	case <-ctx.Done():
 		return fmt.Errorf("nats: %w", ctx.Err())
 	}
