@@ -198,6 +198,7 @@ func (s *Session) onAnswer(answer webrtc.SessionDescription) error {
 		return err
 	}
 	s.applyHeld()
+	s.startWorker(s.nudgeNomination)
 	if s.State() == StateCalling {
 		stopTimer(&s.ringTimer)
 		s.setupTimer = time.NewTimer(s.e.setupTimeout)
