@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"teleconsole/hub"
+	"teleconsole/internal/uhitest"
 	"teleconsole/uhiclient"
 )
 
@@ -245,22 +246,10 @@ func TestHubAndConsoleLogInWithNATSCreds(t *testing.T) {
 // credsReady is a patient's READY to credsDoctor.
 func credsReady(t *testing.T) []byte {
 	t.Helper()
-	b, err := uhiclient.NewBuilder(uhiclient.Identity{
+	return uhitest.ReadyBody(t, uhiclient.Identity{
 		Self: uhiclient.Person{Name: "Manish", Cred: "manishkahane@sbx"}, Peer: uhiclient.Person{Cred: credsDoctor},
 		ConsumerID: "eua", ConsumerURI: "http://127.0.0.1:9/api/v1", TransactionID: uuid.NewString(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := b.Ready()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := uhiclient.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
 }
 
 // postSigned posts body to the on_message of uri, signed by signer if it

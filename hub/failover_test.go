@@ -23,26 +23,10 @@ import (
 // the buffer, and the retry stores that READY a second time under the
 // first one's id, on the first one's doctor's subject.
 func TestNoPublishOutlivesItsAnswer(t *testing.T) {
-	r := newRig(t)
-	h := r.addHub(nil, nil)
-	r.link(testDoctors()[0])
-	r.waitOnline(doctorA)
-	js, err := jetstream.New(h.nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	// No stream: a publish is answered "no responders", as it is while a
 	// cluster has no stream leader.
-	if err := js.DeleteStream(ctx, Stream); err != nil {
-		t.Fatal(err)
-	}
-	body := patientReady(t, doctorA, "http://p/api/v1")
-	in, err := uhiclient.Decode(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, js, ctx := streamlessHub(t)
+	body, in := readyTo(t, doctorA)
 	gone, giveUp := context.WithCancel(context.Background())
 	giveUp() // the patient's request has ended
 	if err := h.hub.deliver(gone, in, body); err == nil {
@@ -117,6 +101,30 @@ func TestLinkShowsNoOtherDoctorsMessage(t *testing.T) {
 // let go once the patient has been answered: left pending, such publishes
 // would pile up over failovers until the client refused every new one.
 func TestLostAcknowledgementIsLetGo(t *testing.T) {
+	// No stream, and something on the doctor's subject that takes every
+	// message and answers none: a publish that is never acknowledged.
+	h, _, ctx := streamlessHub(t)
+	sink, err := h.nc.Subscribe(InboundSubject(doctorA), func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Unsubscribe()
+	if err := h.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	body, in := readyTo(t, doctorA)
+	if err := h.hub.deliver(ctx, in, body); err == nil {
+		t.Fatal("delivered with no acknowledgement")
+	}
+	if n := h.hub.js.PublishAsyncPending(); n != 0 {
+		t.Errorf("%d publishes still wait for an acknowledgement after the patient was answered", n)
+	}
+}
+
+// streamlessHub is a hub with doctor A online whose stream has been
+// deleted, JetStream on its connection, and a context for the test.
+func streamlessHub(t *testing.T) (*hubRun, jetstream.JetStream, context.Context) {
+	t.Helper()
 	r := newRig(t)
 	h := r.addHub(nil, nil)
 	r.link(testDoctors()[0])
@@ -126,29 +134,20 @@ func TestLostAcknowledgementIsLetGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	// No stream, and something on the doctor's subject that takes every
-	// message and answers none: a publish that is never acknowledged.
+	t.Cleanup(cancel)
 	if err := js.DeleteStream(ctx, Stream); err != nil {
 		t.Fatal(err)
 	}
-	sink, err := h.nc.Subscribe(InboundSubject(doctorA), func(*nats.Msg) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Unsubscribe()
-	if err := h.nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	body := patientReady(t, doctorA, "http://p/api/v1")
+	return h, js, ctx
+}
+
+// readyTo is a patient's READY to doctor, as sent and as decoded.
+func readyTo(t *testing.T, doctor string) ([]byte, *uhiclient.Inbound) {
+	t.Helper()
+	body := patientReady(t, doctor, "http://p/api/v1")
 	in, err := uhiclient.Decode(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.hub.deliver(ctx, in, body); err == nil {
-		t.Fatal("delivered with no acknowledgement")
-	}
-	if n := h.hub.js.PublishAsyncPending(); n != 0 {
-		t.Errorf("%d publishes still wait for an acknowledgement after the patient was answered", n)
-	}
+	return body, in
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"teleconsole/internal/uhitest"
 	"teleconsole/uhiclient"
 )
 
@@ -153,22 +154,10 @@ func (r *rig) waitOnline(addr string) {
 // patientReady is a READY from a patient to doctor.
 func patientReady(t testing.TB, doctor, consumerURI string) []byte {
 	t.Helper()
-	b, err := uhiclient.NewBuilder(uhiclient.Identity{
+	return uhitest.ReadyBody(t, uhiclient.Identity{
 		Self: uhiclient.Person{Name: "Manish", Cred: patientA}, Peer: uhiclient.Person{Cred: doctor},
 		ConsumerID: "eua", ConsumerURI: consumerURI, TransactionID: uuid.NewString(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := b.Ready()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := uhiclient.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
 }
 
 func post(t *testing.T, url string, body []byte) (int, string) {

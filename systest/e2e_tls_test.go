@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"teleconsole/internal/testcert"
+	"teleconsole/internal/uhitest"
 	"teleconsole/uhiclient"
 )
 
@@ -26,7 +27,7 @@ func TestEndToEndTLS(t *testing.T) {
 		"--tls-cert", certPath, "--tls-key", keyPath, "--log", logPath)
 	pane.waitFor("Waiting room", 10*time.Second, logPath)
 
-	body := readyBody(t, uhiclient.Identity{
+	body := uhitest.ReadyBody(t, uhiclient.Identity{
 		Self: uhiclient.Person{Name: "Meera Iyer", Cred: "meera@sbx"}, Peer: uhiclient.Person{Cred: testDoctor},
 		ConsumerID: "eua", ConsumerURI: "http://127.0.0.1:1/api/v1", TransactionID: "txn-tls",
 	})

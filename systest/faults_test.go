@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"teleconsole/internal/uhitest"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -808,26 +809,8 @@ func TestFaultSlowClients(t *testing.T) {
 // readyEnvelope is an unsigned READY to the console, as bytes.
 func readyEnvelope(t *testing.T, c *labConsole, name, abha string) []byte {
 	t.Helper()
-	return readyBody(t, uhiclient.Identity{
+	return uhitest.ReadyBody(t, uhiclient.Identity{
 		Self: uhiclient.Person{Name: name, Cred: abha}, Peer: uhiclient.Person{Cred: testDoctor},
 		ConsumerID: "probe", ConsumerURI: "http://" + labAddrB + ":8999/api/v1", ProviderURI: c.uri, TransactionID: "t-" + abha,
 	})
-}
-
-// readyBody is an unsigned READY from id, as bytes.
-func readyBody(t *testing.T, id uhiclient.Identity) []byte {
-	t.Helper()
-	b, err := uhiclient.NewBuilder(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := b.Ready()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := uhiclient.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
 }
