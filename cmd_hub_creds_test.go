@@ -135,43 +135,6 @@ func editedCreds(t *testing.T, dir, name string, signer nkeys.KeyPair, edit func
 	return path
 }
 
-// startHub starts serveHub with cfg (its --nats URL and login) and returns
-// its provider_uri; the hub stops at the test's end, its log shown if the
-// test failed.
-func startHub(t *testing.T, cfg *hubConfig) string {
-	t.Helper()
-	cfg.logPath = filepath.Join(t.TempDir(), "hub.log")
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(cfg.logPath); err == nil && t.Failed() {
-			t.Logf("hub log:\n%s", b)
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serveHub(ctx, cfg, io.Discard, func(uri, _ string) { ready <- uri }) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("hub stopped with %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("hub did not stop")
-		}
-	})
-	select {
-	case uri := <-ready:
-		return uri
-	case err := <-done:
-		t.Fatalf("hub stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("hub never served")
-	}
-	return ""
-}
-
 func TestHubAndConsoleLogInWithNATSCreds(t *testing.T) {
 	o := startOperatorNATS(t)
 	dir := t.TempDir()
@@ -198,7 +161,7 @@ func TestHubAndConsoleLogInWithNATSCreds(t *testing.T) {
 		}
 	}
 	natsURL := o.ns.ClientURL()
-	uri := startHub(t, &hubConfig{listen: "127.0.0.1:0", providerID: "hospital", verify: "keyring:" + ringPath,
+	uri, _ := startHub(t, &hubConfig{listen: "127.0.0.1:0", providerID: "hospital", verify: "keyring:" + ringPath,
 		doctors: doctors, natsURL: natsURL, natsReplicas: 1, nats: natsFlags{creds: hubCreds}})
 
 	link, err := hubLink(&consoleConfig{hub: natsURL, hpr: credsDoctor, nats: natsFlags{creds: doctorCreds}},

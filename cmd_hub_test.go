@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,23 +26,7 @@ func TestHubServesHTTPS(t *testing.T) {
 	cfg := &hubConfig{listen: "127.0.0.1:0", providerID: "hospital", verify: "off", doctors: doctors,
 		tls: tlsFlags{cert: certPath, key: keyPath}, natsURL: "embedded", natsListen: "127.0.0.1:0",
 		natsData: filepath.Join(dir, "nats"), natsReplicas: 1}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	var logs strings.Builder
-	go func() {
-		done <- serveHub(ctx, cfg, &logs, func(uri, natsURL string) { ready <- [2]string{uri, natsURL} })
-	}()
-	var uri, natsURL string
-	select {
-	case u := <-ready:
-		uri, natsURL = u[0], u[1]
-	case err := <-done:
-		t.Fatalf("hub stopped: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("hub never served")
-	}
+	uri, natsURL := startHub(t, cfg)
 	if !strings.HasPrefix(uri, "https://") {
 		t.Fatalf("provider_uri %q; want https with --tls-cert", uri)
 	}
@@ -64,15 +49,45 @@ func TestHubServesHTTPS(t *testing.T) {
 		t.Fatalf("a console over TLS: %v", err)
 	}
 	nc.Close()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("hub stopped with %v", err)
+}
+
+// startHub starts serveHub with cfg and returns its provider_uri and the
+// NATS URL it serves or uses; the hub stops at the test's end, and must
+// stop cleanly, its log shown if the test failed.
+func startHub(t *testing.T, cfg *hubConfig) (uri, natsURL string) {
+	t.Helper()
+	cfg.logPath = filepath.Join(t.TempDir(), "hub.log")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(cfg.logPath); err == nil && t.Failed() {
+			t.Logf("hub log:\n%s", b)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("hub did not stop")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveHub(ctx, cfg, io.Discard, func(uri, natsURL string) { ready <- [2]string{uri, natsURL} })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("hub stopped with %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("hub did not stop")
+		}
+	})
+	select {
+	case u := <-ready:
+		return u[0], u[1]
+	case err := <-done:
+		t.Fatalf("hub stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("hub never served")
 	}
+	return "", ""
 }
 
 func TestHubFlagsFromTheEnvironment(t *testing.T) {
