@@ -56,18 +56,7 @@ type hubRun struct {
 	srv *httptest.Server
 }
 
-func newRig(t testing.TB) *rig {
-	t.Helper()
-	ns, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Doctors: testDoctors(),
-		HubUser: "hub", HubPassword: hubPass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	r := newLogRig(t)
-	r.ns, r.url = ns, ns.ClientURL()
-	return r
-}
+func newRig(t testing.TB) *rig { return newRigMaxPayload(t, 0) }
 
 // newLogRig is a rig with no NATS server yet, its log shown if the test
 // fails.

@@ -26,8 +26,8 @@ import (
 const oneMB = 1 << 20
 
 // newRigMaxPayload is newRig on a NATS server that takes messages of at
-// most maxPayload bytes.
-func newRigMaxPayload(t *testing.T, maxPayload int32) *rig {
+// most maxPayload bytes (0: the embedded server's own limit).
+func newRigMaxPayload(t testing.TB, maxPayload int32) *rig {
 	t.Helper()
 	ns, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Doctors: testDoctors(),
 		HubUser: "hub", HubPassword: hubPass, MaxPayload: maxPayload})
