@@ -61,7 +61,8 @@ func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 }
 
 // microphone is a mediadevices AudioSource reading a capture device (the
-// default, or the one chosen by name) as 48 kHz mono 16-bit chunks.
+// default, or the one chosen by name) as 48 kHz mono 16-bit chunks. A call
+// reads it through its lateMic.
 type microphone struct {
 	id      string
 	ctx     *malgo.AllocatedContext
@@ -140,8 +141,20 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 	return m, nil
 }
 
+// openMicInput is openMicrophone as an Engine's openMic.
+func openMicInput(id, name string, proc *audioProcessor) (audioInput, error) {
+	m, err := openMicrophone(id, name, nil, proc)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ID names the source for mediadevices.
 func (m *microphone) ID() string { return m.id }
+
+// isLost reports whether the device has stopped delivering.
+func (m *microphone) isLost() bool { return m.lost.Load() }
 
 // maxMicBacklog is how many captured chunks (10 ms each) may wait behind
 // the one Read returns; older ones are dropped.
@@ -206,6 +219,12 @@ type speaker struct {
 	// silence included: it is the echo canceller's far end.
 	proc   *audioProcessor
 	played []int16 // fill's own
+
+	// The device asks for sound every period while it plays, silence or
+	// not, so one that stops asking is gone (its sink unloaded, unplugged):
+	// lastFill is when it last asked (Unix ns), opened when it started.
+	lastFill atomic.Int64
+	opened   time.Time
 }
 
 // maxSpeakerBuffer bounds the playback buffer (200 ms, and the longest
@@ -247,10 +266,22 @@ func openSpeaker(name string, proc *audioProcessor) (*speaker, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
 	}
 	s.dev = dev
+	s.opened = time.Now()
 	return s, nil
 }
 
+// stalled reports whether the device has asked for no sound for micStall
+// (the microphone's limit, for the same reason) by now.
+func (s *speaker) stalled(now time.Time) bool {
+	last := s.opened
+	if ns := s.lastFill.Load(); ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return now.Sub(last) > micStall
+}
+
 func (s *speaker) fill(out, _ []byte, frames uint32) {
+	s.lastFill.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	n := min(int(frames), len(s.buf), len(out)/2)
 	for i := 0; i < n; i++ {
@@ -289,7 +320,12 @@ func (s *speaker) write(pcm []float32, hold time.Duration) {
 	}
 }
 
+// close stops and releases the device (a speaker made without one, in
+// tests, has nothing to release).
 func (s *speaker) close() {
+	if s.dev == nil {
+		return
+	}
 	s.dev.Uninit()
 	freeAudioContext(s.ctx)
 }

@@ -81,7 +81,16 @@ type Engine struct {
 	now               func() time.Time
 	picture           image.Image // WithPicture: the synthetic camera's still picture
 
-	hasCamera, hasMic, hasSpeaker bool
+	hasCamera bool
+	// Whether the microphone and the speaker were there at the last look:
+	// at New, then at each call's opening (sound.go).
+	hasMic, hasSpeaker atomic.Bool
+
+	// openMic and openSpk open a call's microphone and speaker
+	// (openMicrophone, openSpeaker; tests put in devices that are slow to
+	// open, fail, or stop).
+	openMic func(id, name string, proc *audioProcessor) (audioInput, error)
+	openSpk func(name string, proc *audioProcessor) (*speaker, error)
 
 	// codecParams makes each call's VP8 and Opus parameters
 	// (newCodecParams; tests make it fail).
@@ -119,6 +128,8 @@ func New(opts ...Option) (*Engine, error) {
 		audioProc:         DefaultAudioProcessing(),
 		now:               time.Now,
 		codecParams:       newCodecParams,
+		openMic:           openMicInput,
+		openSpk:           openSpeaker,
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -133,19 +144,22 @@ func New(opts ...Option) (*Engine, error) {
 		if e.hasCamera, err = cameraPresent(e.cameraName); err != nil {
 			return nil, err
 		}
-		if e.hasMic, err = hasAudioDevice(DeviceMicrophone, e.micName); err != nil {
+		mic, err := hasAudioDevice(DeviceMicrophone, e.micName)
+		if err != nil {
 			return nil, err
 		}
+		e.hasMic.Store(mic)
 	}
 	if e.playback {
-		var err error
-		if e.hasSpeaker, err = hasAudioDevice(DeviceSpeaker, e.speakerName); err != nil {
+		spk, err := hasAudioDevice(DeviceSpeaker, e.speakerName)
+		if err != nil {
 			return nil, err
 		}
+		e.hasSpeaker.Store(spk)
 	}
-	src := describeSource(e.media, e.hasCamera, e.hasMic)
+	src := describeSource(e.media, e.hasCamera, e.hasMic.Load())
 	e.source.Store(&src)
-	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker, "ice_servers", len(e.iceServers),
+	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker.Load(), "ice_servers", len(e.iceServers),
 		"ice_transport_policy", e.icePolicy.String())
 	return e, nil
 }

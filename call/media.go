@@ -25,13 +25,21 @@ import (
 type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
-	source       string
-	camera       bool            // video comes from a camera driver, not a synthetic source
-	proc         *audioProcessor // the microphone's processing; nil without one
-	mic          *microphone     // the real microphone, if the sound is one
-	processing   string          // what of it is on, AudioProcessing.String
-	stream       string          // the one media stream both tracks belong to
+	source       atomic.Pointer[string] // in plain words, describeSource
+	camera       bool                   // video comes from a camera driver, not a synthetic source
+	stream       string                 // the one media stream both tracks belong to
 	capture      captureClock
+
+	// The microphone and the speaker open while the call rings
+	// (openSound, sound.go); soundDone is closed once both are open or
+	// given up, and nothing below but the atomics is read before.
+	mic        *lateMic        // the sound's source when it is to be a microphone
+	proc       *audioProcessor // the microphone's processing; nil without one
+	processing atomic.Pointer[string]
+	speaker    atomic.Pointer[speaker] // the call's speaker, once open
+	soundDone  chan struct{}
+	micNote    atomic.Pointer[string] // why the microphone did not open, for the screen
+	spkNote    atomic.Pointer[string] // the same for the speaker
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -286,37 +294,29 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	m.video.(*mediadevices.VideoTrack).Transform(m.gateVideo)
 
-	if e.media == MediaDevices || (e.media == MediaAuto && e.hasMic) {
-		m.proc, m.processing = e.startAudioProcessing()
-		mic, err := openMicrophone(callID+"-audio", e.micName, e.sourceClosed, m.proc)
-		if err != nil && e.media == MediaDevices {
-			m.close()
-			return nil, err
-		}
-		if err != nil {
-			e.log.Warn("microphone unavailable, using synthetic tone", "err", err)
-			m.closeProcessing()
-		} else {
-			e.sourceOpened()
-			m.mic = mic
-			m.audio = mediadevices.NewAudioTrack(mic, m.selector)
-			audioSrc = "microphone"
-		}
-	}
-	if m.audio == nil {
+	// The microphone, when the sound is to be one, and the speaker open on
+	// a goroutine of their own (openSound): the OFFER needs neither.
+	wantMic := e.media != MediaSynthetic
+	if wantMic {
+		m.mic = newLateMic(callID+"-audio", e.sourceClosed)
+		e.sourceOpened()
+		m.audio = mediadevices.NewAudioTrack(m.mic, m.selector)
+		audioSrc = "microphone"
+		m.setProcessing(e.audioProc.String())
+	} else {
 		e.sourceOpened()
 		tone := newSyntheticTone(callID+"-audio", e.sourceClosed)
 		tone.captured = m.capture.audioSourceCaptured
 		m.audio = mediadevices.NewAudioTrack(tone, m.selector)
 		audioSrc = "synthetic"
+		m.setProcessing("")
 	}
 	m.audio.(*mediadevices.AudioTrack).Transform(m.gateAudio)
+	m.soundDone = make(chan struct{})
+	go m.openSound(callID, wantMic, e.playback)
 
-	m.source = describeSource(e.media, videoSrc == "camera", audioSrc == "microphone")
-	if e.media == MediaSynthetic {
-		m.source = "synthetic"
-	}
-	e.source.Store(&m.source)
+	src := describeSource(e.media, videoSrc == "camera", audioSrc == "microphone")
+	m.setSource(src)
 	return m, nil
 }
 
@@ -483,6 +483,14 @@ func (m *localMedia) close() {
 			m.audioEnc = nil // no SetBitRate from here on (setAudioBitrate)
 			m.encMu.Unlock()
 			errs = append(errs, m.audio.Close())
+		}
+		// The audio track's close waited for the microphone's opening
+		// (lateMic.Close); the speaker's may still be under way.
+		if m.soundDone != nil {
+			<-m.soundDone
+		}
+		if sp := m.speaker.Load(); sp != nil {
+			sp.close()
 		}
 		m.closeProcessing()
 		<-m.ctlDone // closed sources end any encoder wait it was stuck in

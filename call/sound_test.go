@@ -1,0 +1,239 @@
+package call
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/wave"
+)
+
+// deviceEngine is a doctor's engine whose sound is to come from devices
+// (MediaAuto), with no camera, and whose microphone opens through open.
+func deviceEngine(t *testing.T, open func(id, name string, proc *audioProcessor) (audioInput, error), opts ...Option) *Engine {
+	t.Helper()
+	e := testEngine(t, append([]Option{WithMedia(MediaAuto)}, opts...)...)
+	e.hasCamera = false
+	e.openMic = open
+	e.openSpk = func(string, *audioProcessor) (*speaker, error) { return nil, ErrNoPlayback }
+	return e
+}
+
+// lastStats returns the last sample, the zero Stats before one.
+func lastStats(st []Stats) Stats {
+	if len(st) == 0 {
+		return Stats{}
+	}
+	return st[len(st)-1]
+}
+
+// TestOfferDoesNotWaitForTheMicrophone: the microphone opens while the call
+// rings. With its opening held up, the OFFER still goes out, the call
+// connects and the patient hears silence; once it opens, the patient hears
+// it.
+func TestOfferDoesNotWaitForTheMicrophone(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+		close(entered)
+		<-release
+		return newSyntheticTone(id, nil), nil
+	})
+	c := newCallPair(t, doctor, testEngine(t))
+	ds := c.dial()
+	<-entered
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	if n := c.toPatient.count(SignalOffer); n != 1 {
+		t.Fatalf("%d OFFERs sent while the microphone was opening, want 1", n)
+	}
+	c.patientSession(10 * time.Second)
+	c.patientRec.waitFor(t, "two samples at the patient", 10*time.Second, func(_ []StateEvent, st []Stats) bool { return len(st) >= 2 })
+	c.patientRec.mu.Lock()
+	silent := lastStats(c.patientRec.stats)
+	c.patientRec.mu.Unlock()
+	if silent.AudioLevel > 0.05 {
+		t.Errorf("before the microphone opened the patient heard level %.2f, want silence", silent.AudioLevel)
+	}
+	close(release)
+	c.patientRec.waitFor(t, "the microphone at the patient", 10*time.Second, func(_ []StateEvent, st []Stats) bool {
+		return lastStats(st).AudioLevel > 0.3
+	})
+	if got := ds.MediaSource(); got != "synthetic video (no camera found), microphone" {
+		t.Errorf("MediaSource = %q", got)
+	}
+	if !doctor.hasMic.Load() {
+		t.Error("the engine does not know it has a microphone now")
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+	if n := doctor.liveSources.Load(); n != 0 {
+		t.Errorf("%d sources still open", n)
+	}
+}
+
+// TestMicrophoneFailsWhileRinging: a microphone that was there and fails to
+// open while the call rings is replaced by the synthetic tone (MediaAuto),
+// the call goes on and its screen says so; at the next call it opens again
+// and is used, with nothing said.
+func TestMicrophoneFailsWhileRinging(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+		if fail.Load() {
+			return nil, ErrNoMicrophone
+		}
+		return newSyntheticTone(id, nil), nil
+	})
+	doctor.hasMic.Store(true) // there at the last look
+	for call, want := range []string{"microphone failed: the patient hears a tone", ""} {
+		c := newCallPair(t, doctor, testEngine(t))
+		ds := c.dial()
+		c.patientSession(10 * time.Second)
+		c.patientRec.waitFor(t, "sound at the patient", 15*time.Second, func(_ []StateEvent, st []Stats) bool {
+			return lastStats(st).AudioLevel > 0.3
+		})
+		c.doctorRec.waitFor(t, "two samples at the doctor", 10*time.Second, func(_ []StateEvent, st []Stats) bool { return len(st) >= 2 })
+		c.doctorRec.mu.Lock()
+		note := lastStats(c.doctorRec.stats).Note
+		c.doctorRec.mu.Unlock()
+		if note != want {
+			t.Errorf("call %d: note %q, want %q", call+1, note, want)
+		}
+		if st := ds.State(); st != StateConnected {
+			t.Errorf("call %d: state %v, want Connected", call+1, st)
+		}
+		if call == 0 {
+			if got := ds.MediaSource(); got != "synthetic (no camera or microphone found)" {
+				t.Errorf("MediaSource = %q after the microphone failed", got)
+			}
+			if ds.AudioProcessing() != "" {
+				t.Errorf("AudioProcessing = %q with no microphone", ds.AudioProcessing())
+			}
+		}
+		ds.Hangup()
+		waitDone(t, ds, 10*time.Second)
+		c.wait()
+		fail.Store(false)
+	}
+	if n := doctor.liveSources.Load(); n != 0 {
+		t.Errorf("%d sources still open", n)
+	}
+}
+
+// TestMicrophoneFailsWithDevices: with MediaDevices (which a camera-less
+// machine cannot call with, so the call's media alone) the failed
+// microphone is replaced by silence, and said.
+func TestMicrophoneFailsWithDevices(t *testing.T) {
+	e := deviceEngine(t, func(string, string, *audioProcessor) (audioInput, error) {
+		return nil, errors.Join(ErrNoMicrophone, errors.New("unplugged"))
+	})
+	e.media = MediaDevices
+	m := &localMedia{e: e, mic: newLateMic("t", nil), soundDone: make(chan struct{})}
+	m.openSound("t", true, false)
+	if got := m.deviceNote(time.Now()); got != "microphone failed: the patient hears silence" {
+		t.Errorf("note %q", got)
+	}
+	for range 3 {
+		chunk, _, err := m.mic.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range chunk.(*wave.Int16Interleaved).Data {
+			if v != 0 {
+				t.Fatalf("the replaced microphone sent %d, want silence", v)
+			}
+		}
+	}
+	_ = m.mic.Close()
+}
+
+// TestSpeakerLostIsReported: a speaker that stops asking for sound
+// mid-call is said on the call screen, and the patient's level is still
+// measured; the call goes on.
+func TestSpeakerLostIsReported(t *testing.T) {
+	sp := &speaker{opened: time.Now()}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() { // the device: 10 ms periods until it is unplugged
+		defer close(stopped)
+		out := make([]byte, 2*audioRate/100)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				sp.fill(out, nil, audioRate/100)
+			}
+		}
+	}()
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+		return newSyntheticTone(id, nil), nil
+	}, WithPlayback(true))
+	doctor.openSpk = func(string, *audioProcessor) (*speaker, error) { return sp, nil }
+	c := newCallPair(t, doctor, testEngine(t))
+	ds := c.dial()
+	c.doctorRec.waitFor(t, "the patient's sound", 15*time.Second, func(_ []StateEvent, st []Stats) bool {
+		return lastStats(st).AudioLevel > 0.3
+	})
+	c.doctorRec.mu.Lock()
+	playing := lastStats(c.doctorRec.stats).Note
+	c.doctorRec.mu.Unlock()
+	if playing != "" {
+		t.Errorf("note %q while the speaker plays", playing)
+	}
+	close(stop)
+	<-stopped
+	c.doctorRec.waitFor(t, "the speaker said lost", 10*time.Second, func(_ []StateEvent, st []Stats) bool {
+		return strings.Contains(lastStats(st).Note, "speaker lost")
+	})
+	c.doctorRec.waitFor(t, "the patient's level after", 10*time.Second, func(_ []StateEvent, st []Stats) bool {
+		s := lastStats(st)
+		return strings.Contains(s.Note, "speaker lost") && s.AudioLevel > 0.3
+	})
+	if st := ds.State(); st != StateConnected {
+		t.Errorf("state %v after the speaker was lost, want Connected", st)
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+}
+
+// TestLateMicClosedWhileOpening: a call that ends while its microphone is
+// still opening closes the device once it opens, and the source's Close
+// waits for that.
+func TestLateMicClosedWhileOpening(t *testing.T) {
+	var closed atomic.Int32
+	l := newLateMic("t", func() { closed.Add(1) })
+	if _, _, err := l.Read(); err != nil { // silence, at once
+		t.Fatal(err)
+	}
+	in := &countingInput{}
+	go func() { _ = l.Close() }()
+	// Close is waiting for the opening; the device arrives late.
+	for {
+		select {
+		case <-l.closing:
+		default:
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		break
+	}
+	l.attach(in)
+	_ = l.Close() // the second call returns once the first is done
+	if in.closed.Load() != 1 || closed.Load() != 1 {
+		t.Errorf("device closed %d times, source %d times, want 1 and 1", in.closed.Load(), closed.Load())
+	}
+	if _, _, err := l.Read(); err == nil {
+		t.Error("Read after Close gave no error")
+	}
+}
+
+type countingInput struct{ closed atomic.Int32 }
+
+func (c *countingInput) Read() (wave.Audio, func(), error) { return nil, func() {}, io.EOF }
+func (c *countingInput) Close() error                      { c.closed.Add(1); return nil }
