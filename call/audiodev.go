@@ -142,7 +142,7 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 }
 
 // openMicInput is openMicrophone as an Engine's openMic.
-func openMicInput(id, name string, proc *audioProcessor) (audioInput, error) {
+func openMicInput(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error) {
 	m, err := openMicrophone(id, name, nil, proc)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/wave"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
@@ -86,10 +87,11 @@ type Engine struct {
 	// at New, then at each call's opening (sound.go).
 	hasMic, hasSpeaker atomic.Bool
 
-	// openMic and openSpk open a call's microphone and speaker
-	// (openMicrophone, openSpeaker; tests put in devices that are slow to
-	// open, fail, or stop).
-	openMic func(id, name string, proc *audioProcessor) (audioInput, error)
+	// openCam, openMic and openSpk open a call's camera, microphone and
+	// speaker (openCamera, openMicrophone, openSpeaker; tests put in
+	// devices that are slow to open, fail, or stop).
+	openCam func() (sourceInput[image.Image], error)
+	openMic func(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error)
 	openSpk func(name string, proc *audioProcessor) (*speaker, error)
 
 	// codecParams makes each call's VP8 and Opus parameters
@@ -131,6 +133,7 @@ func New(opts ...Option) (*Engine, error) {
 		openMic:           openMicInput,
 		openSpk:           openSpeaker,
 	}
+	e.openCam = e.openCamera
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
 			return nil, err

@@ -26,15 +26,19 @@ type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
 	source       atomic.Pointer[string] // in plain words, describeSource
-	camera       bool                   // video comes from a camera driver, not a synthetic source
+	cameraOn     atomic.Bool            // the picture comes (or is to come) from the camera
+	micOn        atomic.Bool            // the sound, from the microphone
+	srcMu        sync.Mutex             // held to change source from the two above
 	stream       string                 // the one media stream both tracks belong to
 	capture      captureClock
 
-	// The microphone and the speaker open while the call rings
-	// (openSound, sound.go); soundDone is closed once both are open or
-	// given up, and nothing below but the atomics is read before.
-	mic        *lateMic        // the sound's source when it is to be a microphone
-	proc       *audioProcessor // the microphone's processing; nil without one
+	// The camera, the microphone and the speaker open while the call
+	// rings (openDevices, sound.go); soundDone is closed once all are open
+	// or given up, and nothing below but the atomics is read before.
+	cam        *lateSource[image.Image] // the picture's source when it is to be the camera
+	camNote    atomic.Pointer[string]   // why the camera did not open, for the screen
+	mic        *lateMic                 // the sound's source when it is to be a microphone
+	proc       *audioProcessor          // the microphone's processing; nil without one
 	processing atomic.Pointer[string]
 	speaker    atomic.Pointer[speaker] // the call's speaker, once open
 	soundDone  chan struct{}
@@ -266,18 +270,16 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	m.level.Store(int32(levelFull))
 
 	var videoSrc, audioSrc string
-	if e.media == MediaDevices || (e.media == MediaAuto && e.hasCamera) {
-		m.video, err = e.openCamera(m.selector)
-		if err != nil && e.media == MediaDevices {
-			m.close()
-			return nil, err
-		}
-		if err != nil {
-			e.log.Warn("camera unavailable, using synthetic video", "err", err)
-		} else {
-			videoSrc = "camera"
-			m.camera = true
-		}
+	// The camera, the microphone (when the sound is to be one) and the
+	// speaker open on goroutines of their own (openDevices): the OFFER
+	// needs none of them.
+	wantCam := e.media == MediaDevices || (e.media == MediaAuto && e.hasCamera)
+	if wantCam {
+		m.cam = newLateCamera(callID+"-video", e.width, e.height, e.fps, e.sourceClosed)
+		e.sourceOpened()
+		m.video = mediadevices.NewVideoTrack(m.cam, m.selector)
+		videoSrc = "camera"
+		m.cameraOn.Store(true)
 	}
 	if m.video == nil && e.picture != nil {
 		src := newStillVideo(callID+"-video", e.picture, e.width, e.height, e.fps, e.sourceClosed)
@@ -294,14 +296,15 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	m.video.(*mediadevices.VideoTrack).Transform(m.gateVideo)
 
-	// The microphone, when the sound is to be one, and the speaker open on
-	// a goroutine of their own (openSound): the OFFER needs neither.
 	wantMic := e.media != MediaSynthetic
 	if wantMic {
 		m.mic = newLateMic(callID+"-audio", e.sourceClosed)
 		e.sourceOpened()
 		m.audio = mediadevices.NewAudioTrack(m.mic, m.selector)
-		audioSrc = "microphone"
+		if e.hasMic.Load() { // as at the last look, until it is open
+			audioSrc = "microphone"
+			m.micOn.Store(true)
+		}
 		m.setProcessing(e.audioProc.String())
 	} else {
 		e.sourceOpened()
@@ -312,45 +315,11 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 		m.setProcessing("")
 	}
 	m.audio.(*mediadevices.AudioTrack).Transform(m.gateAudio)
+	// What the call is to use, until the openings say otherwise.
+	m.setSource(describeSource(e.media, videoSrc == "camera", audioSrc == "microphone"))
 	m.soundDone = make(chan struct{})
-	go m.openSound(callID, wantMic, e.playback)
-
-	src := describeSource(e.media, videoSrc == "camera", audioSrc == "microphone")
-	m.setSource(src)
+	go m.openDevices(callID, wantCam, wantMic, e.playback)
 	return m, nil
-}
-
-// openCamera opens the best camera for the configured size and rate.
-func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track, error) {
-	var id string
-	if e.cameraName != "" {
-		var err error
-		if id, err = cameraID(e.cameraName); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
-		}
-	}
-	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
-		Video: func(c *mediadevices.MediaTrackConstraints) {
-			c.Width = prop.Int(e.width)
-			c.Height = prop.Int(e.height)
-			c.FrameRate = prop.Float(e.fps)
-			if id != "" {
-				c.DeviceID = prop.String(id)
-			}
-		},
-		Codec: sel,
-	})
-	if err != nil {
-		// docs/stack.md, "mediadevices": with no camera this is "failed to find the best driver
-		// that fits the constraints"; say it plainly.
-		return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
-	}
-	tracks := stream.GetVideoTracks()
-	if len(tracks) == 0 {
-		return nil, ErrNoCamera
-	}
-	e.sourceOpened()
-	return tracks[0], nil
 }
 
 // gateVideo applies the adaptation's rung and the camera switch
@@ -473,10 +442,6 @@ func (m *localMedia) close() {
 		var errs []error
 		if m.video != nil {
 			errs = append(errs, m.video.Close())
-			if m.camera {
-				// A camera track closes the driver, not one of our sources.
-				m.e.sourceClosed()
-			}
 		}
 		if m.audio != nil {
 			m.encMu.Lock()
@@ -484,8 +449,9 @@ func (m *localMedia) close() {
 			m.encMu.Unlock()
 			errs = append(errs, m.audio.Close())
 		}
-		// The audio track's close waited for the microphone's opening
-		// (lateMic.Close); the speaker's may still be under way.
+		// The tracks' closes waited for the camera's and the
+		// microphone's opening (lateSource.Close); the speaker's may still
+		// be under way.
 		if m.soundDone != nil {
 			<-m.soundDone
 		}

@@ -2,6 +2,8 @@ package call
 
 import (
 	"errors"
+	"image"
+	"image/color"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -13,10 +15,11 @@ import (
 
 // deviceEngine is a doctor's engine whose sound is to come from devices
 // (MediaAuto), with no camera, and whose microphone opens through open.
-func deviceEngine(t *testing.T, open func(id, name string, proc *audioProcessor) (audioInput, error), opts ...Option) *Engine {
+func deviceEngine(t *testing.T, open func(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error), opts ...Option) *Engine {
 	t.Helper()
 	e := testEngine(t, append([]Option{WithMedia(MediaAuto)}, opts...)...)
 	e.hasCamera = false
+	e.openCam = func() (sourceInput[image.Image], error) { return nil, ErrNoCamera }
 	e.openMic = open
 	e.openSpk = func(string, *audioProcessor) (*speaker, error) { return nil, ErrNoPlayback }
 	return e
@@ -36,7 +39,7 @@ func lastStats(st []Stats) Stats {
 // it.
 func TestOfferDoesNotWaitForTheMicrophone(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (sourceInput[wave.Audio], error) {
 		close(entered)
 		<-release
 		return newSyntheticTone(id, nil), nil
@@ -81,7 +84,7 @@ func TestOfferDoesNotWaitForTheMicrophone(t *testing.T) {
 func TestMicrophoneFailsWhileRinging(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
-	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (sourceInput[wave.Audio], error) {
 		if fail.Load() {
 			return nil, ErrNoMicrophone
 		}
@@ -127,12 +130,12 @@ func TestMicrophoneFailsWhileRinging(t *testing.T) {
 // machine cannot call with, so the call's media alone) the failed
 // microphone is replaced by silence, and said.
 func TestMicrophoneFailsWithDevices(t *testing.T) {
-	e := deviceEngine(t, func(string, string, *audioProcessor) (audioInput, error) {
+	e := deviceEngine(t, func(string, string, *audioProcessor) (sourceInput[wave.Audio], error) {
 		return nil, errors.Join(ErrNoMicrophone, errors.New("unplugged"))
 	})
 	e.media = MediaDevices
 	m := &localMedia{e: e, mic: newLateMic("t", nil), soundDone: make(chan struct{})}
-	m.openSound("t", true, false)
+	m.openDevices("t", false, true, false)
 	if got := m.deviceNote(time.Now()); got != "microphone failed: the patient hears silence" {
 		t.Errorf("note %q", got)
 	}
@@ -170,7 +173,7 @@ func TestSpeakerLostIsReported(t *testing.T) {
 			}
 		}
 	}()
-	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (audioInput, error) {
+	doctor := deviceEngine(t, func(id, _ string, _ *audioProcessor) (sourceInput[wave.Audio], error) {
 		return newSyntheticTone(id, nil), nil
 	}, WithPlayback(true))
 	doctor.openSpk = func(string, *audioProcessor) (*speaker, error) { return sp, nil }
@@ -237,3 +240,91 @@ type countingInput struct{ closed atomic.Int32 }
 
 func (c *countingInput) Read() (wave.Audio, func(), error) { return nil, func() {}, io.EOF }
 func (c *countingInput) Close() error                      { c.closed.Add(1); return nil }
+
+// cameraEngine is deviceEngine with a camera, opened by open, and the
+// synthetic tone for its microphone.
+func cameraEngine(t *testing.T, open func() (sourceInput[image.Image], error)) *Engine {
+	e := deviceEngine(t, func(id, _ string, _ *audioProcessor) (sourceInput[wave.Audio], error) {
+		return newSyntheticTone(id, nil), nil
+	})
+	e.hasCamera = true
+	e.openCam = open
+	return e
+}
+
+// whiteCamera is a camera whose picture is white.
+func whiteCamera(e *Engine) sourceInput[image.Image] {
+	img := image.NewRGBA(image.Rect(0, 0, e.width, e.height))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	img.Set(0, 0, color.Black)
+	return newStillVideo("white", img, e.width, e.height, e.fps, nil)
+}
+
+// TestOfferDoesNotWaitForTheCamera: the camera opens while the call rings.
+// With its opening held up, the OFFER still goes out, the call connects
+// and the patient sees black; once it opens, the patient sees it.
+func TestOfferDoesNotWaitForTheCamera(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var doctor *Engine
+	doctor = cameraEngine(t, func() (sourceInput[image.Image], error) {
+		close(entered)
+		<-release
+		return whiteCamera(doctor), nil
+	})
+	c := newCallPair(t, doctor, testEngine(t))
+	ds := c.dial()
+	<-entered
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	if n := c.toPatient.count(SignalOffer); n != 1 {
+		t.Fatalf("%d OFFERs sent while the camera was opening, want 1", n)
+	}
+	ps := c.patientSession(10 * time.Second)
+	waitFrames(t, ps, 5, 15*time.Second)
+	if img, _ := ps.Frame(); img == nil || meanLuma(img.Pix) > 40 {
+		t.Errorf("before the camera opened the patient saw a picture of mean luma %.0f, want black", meanLuma(img.Pix))
+	}
+	close(release)
+	c.patientRec.waitFor(t, "the camera's white picture at the patient", 10*time.Second, func([]StateEvent, []Stats) bool {
+		img, _ := ps.Frame()
+		return img != nil && meanLuma(img.Pix) > 200
+	})
+	if got := ds.MediaSource(); got != "devices" {
+		t.Errorf("MediaSource = %q", got)
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+	if n := doctor.liveSources.Load(); n != 0 {
+		t.Errorf("%d sources still open", n)
+	}
+}
+
+// TestCameraFailsWhileRinging: a camera that fails to open while the call
+// rings is replaced by the synthetic picture (MediaAuto), the call goes on
+// and its screen says so.
+func TestCameraFailsWhileRinging(t *testing.T) {
+	doctor := cameraEngine(t, func() (sourceInput[image.Image], error) {
+		return nil, errors.Join(ErrNoCamera, errors.New("unplugged"))
+	})
+	c := newCallPair(t, doctor, testEngine(t))
+	ds := c.dial()
+	ps := c.patientSession(10 * time.Second)
+	c.doctorRec.waitFor(t, "the note", 15*time.Second, func(_ []StateEvent, st []Stats) bool {
+		return lastStats(st).Note == "camera failed: the patient sees a test picture"
+	})
+	waitFrames(t, ps, 5, 15*time.Second)
+	if img, _ := ps.Frame(); img == nil || meanLuma(img.Pix) < 60 {
+		t.Errorf("the patient sees no test picture in place of the camera")
+	}
+	if got := ds.MediaSource(); got != "synthetic video (no camera found), microphone" {
+		t.Errorf("MediaSource = %q", got)
+	}
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+	if n := doctor.liveSources.Load(); n != 0 {
+		t.Errorf("%d sources still open", n)
+	}
+}
