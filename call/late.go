@@ -25,10 +25,14 @@ type sourceInput[T any] interface {
 // reads the device, or its replacement.
 //
 // pion binds the track when the ANSWER is applied, and mediadevices then
-// reads one chunk or frame to learn the format, so the first placeholder
-// comes at once (see newPacer) and has the device's format: 48 kHz mono
-// 16-bit sound, a 4:2:0 picture of the size asked of the camera (the VP8
-// encoder starts again at a new size, vp8Encoder.encode).
+// reads one chunk or frame to learn the format, inside pion's
+// SetRemoteDescription, which the session's loop waits for (and with it the
+// patient's candidates). So the first read is always a placeholder, at once
+// (see newPacer), even when the device is already attached: a device just
+// started gives its first chunk a period or more later. The placeholder has
+// the device's format: 48 kHz mono 16-bit sound, a 4:2:0 picture of the
+// size asked of the camera (the VP8 encoder starts again at a new size,
+// vp8Encoder.encode).
 type lateSource[T any] struct {
 	id          string
 	pace        *pacer
@@ -36,6 +40,7 @@ type lateSource[T any] struct {
 	onClose     func()
 
 	live    atomic.Pointer[sourceInput[T]]
+	read    atomic.Bool   // the first read is over
 	closing chan struct{} // closed by Close
 	opened  chan struct{} // closed when the opening is over, device or not
 	once    sync.Once
@@ -106,7 +111,7 @@ func (l *lateSource[T]) ID() string { return l.id }
 // Read returns the device's next chunk or frame once it is open, the
 // placeholder when due before that.
 func (l *lateSource[T]) Read() (T, func(), error) {
-	if in := l.input(); in != nil {
+	if in := l.input(); in != nil && l.read.Swap(true) {
 		return in.Read()
 	}
 	if _, ok := l.pace.wait(); !ok {

@@ -102,7 +102,9 @@ func TestMicrophoneFailsWhileRinging(t *testing.T) {
 		c.doctorRec.mu.Lock()
 		note := lastStats(c.doctorRec.stats).Note
 		c.doctorRec.mu.Unlock()
-		if note != want {
+		// With nothing to say of the microphone the note may be the
+		// adaptation's (a busy machine's loopback looks lossy).
+		if (want == "" && strings.Contains(note, "microphone")) || (want != "" && note != want) {
 			t.Errorf("call %d: note %q, want %q", call+1, note, want)
 		}
 		if st := ds.State(); st != StateConnected {
@@ -185,7 +187,7 @@ func TestSpeakerLostIsReported(t *testing.T) {
 	c.doctorRec.mu.Lock()
 	playing := lastStats(c.doctorRec.stats).Note
 	c.doctorRec.mu.Unlock()
-	if playing != "" {
+	if strings.Contains(playing, "speaker") {
 		t.Errorf("note %q while the speaker plays", playing)
 	}
 	close(stop)
@@ -328,3 +330,43 @@ func TestCameraFailsWhileRinging(t *testing.T) {
 		t.Errorf("%d sources still open", n)
 	}
 }
+
+// TestLateSourceFirstReadAtOnce: the first read, which mediadevices makes
+// inside pion's SetRemoteDescription to learn the format, is the
+// placeholder at once even when the device is attached and has nothing
+// yet; the reads after it are the device's.
+func TestLateSourceFirstReadAtOnce(t *testing.T) {
+	l := newLateMic("t", nil)
+	in := &blockingInput{reads: make(chan struct{}, 4), release: make(chan struct{})}
+	l.attach(in)
+	chunk, _, err := l.Read()
+	if err != nil || chunk == nil {
+		t.Fatalf("first Read = %v, %v", chunk, err)
+	}
+	select {
+	case <-in.reads:
+		t.Fatal("the first Read waited for the device")
+	default:
+	}
+	got := make(chan error, 1)
+	go func() { _, _, err := l.Read(); got <- err }()
+	<-in.reads // the second Read is the device's
+	close(in.release)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close()
+}
+
+// blockingInput is a device whose reads wait for release.
+type blockingInput struct {
+	reads   chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingInput) Read() (wave.Audio, func(), error) {
+	b.reads <- struct{}{}
+	<-b.release
+	return wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate}), func() {}, nil
+}
+func (b *blockingInput) Close() error { return nil }
