@@ -64,13 +64,12 @@ func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 // default, or the one chosen by name) as 48 kHz mono 16-bit chunks. A call
 // reads it through its lateMic.
 type microphone struct {
-	id      string
-	ctx     *malgo.AllocatedContext
-	dev     *malgo.Device
-	chunks  chan []int16
-	done    chan struct{}
-	once    sync.Once
-	onClose func()
+	id     string
+	ctx    *malgo.AllocatedContext
+	dev    *malgo.Device
+	chunks chan []int16
+	done   chan struct{}
+	once   sync.Once
 
 	// lost is set while the device delivers nothing (unplugged, its sound
 	// server gone); Read then gives silence so the call goes on. timer is
@@ -87,7 +86,7 @@ const micStall = 500 * time.Millisecond
 // openMicrophone opens the capture device called name (the default when
 // empty). With proc, each chunk is run through the audio processing before
 // it is handed on.
-func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*microphone, error) {
+func openMicrophone(id, name string, proc *audioProcessor) (*microphone, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
@@ -103,7 +102,7 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
 	}
 	defer freeID()
-	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{}), onClose: onClose}
+	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{})}
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
 	cfg.Capture.DeviceID = devID
 	cfg.Capture.Format = malgo.FormatS16
@@ -143,7 +142,7 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 
 // openMicInput is openMicrophone as an Engine's openMic.
 func openMicInput(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error) {
-	m, err := openMicrophone(id, name, nil, proc)
+	m, err := openMicrophone(id, name, proc)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +198,6 @@ func (m *microphone) Close() error {
 		close(m.done)
 		m.dev.Uninit()
 		freeAudioContext(m.ctx)
-		if m.onClose != nil {
-			m.onClose()
-		}
 	})
 	return nil
 }

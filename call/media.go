@@ -33,7 +33,7 @@ type localMedia struct {
 	capture      captureClock
 
 	// The camera, the microphone and the speaker open while the call
-	// rings (openDevices, sound.go); soundDone is closed once all are open
+	// rings (openDevices, opendevices.go); soundDone is closed once all are open
 	// or given up, and nothing below but the atomics is read before.
 	cam        *lateSource[image.Image] // the picture's source when it is to be the camera
 	camNote    atomic.Pointer[string]   // why the camera did not open, for the screen
