@@ -78,10 +78,10 @@ interop/node_modules: interop/package.json interop/package-lock.json
 
 # Real libwebrtc peers: headless Chromium as the patient against the console
 # in tmux, and as the doctor against the simulated patient; and the sound
-# tests (systest/sound_test.go, echo_test.go) on a PulseAudio server each
-# starts for itself.
+# tests (systest/sound_test.go, sound_devices_test.go, echo_test.go) on a
+# PulseAudio server each starts for itself.
 interop: build interop/node_modules
-	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 5m -run TestInterop -count=1 -v ./systest/'
+	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole exec $(GO) test -timeout 10m -run TestInterop -count=1 -v ./systest/'
 
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.

@@ -61,15 +61,15 @@ func hasAudioDevice(k DeviceKind, name string) (bool, error) {
 }
 
 // microphone is a mediadevices AudioSource reading a capture device (the
-// default, or the one chosen by name) as 48 kHz mono 16-bit chunks.
+// default, or the one chosen by name) as 48 kHz mono 16-bit chunks. A call
+// reads it through its lateMic.
 type microphone struct {
-	id      string
-	ctx     *malgo.AllocatedContext
-	dev     *malgo.Device
-	chunks  chan []int16
-	done    chan struct{}
-	once    sync.Once
-	onClose func()
+	id     string
+	ctx    *malgo.AllocatedContext
+	dev    *malgo.Device
+	chunks chan []int16
+	done   chan struct{}
+	once   sync.Once
 
 	// lost is set while the device delivers nothing (unplugged, its sound
 	// server gone); Read then gives silence so the call goes on. timer is
@@ -86,7 +86,7 @@ const micStall = 500 * time.Millisecond
 // openMicrophone opens the capture device called name (the default when
 // empty). With proc, each chunk is run through the audio processing before
 // it is handed on.
-func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*microphone, error) {
+func openMicrophone(id, name string, proc *audioProcessor) (*microphone, error) {
 	ctx, err := audioContext()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
@@ -102,7 +102,7 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 		return nil, fmt.Errorf("%w: %v", ErrNoMicrophone, err)
 	}
 	defer freeID()
-	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{}), onClose: onClose}
+	m := &microphone{id: id, ctx: ctx, chunks: make(chan []int16, 16), done: make(chan struct{})}
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
 	cfg.Capture.DeviceID = devID
 	cfg.Capture.Format = malgo.FormatS16
@@ -140,8 +140,20 @@ func openMicrophone(id, name string, onClose func(), proc *audioProcessor) (*mic
 	return m, nil
 }
 
+// openMicInput is openMicrophone as an Engine's openMic.
+func openMicInput(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error) {
+	m, err := openMicrophone(id, name, proc)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ID names the source for mediadevices.
 func (m *microphone) ID() string { return m.id }
+
+// isLost reports whether the device has stopped delivering.
+func (m *microphone) isLost() bool { return m.lost.Load() }
 
 // maxMicBacklog is how many captured chunks (10 ms each) may wait behind
 // the one Read returns; older ones are dropped.
@@ -186,9 +198,6 @@ func (m *microphone) Close() error {
 		close(m.done)
 		m.dev.Uninit()
 		freeAudioContext(m.ctx)
-		if m.onClose != nil {
-			m.onClose()
-		}
 	})
 	return nil
 }
@@ -206,6 +215,12 @@ type speaker struct {
 	// silence included: it is the echo canceller's far end.
 	proc   *audioProcessor
 	played []int16 // fill's own
+
+	// The device asks for sound every period while it plays, silence or
+	// not, so one that stops asking is gone (its sink unloaded, unplugged):
+	// lastFill is when it last asked (Unix ns), opened when it started.
+	lastFill atomic.Int64
+	opened   time.Time
 }
 
 // maxSpeakerBuffer bounds the playback buffer (200 ms, and the longest
@@ -247,10 +262,22 @@ func openSpeaker(name string, proc *audioProcessor) (*speaker, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoPlayback, err)
 	}
 	s.dev = dev
+	s.opened = time.Now()
 	return s, nil
 }
 
+// stalled reports whether the device has asked for no sound for micStall
+// (the microphone's limit, for the same reason) by now.
+func (s *speaker) stalled(now time.Time) bool {
+	last := s.opened
+	if ns := s.lastFill.Load(); ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return now.Sub(last) > micStall
+}
+
 func (s *speaker) fill(out, _ []byte, frames uint32) {
+	s.lastFill.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	n := min(int(frames), len(s.buf), len(out)/2)
 	for i := 0; i < n; i++ {
@@ -289,7 +316,12 @@ func (s *speaker) write(pcm []float32, hold time.Duration) {
 	}
 }
 
+// close stops and releases the device (a speaker made without one, in
+// tests, has nothing to release).
 func (s *speaker) close() {
+	if s.dev == nil {
+		return
+	}
 	s.dev.Uninit()
 	freeAudioContext(s.ctx)
 }

@@ -283,13 +283,12 @@ func (m *localMedia) closeProcessing() {
 	if m.proc != nil {
 		m.proc.close()
 	}
-	m.processing = ""
 }
 
 // AudioProcessing says which processing runs on this call's microphone,
 // e.g. "aec+ns+agc"; "off" when it runs unprocessed, "" when the call's
 // sound is not a microphone (the synthetic tone needs none).
-func (s *Session) AudioProcessing() string { return s.media.processing }
+func (s *Session) AudioProcessing() string { return *s.media.processing.Load() }
 
 // ParseAudioProcessing reads a flag's value: "on" (everything), "off"
 // (nothing), or the steps wanted joined by "," or "+", of aec (echo
@@ -331,17 +330,8 @@ func ParseAudioProcessing(s string) (AudioProcessing, error) {
 // AudioProcessing says what runs on the microphone calls use, e.g.
 // "aec+ns+agc" or "off"; "" when calls have no microphone.
 func (e *Engine) AudioProcessing() string {
-	if e.media == MediaSynthetic || (e.media == MediaAuto && !e.hasMic) {
+	if e.media == MediaSynthetic || (e.media == MediaAuto && !e.hasMic.Load()) {
 		return ""
 	}
 	return e.audioProc.String()
-}
-
-// deviceNote says on the call screen (Stats.Note) that the microphone was
-// lost mid-call, or is empty.
-func (m *localMedia) deviceNote() string {
-	if m.mic != nil && m.mic.lost.Load() {
-		return "microphone lost: the patient hears silence"
-	}
-	return ""
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/wave"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
@@ -81,7 +82,17 @@ type Engine struct {
 	now               func() time.Time
 	picture           image.Image // WithPicture: the synthetic camera's still picture
 
-	hasCamera, hasMic, hasSpeaker bool
+	hasCamera bool
+	// Whether the microphone and the speaker were there at the last look:
+	// at New, then at each call's opening (sound.go).
+	hasMic, hasSpeaker atomic.Bool
+
+	// openCam, openMic and openSpk open a call's camera, microphone and
+	// speaker (openCamera, openMicrophone, openSpeaker; tests put in
+	// devices that are slow to open, fail, or stop).
+	openCam func() (sourceInput[image.Image], error)
+	openMic func(id, name string, proc *audioProcessor) (sourceInput[wave.Audio], error)
+	openSpk func(name string, proc *audioProcessor) (*speaker, error)
 
 	// codecParams makes each call's VP8 and Opus parameters
 	// (newCodecParams; tests make it fail).
@@ -119,7 +130,10 @@ func New(opts ...Option) (*Engine, error) {
 		audioProc:         DefaultAudioProcessing(),
 		now:               time.Now,
 		codecParams:       newCodecParams,
+		openMic:           openMicInput,
+		openSpk:           openSpeaker,
 	}
+	e.openCam = e.openCamera
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
 			return nil, err
@@ -133,19 +147,22 @@ func New(opts ...Option) (*Engine, error) {
 		if e.hasCamera, err = cameraPresent(e.cameraName); err != nil {
 			return nil, err
 		}
-		if e.hasMic, err = hasAudioDevice(DeviceMicrophone, e.micName); err != nil {
+		mic, err := hasAudioDevice(DeviceMicrophone, e.micName)
+		if err != nil {
 			return nil, err
 		}
+		e.hasMic.Store(mic)
 	}
 	if e.playback {
-		var err error
-		if e.hasSpeaker, err = hasAudioDevice(DeviceSpeaker, e.speakerName); err != nil {
+		spk, err := hasAudioDevice(DeviceSpeaker, e.speakerName)
+		if err != nil {
 			return nil, err
 		}
+		e.hasSpeaker.Store(spk)
 	}
-	src := describeSource(e.media, e.hasCamera, e.hasMic)
+	src := describeSource(e.media, e.hasCamera, e.hasMic.Load())
 	e.source.Store(&src)
-	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker, "ice_servers", len(e.iceServers),
+	e.log.Info("call engine ready", "media", src, "speaker", e.hasSpeaker.Load(), "ice_servers", len(e.iceServers),
 		"ice_transport_policy", e.icePolicy.String())
 	return e, nil
 }

@@ -34,8 +34,8 @@ func (s *Session) loop() {
 				}
 				sample.AudioOnly = sample.AudioOnly || s.adapt.level == levelAudioOnly
 				sample.Note = s.adapt.note
-				if note := s.media.deviceNote(); note != "" {
-					sample.Note = note // a lost microphone matters more than a rung
+				if note := s.media.deviceNote(time.Now()); note != "" {
+					sample.Note = note // a lost device matters more than a rung
 				}
 				s.emit(StatsEvent{Peer: s.peer, Stats: sample})
 			}

@@ -25,13 +25,25 @@ import (
 type localMedia struct {
 	video, audio mediadevices.Track
 	selector     *mediadevices.CodecSelector
-	source       string
-	camera       bool            // video comes from a camera driver, not a synthetic source
-	proc         *audioProcessor // the microphone's processing; nil without one
-	mic          *microphone     // the real microphone, if the sound is one
-	processing   string          // what of it is on, AudioProcessing.String
-	stream       string          // the one media stream both tracks belong to
+	source       atomic.Pointer[string] // in plain words, describeSource
+	cameraOn     atomic.Bool            // the picture comes (or is to come) from the camera
+	micOn        atomic.Bool            // the sound, from the microphone
+	srcMu        sync.Mutex             // held to change source from the two above
+	stream       string                 // the one media stream both tracks belong to
 	capture      captureClock
+
+	// The camera, the microphone and the speaker open while the call
+	// rings (openDevices, opendevices.go); soundDone is closed once all are open
+	// or given up, and nothing below but the atomics is read before.
+	cam        *lateSource[image.Image] // the picture's source when it is to be the camera
+	camNote    atomic.Pointer[string]   // why the camera did not open, for the screen
+	mic        *lateMic                 // the sound's source when it is to be a microphone
+	proc       *audioProcessor          // the microphone's processing; nil without one
+	processing atomic.Pointer[string]
+	speaker    atomic.Pointer[speaker] // the call's speaker, once open
+	soundDone  chan struct{}
+	micNote    atomic.Pointer[string] // why the microphone did not open, for the screen
+	spkNote    atomic.Pointer[string] // the same for the speaker
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64
@@ -258,18 +270,16 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	m.level.Store(int32(levelFull))
 
 	var videoSrc, audioSrc string
-	if e.media == MediaDevices || (e.media == MediaAuto && e.hasCamera) {
-		m.video, err = e.openCamera(m.selector)
-		if err != nil && e.media == MediaDevices {
-			m.close()
-			return nil, err
-		}
-		if err != nil {
-			e.log.Warn("camera unavailable, using synthetic video", "err", err)
-		} else {
-			videoSrc = "camera"
-			m.camera = true
-		}
+	// The camera, the microphone (when the sound is to be one) and the
+	// speaker open on goroutines of their own (openDevices): the OFFER
+	// needs none of them.
+	wantCam := e.media == MediaDevices || (e.media == MediaAuto && e.hasCamera)
+	if wantCam {
+		m.cam = newLateCamera(callID+"-video", e.width, e.height, e.fps, e.sourceClosed)
+		e.sourceOpened()
+		m.video = mediadevices.NewVideoTrack(m.cam, m.selector)
+		videoSrc = "camera"
+		m.cameraOn.Store(true)
 	}
 	if m.video == nil && e.picture != nil {
 		src := newStillVideo(callID+"-video", e.picture, e.width, e.height, e.fps, e.sourceClosed)
@@ -286,71 +296,30 @@ func (e *Engine) openMedia(callID string) (*localMedia, error) {
 	}
 	m.video.(*mediadevices.VideoTrack).Transform(m.gateVideo)
 
-	if e.media == MediaDevices || (e.media == MediaAuto && e.hasMic) {
-		m.proc, m.processing = e.startAudioProcessing()
-		mic, err := openMicrophone(callID+"-audio", e.micName, e.sourceClosed, m.proc)
-		if err != nil && e.media == MediaDevices {
-			m.close()
-			return nil, err
-		}
-		if err != nil {
-			e.log.Warn("microphone unavailable, using synthetic tone", "err", err)
-			m.closeProcessing()
-		} else {
-			e.sourceOpened()
-			m.mic = mic
-			m.audio = mediadevices.NewAudioTrack(mic, m.selector)
+	wantMic := e.media != MediaSynthetic
+	if wantMic {
+		m.mic = newLateMic(callID+"-audio", e.sourceClosed)
+		e.sourceOpened()
+		m.audio = mediadevices.NewAudioTrack(m.mic, m.selector)
+		if e.hasMic.Load() { // as at the last look, until it is open
 			audioSrc = "microphone"
+			m.micOn.Store(true)
 		}
-	}
-	if m.audio == nil {
+		m.setProcessing(e.audioProc.String())
+	} else {
 		e.sourceOpened()
 		tone := newSyntheticTone(callID+"-audio", e.sourceClosed)
 		tone.captured = m.capture.audioSourceCaptured
 		m.audio = mediadevices.NewAudioTrack(tone, m.selector)
 		audioSrc = "synthetic"
+		m.setProcessing("")
 	}
 	m.audio.(*mediadevices.AudioTrack).Transform(m.gateAudio)
-
-	m.source = describeSource(e.media, videoSrc == "camera", audioSrc == "microphone")
-	if e.media == MediaSynthetic {
-		m.source = "synthetic"
-	}
-	e.source.Store(&m.source)
+	// What the call is to use, until the openings say otherwise.
+	m.setSource(describeSource(e.media, videoSrc == "camera", audioSrc == "microphone"))
+	m.soundDone = make(chan struct{})
+	go m.openDevices(callID, wantCam, wantMic, e.playback)
 	return m, nil
-}
-
-// openCamera opens the best camera for the configured size and rate.
-func (e *Engine) openCamera(sel *mediadevices.CodecSelector) (mediadevices.Track, error) {
-	var id string
-	if e.cameraName != "" {
-		var err error
-		if id, err = cameraID(e.cameraName); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
-		}
-	}
-	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
-		Video: func(c *mediadevices.MediaTrackConstraints) {
-			c.Width = prop.Int(e.width)
-			c.Height = prop.Int(e.height)
-			c.FrameRate = prop.Float(e.fps)
-			if id != "" {
-				c.DeviceID = prop.String(id)
-			}
-		},
-		Codec: sel,
-	})
-	if err != nil {
-		// docs/stack.md, "mediadevices": with no camera this is "failed to find the best driver
-		// that fits the constraints"; say it plainly.
-		return nil, fmt.Errorf("%w: %v", ErrNoCamera, err)
-	}
-	tracks := stream.GetVideoTracks()
-	if len(tracks) == 0 {
-		return nil, ErrNoCamera
-	}
-	e.sourceOpened()
-	return tracks[0], nil
 }
 
 // gateVideo applies the adaptation's rung and the camera switch
@@ -473,16 +442,21 @@ func (m *localMedia) close() {
 		var errs []error
 		if m.video != nil {
 			errs = append(errs, m.video.Close())
-			if m.camera {
-				// A camera track closes the driver, not one of our sources.
-				m.e.sourceClosed()
-			}
 		}
 		if m.audio != nil {
 			m.encMu.Lock()
 			m.audioEnc = nil // no SetBitRate from here on (setAudioBitrate)
 			m.encMu.Unlock()
 			errs = append(errs, m.audio.Close())
+		}
+		// The tracks' closes waited for the camera's and the
+		// microphone's opening (lateSource.Close); the speaker's may still
+		// be under way.
+		if m.soundDone != nil {
+			<-m.soundDone
+		}
+		if sp := m.speaker.Load(); sp != nil {
+			sp.close()
 		}
 		m.closeProcessing()
 		<-m.ctlDone // closed sources end any encoder wait it was stuck in

@@ -20,8 +20,9 @@ const (
 	// MediaAuto uses the camera and microphone when present and synthetic
 	// media for whichever is missing, saying so in Engine.MediaSource.
 	MediaAuto
-	// MediaDevices requires the camera and microphone; a call fails (EndFailed)
-	// if they cannot be opened.
+	// MediaDevices uses the camera and microphone and nothing synthetic.
+	// They open while the call rings; one that fails to is replaced by a
+	// black picture or silence, and the call screen says so (Stats.Note).
 	MediaDevices
 	// MediaSynthetic always uses a moving test picture with a clock and a
 	// 440 Hz tone.

@@ -277,8 +277,10 @@ func clamp8(v int32) uint8 {
 // and hybrid) into 48 kHz mono, measures its level and plays it when an
 // output device exists. Playback problems never affect the call.
 type remoteAudio struct {
-	track   *webrtc.TrackRemote
-	speaker *speaker
+	track *webrtc.TrackRemote
+	// speaker is the call's speaker once it is open (it opens while the
+	// call rings, localMedia.openSound); nil, or holding nil, plays nothing.
+	speaker *atomic.Pointer[speaker]
 
 	mu      sync.Mutex
 	sumSq   float64
@@ -335,7 +337,9 @@ func (a *remoteAudio) run() {
 			hold = a.playout.audioHold(uint32(a.track.SSRC()), pkt.Timestamp, float64(a.track.Codec().ClockRate), handed)
 		}
 		if a.speaker != nil {
-			a.speaker.write(pcm[:n], hold)
+			if sp := a.speaker.Load(); sp != nil {
+				sp.write(pcm[:n], hold)
+			}
 		}
 		if click {
 			// The click plays onset samples after the first one handed over,

@@ -195,7 +195,7 @@ func (e *Engine) start(peer string, r role, offer *webrtc.SessionDescription, ou
 		s.setState(StateConnecting, nil)
 		s.setupTimer = time.NewTimer(e.setupTimeout)
 	}
-	log.Info("call started", "media", m.source)
+	log.Info("call started", "media", *m.source.Load())
 	go s.loop()
 	return s, nil
 }
@@ -299,8 +299,9 @@ func (s *Session) Reason() EndReason { return EndReason(s.reason.Load()) }
 // Peer returns the address the session was created for.
 func (s *Session) Peer() string { return s.peer }
 
-// MediaSource says where this call's picture and sound come from.
-func (s *Session) MediaSource() string { return s.media.source }
+// MediaSource says where this call's picture and sound come from; it
+// changes if a device fails to open while the call rings.
+func (s *Session) MediaSource() string { return *s.media.source.Load() }
 
 // SetMicMuted mutes (sends silence) or unmutes the microphone.
 func (s *Session) SetMicMuted(muted bool) { s.media.micMuted.Store(muted) }
@@ -355,21 +356,10 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		s.video.Store(v)
 		s.startWorker(v.run)
 	case webrtc.RTPCodecTypeAudio:
-		a := &remoteAudio{track: track, playout: s.playout}
+		a := &remoteAudio{track: track, playout: s.playout, speaker: &s.media.speaker}
 		a.sync.Store(s.lipSync)
 		s.audio.Store(a)
-		s.startWorker(func() {
-			if s.e.hasSpeaker {
-				sp, err := openSpeaker(s.e.speakerName, s.media.proc)
-				if err != nil {
-					s.log.Warn("no audio playback; level meter only", "err", err)
-				} else {
-					a.speaker = sp
-					defer sp.close()
-				}
-			}
-			a.run()
-		})
+		s.startWorker(a.run)
 	}
 }
 

@@ -34,9 +34,30 @@ type pulseServer struct {
 	cmd *exec.Cmd
 }
 
-// startPulse starts a PulseAudio daemon for the test and stops it at the
-// end. Missing programs are a failure with what to install, never a skip.
+// pulseDevices are the modules of the test's sound server: the speaker,
+// the microphone's sink and the microphone, the defaults.
+var pulseDevices = []string{
+	"load-module module-null-sink sink_name=speaker " + pulseSink + " sink_properties=device.description=Speaker",
+	"load-module module-null-sink sink_name=mic " + pulseSink + " sink_properties=device.description=Microphone",
+	"load-module module-remap-source master=mic.monitor source_name=microphone source_properties=device.description=Microphone",
+	"set-default-sink speaker",
+	"set-default-source microphone",
+}
+
+// pulseSink is the null sinks' format.
+var pulseSink = fmt.Sprintf("rate=%d channels=1 format=s16le", pulseRate)
+
+// startPulse starts a PulseAudio daemon for the test with pulseDevices and
+// stops it at the end. Missing programs are a failure with what to
+// install, never a skip.
 func startPulse(t testing.TB) *pulseServer {
+	t.Helper()
+	return startPulseWith(t, pulseDevices, "Default Source: microphone")
+}
+
+// startPulseWith starts a PulseAudio daemon that runs commands (default.pa
+// lines) once it listens, ready when its pactl info holds ready.
+func startPulseWith(t testing.TB, commands []string, ready string) *pulseServer {
 	t.Helper()
 	for _, prog := range []string{"pulseaudio", "pactl", "parec", "pacat"} {
 		if _, err := exec.LookPath(prog); err != nil {
@@ -49,16 +70,7 @@ func startPulse(t testing.TB) *pulseServer {
 		t.Fatal(err)
 	}
 	script := filepath.Join(dir, "default.pa")
-	sink := fmt.Sprintf("rate=%d channels=1 format=s16le", pulseRate)
-	conf := strings.Join([]string{
-		"load-module module-native-protocol-unix",
-		"load-module module-null-sink sink_name=speaker " + sink + " sink_properties=device.description=Speaker",
-		"load-module module-null-sink sink_name=mic " + sink + " sink_properties=device.description=Microphone",
-		"load-module module-remap-source master=mic.monitor source_name=microphone source_properties=device.description=Microphone",
-		"set-default-sink speaker",
-		"set-default-source microphone",
-		"",
-	}, "\n")
+	conf := strings.Join(append(append([]string{"load-module module-native-protocol-unix"}, commands...), ""), "\n")
 	if err := os.WriteFile(script, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +109,7 @@ func startPulse(t testing.TB) *pulseServer {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, err := p.command("pactl", "info").CombinedOutput()
-		if err == nil && bytes.Contains(out, []byte("Default Source: microphone")) {
+		if err == nil && bytes.Contains(out, []byte(ready)) {
 			return p
 		}
 		select {
@@ -142,16 +154,34 @@ func (p *pulseServer) pactl(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// unloadModule unloads the server's module called name (the first one).
-func (p *pulseServer) unloadModule(name string) {
+// unloadModule unloads the server's module called name (the first one
+// whose arguments hold each of args).
+func (p *pulseServer) unloadModule(name string, args ...string) {
 	p.t.Helper()
 	for _, l := range strings.Split(p.pactl("list", "short", "modules"), "\n") {
-		if f := strings.Fields(l); len(f) > 1 && f[1] == name {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[1] != name {
+			continue
+		}
+		all := true
+		for _, a := range args {
+			all = all && strings.Contains(l, a)
+		}
+		if all {
 			p.pactl("unload-module", f[0])
 			return
 		}
 	}
-	p.t.Fatalf("no module %s loaded", name)
+	p.t.Fatalf("no module %s %s loaded", name, strings.Join(args, " "))
+}
+
+// run runs default.pa commands ("load-module ...", "set-default-sink ...")
+// with pactl.
+func (p *pulseServer) run(commands ...string) {
+	p.t.Helper()
+	for _, c := range commands {
+		p.pactl(strings.Fields(c)...)
+	}
 }
 
 // play plays pcm (48 kHz mono) into sink until the test ends, looping.

@@ -33,6 +33,8 @@ import (
 //     patients' app posts them: the console, and the Chromium doctor;
 //   - both again through a TURN server with the Chromium patient allowed
 //     only relay candidates (sidebyside_turn_bench_test.go);
+//   - call setup with real devices (a PulseAudio server's microphone and
+//     speaker) beside synthetic media (sidebyside_devices_bench_test.go);
 //   - lip sync, audio minus video at presentation, of the sync marks in the
 //     synthetic media: console to Chromium patient, Chromium patient to
 //     console, Chromium doctor to Chromium patient;
@@ -51,6 +53,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	r.setupChrome, r.chrome, r.bridge = chromiumWithChromiumPatient(b, runs, hold)
 	r.lateTC, r.lateChrome = lateSetups(b, runs)
 	r.turn = turnSetups(b, runs)
+	r.devices = deviceSetups(b, runs)
 	r.lipSync = lipSyncCalls(b)
 	table := r.table(b, hold)
 	fmt.Println(table)
@@ -65,6 +68,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	b.ReportMetric(ms(median(r.lateTC)), "setup-ms-late-candidates")
 	b.ReportMetric(ms(median(r.lateChrome)), "setup-ms-late-candidates-chromium")
 	r.turn.report(b)
+	r.devices.report(b)
 	b.ReportMetric(ms(median(r.lipSync.tcToChrome)), "lipsync-ms-to-chromium")
 	b.ReportMetric(r.tc.cpu, "cpu-s/s-teleconsole")
 	b.ReportMetric(r.chrome.cpu, "cpu-s/s-chromium")
@@ -74,6 +78,7 @@ type sideBySide struct {
 	setupSim, setupTCChrome, setupChrome []time.Duration
 	lateTC, lateChrome                   []time.Duration // the patient's candidates 1 s late
 	turn                                 turnRuns        // through a TURN server, the patient relay-only
+	devices                              deviceRuns      // real devices beside synthetic media
 	tc, tcTerm, chrome, bridge           usage
 	lipSync                              lipSync
 }
@@ -92,7 +97,24 @@ var browserPatientArgs = []string{
 // frame decoded" line, timed as it arrives.
 func setupTeleconsoleSimulated(b *testing.B, runs int) []time.Duration {
 	pane, uri, logPath := startConsole(b)
-	out := &timedLines{log: filepath.Join(b.TempDir(), "patient.log"), consoleLog: logPath}
+	out, stop := startSimulatedPatient(b, uri, logPath)
+	defer stop()
+	var setups []time.Duration
+	for i := 0; i <= runs; i++ {
+		d := simulatedSetup(b, pane, logPath, out, i+1)
+		if i > 0 {
+			setups = append(setups, d)
+		}
+	}
+	pane.keys("q")
+	return setups
+}
+
+// startSimulatedPatient starts the simulated patient of the console at uri
+// (whose log is consoleLog), READY again after each call, until stop; its
+// lines are timed as they arrive.
+func startSimulatedPatient(b *testing.B, uri, consoleLog string) (out *timedLines, stop func()) {
+	out = &timedLines{log: filepath.Join(b.TempDir(), "patient.log"), consoleLog: consoleLog}
 	pat := exec.Command(binary(b), "patient", "--console", uri, "--listen", freePort(b),
 		"--name", "Manish Pravin Kahane", "--abha", "manishkahane1992@sbx", "--hpr", "ganeshborse@hpr.ndhm",
 		"--ice-servers", "", "--ready-interval", "300ms", "--rejoin", "--log", out.log)
@@ -100,23 +122,21 @@ func setupTeleconsoleSimulated(b *testing.B, runs int) []time.Duration {
 	if err := pat.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	return out, func() {
 		_ = pat.Process.Signal(os.Interrupt)
 		_ = pat.Wait()
-	}()
-	var setups []time.Duration
-	for i := 0; i <= runs; i++ {
-		waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
-		t0 := time.Now()
-		pane.keys("Enter")
-		t1 := out.waitNth(b, "first video frame decoded", i+1, 15*time.Second)
-		if i > 0 {
-			setups = append(setups, t1.Sub(t0))
-		}
-		endConsoleCall(pane, logPath)
 	}
-	pane.keys("q")
-	return setups
+}
+
+// simulatedSetup is the console's nth call to the simulated patient: from
+// Enter to the patient's nth "first video frame decoded" line.
+func simulatedSetup(b *testing.B, pane *tmuxPane, logPath string, out *timedLines, n int) time.Duration {
+	waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
+	t0 := time.Now()
+	pane.keys("Enter")
+	t1 := out.waitNth(b, "first video frame decoded", n, 15*time.Second)
+	endConsoleCall(pane, logPath)
+	return t1.Sub(t0)
 }
 
 // teleconsoleWithChromiumPatient: the console calls the Chromium patient
@@ -151,18 +171,24 @@ func teleconsoleWithChromiumPatient(b *testing.B, runs int, hold time.Duration) 
 // Enter to the patient's first decoded frame.
 func consoleSetups(b *testing.B, pane *tmuxPane, logPath string, pt *browserPeer, runs int) []time.Duration {
 	var setups []time.Duration
-	firstFrame := func(e peerEvent) bool { return e.Event == "firstFrame" }
 	for i := 0; i <= runs; i++ {
-		waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
-		t0 := time.Now()
-		pane.keys("Enter")
-		e := pt.waitNth(b, "the first frame", i+1, 15*time.Second, firstFrame)
+		d := chromiumSetup(b, pane, logPath, pt, i+1)
 		if i > 0 {
-			setups = append(setups, unixMilli(e.FrameAt).Sub(t0))
+			setups = append(setups, d)
 		}
-		endConsoleCall(pane, logPath)
 	}
 	return setups
+}
+
+// chromiumSetup is the console's nth call to the Chromium patient pt: from
+// Enter to the patient's first decoded frame of that call.
+func chromiumSetup(b *testing.B, pane *tmuxPane, logPath string, pt *browserPeer, n int) time.Duration {
+	waitRow(b, pane, "Manish Pravin Kahane", "waiting", logPath)
+	t0 := time.Now()
+	pane.keys("Enter")
+	e := pt.waitNth(b, "the first frame", n, 15*time.Second, func(e peerEvent) bool { return e.Event == "firstFrame" })
+	endConsoleCall(pane, logPath)
+	return unixMilli(e.FrameAt).Sub(t0)
 }
 
 // browserCalls is the Chromium doctor calling the Chromium patient.
@@ -302,6 +328,7 @@ func (r *sideBySide) table(b testing.TB, hold time.Duration) string {
 	fmt.Fprintf(&w, "| call setup, patient's candidates 1 s late (as the patients' app posts them), median (min to max) of %d | with the Chromium patient %s | Chromium doctor with the Chromium patient %s | < 300 ms | %s |\n",
 		len(r.lateTC), spread(r.lateTC), spread(r.lateChrome), verdict(median(r.lateTC) > 0 && median(r.lateTC) < 300*time.Millisecond))
 	r.turn.rows(&w, r.lateTC)
+	r.devices.rows(&w)
 	r.lipSync.rows(&w)
 	fmt.Fprintf(&w, "| doctor side's CPU per call second, %v call with the Chromium patient | %.2f CPU-s/s (its terminal, tmux, %.3f more) | %.2f CPU-s/s (all Chromium processes; its Node signalling bridge %.3f more) | at most half the browser's | %s |\n",
 		hold, r.tc.cpu, r.tcTerm.cpu, r.chrome.cpu, r.bridge.cpu, verdict(r.tc.cpu+r.tcTerm.cpu <= r.chrome.cpu/2))
