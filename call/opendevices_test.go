@@ -69,12 +69,7 @@ func TestOfferDoesNotWaitForTheMicrophone(t *testing.T) {
 	if !doctor.hasMic.Load() {
 		t.Error("the engine does not know it has a microphone now")
 	}
-	ds.Hangup()
-	waitDone(t, ds, 10*time.Second)
-	c.wait()
-	if n := doctor.liveSources.Load(); n != 0 {
-		t.Errorf("%d sources still open", n)
-	}
+	hangUpClosingAll(t, c, ds, doctor)
 }
 
 // TestMicrophoneFailsWhileRinging: a microphone that was there and fails to
@@ -295,12 +290,7 @@ func TestOfferDoesNotWaitForTheCamera(t *testing.T) {
 	if got := ds.MediaSource(); got != "devices" {
 		t.Errorf("MediaSource = %q", got)
 	}
-	ds.Hangup()
-	waitDone(t, ds, 10*time.Second)
-	c.wait()
-	if n := doctor.liveSources.Load(); n != 0 {
-		t.Errorf("%d sources still open", n)
-	}
+	hangUpClosingAll(t, c, ds, doctor)
 }
 
 // TestCameraFailsWhileRinging: a camera that fails to open while the call
@@ -323,12 +313,7 @@ func TestCameraFailsWhileRinging(t *testing.T) {
 	if got := ds.MediaSource(); got != "synthetic video (no camera found), microphone" {
 		t.Errorf("MediaSource = %q", got)
 	}
-	ds.Hangup()
-	waitDone(t, ds, 10*time.Second)
-	c.wait()
-	if n := doctor.liveSources.Load(); n != 0 {
-		t.Errorf("%d sources still open", n)
-	}
+	hangUpClosingAll(t, c, ds, doctor)
 }
 
 // TestLateSourceFirstReadAtOnce: the first read, which mediadevices makes
@@ -370,3 +355,15 @@ func (b *blockingInput) Read() (wave.Audio, func(), error) {
 	return wave.NewInt16Interleaved(wave.ChunkInfo{Len: audioChunk, Channels: 1, SamplingRate: audioRate}), func() {}, nil
 }
 func (b *blockingInput) Close() error { return nil }
+
+// hangUpClosingAll ends the doctor's call ds and checks that it left no
+// source of the doctor's engine open.
+func hangUpClosingAll(t *testing.T, c *callPair, ds *Session, doctor *Engine) {
+	t.Helper()
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+	if n := doctor.liveSources.Load(); n != 0 {
+		t.Errorf("%d sources still open", n)
+	}
+}
