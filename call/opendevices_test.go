@@ -44,13 +44,7 @@ func TestOfferDoesNotWaitForTheMicrophone(t *testing.T) {
 		<-release
 		return newSyntheticTone(id, nil), nil
 	})
-	c := newCallPair(t, doctor, testEngine(t))
-	ds := c.dial()
-	<-entered
-	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
-	if n := c.toPatient.count(SignalOffer); n != 1 {
-		t.Fatalf("%d OFFERs sent while the microphone was opening, want 1", n)
-	}
+	c, ds := connectWhileOpening(t, doctor, entered, "microphone")
 	c.patientSession(10 * time.Second)
 	c.patientRec.waitFor(t, "two samples at the patient", 10*time.Second, func(_ []StateEvent, st []Stats) bool { return len(st) >= 2 })
 	c.patientRec.mu.Lock()
@@ -270,13 +264,7 @@ func TestOfferDoesNotWaitForTheCamera(t *testing.T) {
 		<-release
 		return whiteCamera(doctor), nil
 	})
-	c := newCallPair(t, doctor, testEngine(t))
-	ds := c.dial()
-	<-entered
-	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
-	if n := c.toPatient.count(SignalOffer); n != 1 {
-		t.Fatalf("%d OFFERs sent while the camera was opening, want 1", n)
-	}
+	c, ds := connectWhileOpening(t, doctor, entered, "camera")
 	ps := c.patientSession(10 * time.Second)
 	waitFrames(t, ps, 5, 15*time.Second)
 	if img, _ := ps.Frame(); img == nil || meanLuma(img.Pix) > 40 {
@@ -366,4 +354,19 @@ func hangUpClosingAll(t *testing.T, c *callPair, ds *Session, doctor *Engine) {
 	if n := doctor.liveSources.Load(); n != 0 {
 		t.Errorf("%d sources still open", n)
 	}
+}
+
+// connectWhileOpening calls from doctor, whose device opening has begun
+// once entered is closed and is held there, and checks that the call
+// connected on one OFFER while the device (what) was still opening.
+func connectWhileOpening(t *testing.T, doctor *Engine, entered <-chan struct{}, what string) (*callPair, *Session) {
+	t.Helper()
+	c := newCallPair(t, doctor, testEngine(t))
+	ds := c.dial()
+	<-entered
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	if n := c.toPatient.count(SignalOffer); n != 1 {
+		t.Fatalf("%d OFFERs sent while the %s was opening, want 1", n, what)
+	}
+	return c, ds
 }
