@@ -198,7 +198,7 @@ func (s *Session) onAnswer(answer webrtc.SessionDescription) error {
 		return err
 	}
 	s.applyHeld()
-	s.startWorker(s.nudgeNomination)
+	s.nudges.Go(s.nudgeNomination)
 	if s.State() == StateCalling {
 		stopTimer(&s.ringTimer)
 		s.setupTimer = time.NewTimer(s.e.setupTimeout)
@@ -349,6 +349,7 @@ func (s *Session) cleanup() {
 	// gateVideo for a frame it may send, and mediadevices' unbind (inside
 	// pc.Close) waits for that reader's loop to come round.
 	s.media.level.Store(int32(levelFull))
+	s.nudges.Wait() // each stops within nudgeEvery of the end (s.ended)
 	if err := s.pc.Close(); err != nil {
 		s.log.Debug("closing peer connection", "err", err)
 	}

@@ -44,9 +44,11 @@ const (
 	nudgeFor   = 3 * time.Second
 )
 
-// nudgeNomination runs on a worker of the caller's session from the
-// ANSWER until ICE has connected, the session has ended, or nudgeFor has
-// passed.
+// nudgeNomination runs beside the caller's session (Session.nudges) from
+// the ANSWER until ICE has connected, the session has ended, or nudgeFor
+// has passed. The session's cleanup waits for it before it closes the
+// peer connection: pion's GetStats reads what its Close writes, unlocked
+// (the race detector found it in TestSetupTimeout).
 func (s *Session) nudgeNomination() {
 	t := time.NewTicker(nudgeEvery)
 	defer t.Stop()

@@ -75,6 +75,9 @@ type Session struct {
 	workersMu     sync.Mutex
 	workersClosed bool
 	workers       sync.WaitGroup
+	// nudges are the nomination nudges (nudge.go), waited for before the
+	// peer connection closes: pion's GetStats and Close race.
+	nudges sync.WaitGroup
 
 	// Owned by the loop goroutine.
 	ending         bool
