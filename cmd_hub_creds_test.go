@@ -321,3 +321,35 @@ func checkCredsError(t *testing.T, who string, err error, want []string) {
 		t.Errorf("%s: %v: waited out its context instead of refusing", who, err)
 	}
 }
+
+// Credentials that expire while the console runs are named on its status
+// bar, not only in its log: the doctor must renew them.
+func TestExpiredNATSCredsAreShown(t *testing.T) {
+	o := startOperatorNATS(t)
+	dir := t.TempDir()
+	pub, sub := hub.Permissions(credsDoctor)
+	soon := editedCreds(t, dir, "soon", o.hospital, func(uc *jwt.UserClaims) {
+		uc.Pub.Allow.Add(pub...)
+		uc.Sub.Allow.Add(sub...)
+		uc.Expires = time.Now().Add(2 * time.Second).Unix()
+	})
+	link, err := hubLink(&consoleConfig{hub: o.ns.ClientURL(), hpr: credsDoctor, nats: natsFlags{creds: soon}},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("console with credentials valid for 2 s: %v", err)
+	}
+	defer link.Disconnect()
+	if got := link.Status(); got != "hub reachable" {
+		t.Fatalf("status before the credentials expire: %q", got)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for link.Reachable() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for time.Now().Before(deadline) && !strings.Contains(link.Status(), "expired") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := link.Status(); got != "hub UNREACHABLE: NATS credentials expired" {
+		t.Errorf("status after the credentials expired: %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -65,6 +66,10 @@ type Link struct {
 	seen map[string]bool
 	ring []string
 	next int
+
+	// refused is why NATS last refused the console's login (loginRefused),
+	// until it is let in again.
+	refused atomic.Pointer[string]
 }
 
 // Dial connects to NATS as the doctor's user. It fails when no NATS server
@@ -85,9 +90,18 @@ func Dial(cfg LinkConfig) (*Link, error) {
 		nats.CustomInboxPrefix(InboxPrefix(cfg.Doctor)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { l.log.Warn("hub disconnected", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { l.log.Info("hub reconnected", "server", nc.ConnectedUrl()) }),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { l.log.Warn("hub error", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			l.noteRefusal(err)
+			l.log.Warn("hub disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			l.refused.Store(nil)
+			l.log.Info("hub reconnected", "server", nc.ConnectedUrl())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			l.noteRefusal(err)
+			l.log.Warn("hub error", "err", err)
+		}),
 	}, cfg.Options...)
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
@@ -294,12 +308,51 @@ func (l *Link) Verification() string { return "checked by the hub" }
 // Reachable says whether the link is connected to NATS now.
 func (l *Link) Reachable() bool { return l.nc.IsConnected() }
 
-// Status is the link's state as the status bar shows it.
+// Status is the link's state as the status bar shows it. When NATS
+// refuses the console's login, it says so: the doctor (or the hospital's
+// IT) has to act, where a network that has gone needs only waiting.
 func (l *Link) Status() string {
 	if l.Reachable() {
 		return "hub reachable"
 	}
+	if why := l.refused.Load(); why != nil {
+		return "hub UNREACHABLE: " + *why
+	}
+	if why := loginRefused(l.nc.LastError()); why != "" {
+		return "hub UNREACHABLE: " + why
+	}
 	return "hub UNREACHABLE"
+}
+
+// noteRefusal keeps why NATS refused the login, if err says it did. The
+// server drops a console whose credentials expire with "authentication
+// expired", and answers each reconnection after that with "authorization
+// violation": the first says what the doctor must do, so it is kept.
+func (l *Link) noteRefusal(err error) {
+	why := loginRefused(err)
+	if why == "" {
+		return
+	}
+	if cur := l.refused.Load(); cur != nil && *cur != "NATS login refused" && why == "NATS login refused" {
+		return
+	}
+	l.refused.Store(&why)
+}
+
+// loginRefused names what NATS said of the console's login, or returns ""
+// when err is not a refused login.
+func loginRefused(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, nats.ErrAuthExpired):
+		return "NATS credentials expired"
+	case errors.Is(err, nats.ErrAuthRevoked):
+		return "NATS credentials revoked"
+	case errors.Is(err, nats.ErrAuthorization):
+		return "NATS login refused"
+	}
+	return ""
 }
 
 // Send has the hub post env to the patient at baseURI and returns what the

@@ -30,4 +30,9 @@ func TestStatusBarShowsTheHubLink(t *testing.T) {
 	if w := ansi.StringWidth(bar()); w > 80 {
 		t.Fatalf("status bar %d columns wide at 80", w)
 	}
+	// A refused login says why, in full, at 80 columns.
+	state = "hub UNREACHABLE: NATS credentials expired"
+	if b := bar(); !strings.Contains(b, state) || ansi.StringWidth(b) > 80 {
+		t.Fatalf("status bar %q (%d columns) after the credentials expired; want %q within 80", b, ansi.StringWidth(b), state)
+	}
 }

@@ -614,7 +614,9 @@ func (m Model) statusBar() string {
 			add("endpoint ", m.info.Endpoint, c.labels, 40)
 		}
 		if m.info.Link != nil {
-			add("", m.info.Link(), false, 40)
+			// Room for a refused login's reason in full ("hub
+			// UNREACHABLE: NATS credentials expired", 41 columns).
+			add("", m.info.Link(), false, 44)
 		}
 		if c.doctor {
 			add("doctor ", m.info.Doctor, c.labels, 40)
