@@ -315,11 +315,10 @@ func (l *Link) Status() string {
 	if l.Reachable() {
 		return "hub reachable"
 	}
+	// The client hands every refused login, at a reconnection too, to
+	// the error handlers, which note it (noteRefusal).
 	if why := l.refused.Load(); why != nil {
 		return "hub UNREACHABLE: " + *why
-	}
-	if why := loginRefused(l.nc.LastError()); why != "" {
-		return "hub UNREACHABLE: " + why
 	}
 	return "hub UNREACHABLE"
 }
@@ -330,14 +329,14 @@ func (l *Link) Status() string {
 // violation": the first says what the doctor must do, so it is kept.
 func (l *Link) noteRefusal(err error) {
 	why := loginRefused(err)
-	if why == "" {
-		return
-	}
-	if cur := l.refused.Load(); cur != nil && *cur != "NATS login refused" && why == "NATS login refused" {
+	if why == "" || (why == refusedPlain && l.refused.Load() != nil) {
 		return
 	}
 	l.refused.Store(&why)
 }
+
+// refusedPlain is a refused login that gives no reason.
+const refusedPlain = "NATS login refused"
 
 // loginRefused names what NATS said of the console's login, or returns ""
 // when err is not a refused login.
@@ -350,7 +349,7 @@ func loginRefused(err error) string {
 	case errors.Is(err, nats.ErrAuthRevoked):
 		return "NATS credentials revoked"
 	case errors.Is(err, nats.ErrAuthorization):
-		return "NATS login refused"
+		return refusedPlain
 	}
 	return ""
 }
