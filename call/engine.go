@@ -223,16 +223,20 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector, capture *captureCl
 
 	var estimator atomic.Pointer[gcc.SendSideBWE] // this call's, once its peer connection has one
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		pacer := newSendPacer(e.startBitrate, lf.NewLogger("pacer"))
 		bwe, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(e.startBitrate),
 			gcc.SendSideBWEMinBitrate(e.minBitrate),
 			gcc.SendSideBWEMaxBitrate(e.maxBitrate),
+			gcc.SendSideBWEPacer(pacer),
 			gcc.WithLoggerFactory(lf),
 		)
-		if err == nil {
-			estimator.Store(bwe)
+		if err != nil {
+			_ = pacer.Close()
+			return nil, err
 		}
-		return bwe, err
+		estimator.Store(bwe)
+		return bwe, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("congestion control: %w", err)
@@ -244,6 +248,9 @@ func (e *Engine) newAPI(selector *mediadevices.CodecSelector, capture *captureCl
 		}
 	})
 	reg.Add(ccf)
+	// Between the pacer (in ccf) and the transport-wide sequence numbers,
+	// which the pacer gives again in the order packets leave (sendpacer.go).
+	reg.Add(pacingTaggerFactory{})
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
 		return nil, fmt.Errorf("twcc header extension: %w", err)
 	}

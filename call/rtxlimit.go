@@ -15,7 +15,7 @@ import (
 // responder resends every packet every time it is asked, and pion's NACK
 // generator asks every 100 ms until the packet comes: when a link fell from
 // 800 to 64 kbit/s (a fault test) each side handed 1 to 2 Mbit/s of
-// retransmissions to gcc's pacer, whose single queue, first in first out,
+// retransmissions to the pacer (pion's then), whose single queue, first in first out,
 // then held the voice behind them for seconds, so that in about one run in
 // five the patient heard nothing for 4 or 5 of the 7 seconds after the
 // console had gone audio only. As libwebrtc's sender does, for each video
@@ -33,10 +33,9 @@ import (
 // newest the stream has sent (the call negotiates no RTX stream). Being
 // ahead of the transport-wide sequence numbers and the pacer, a dropped
 // packet is neither counted as sent nor reported lost by the peer's
-// feedback. (A pacer of our own that sent audio first was tried too: the
-// transport-wide numbers are given before the pacer, so audio overtaking
-// video showed as loss in the peer's feedback, and a 300 kbit/s link fell
-// back to audio only.)
+// feedback. (The pacer now sends voice ahead of video, sendpacer.go, but
+// counts it against the same rate, so retransmissions beyond the link
+// still delay video and starve the controller.)
 type rtxLimiter struct {
 	interceptor.NoOp
 	target func() int // bit/s
