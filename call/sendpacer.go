@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 )
 
 // sendPacer is the congestion controller's pacer (gcc.Pacer): what the call
@@ -308,14 +309,11 @@ func (pacingTaggerFactory) NewInterceptor(string) (interceptor.Interceptor, erro
 	return &pacingTagger{}, nil
 }
 
-// transportCCURI names the transport-wide sequence number extension.
-const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-
 // BindLocalStream tags the stream's packets.
 func (pacingTagger) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	s := pacedStream{audio: strings.HasPrefix(strings.ToLower(info.MimeType), "audio/")}
 	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == transportCCURI && e.ID > 0 && e.ID < 256 {
+		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
 			s.twcc = uint8(e.ID)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 )
 
 const (
@@ -43,7 +44,7 @@ func newPacerRig(t *testing.T, bps int) *pacerRig {
 	r := &pacerRig{sent: make(chan struct{}, 1024)}
 	r.p = newSendPacer(bps, logging.NewDefaultLoggerFactory().NewLogger("pacer"))
 	t.Cleanup(func() { _ = r.p.Close() })
-	exts := []interceptor.RTPHeaderExtension{{URI: transportCCURI, ID: testTWCCID}}
+	exts := []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: testTWCCID}}
 	for _, s := range []uint32{testAudioSSRC, testVideoSSRC} {
 		r.p.AddStream(s, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
 			d := departure{ssrc: h.SSRC, seq: h.SequenceNumber, twcc: -1, size: len(payload), at: time.Now()}
