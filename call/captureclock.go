@@ -200,14 +200,20 @@ func newSenderClock(clock *captureClock, log logging.LeveledLogger, now func() t
 	}
 }
 
+// streamIs reports whether a local stream carries kind ("audio" or
+// "video"), by its MIME type.
+func streamIs(info *interceptor.StreamInfo, kind string) bool {
+	return strings.HasPrefix(strings.ToLower(info.MimeType), kind+"/")
+}
+
 // BindLocalStream rewrites a video stream's timestamps and follows both
 // kinds' for the reports.
 func (c *senderClock) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	mime := strings.ToLower(info.MimeType)
-	if info.ClockRate == 0 || !(strings.HasPrefix(mime, "video/") || strings.HasPrefix(mime, "audio/")) {
+	video := streamIs(info, "video")
+	if info.ClockRate == 0 || !(video || streamIs(info, "audio")) {
 		return writer
 	}
-	st := &clockStream{ssrc: info.SSRC, rate: float64(info.ClockRate), video: strings.HasPrefix(mime, "video/")}
+	st := &clockStream{ssrc: info.SSRC, rate: float64(info.ClockRate), video: video}
 	c.mu.Lock()
 	c.streams[info.SSRC] = st
 	c.mu.Unlock()

@@ -1,7 +1,6 @@
 package call
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +84,7 @@ func rtxBucket(rate float64) float64 { return max(rate*rtxBurst.Seconds(), 2*150
 
 // BindLocalStream limits the retransmissions of a video stream.
 func (l *rtxLimiter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if !strings.HasPrefix(strings.ToLower(info.MimeType), "video/") {
+	if !streamIs(info, "video") {
 		return w
 	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {

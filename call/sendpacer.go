@@ -2,7 +2,6 @@ package call
 
 import (
 	"encoding/binary"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +36,6 @@ import (
 // the writer it gave AddStream.
 type sendPacer struct {
 	log logging.LeveledLogger
-	now func() time.Time
 
 	mu      sync.Mutex
 	rate    float64 // bytes a second for video
@@ -91,7 +89,6 @@ type pacedStreamKey struct{}
 func newSendPacer(initial int, log logging.LeveledLogger) *sendPacer {
 	p := &sendPacer{
 		log:     log,
-		now:     time.Now,
 		rate:    pacingFactor * float64(initial) / 8,
 		writers: make(map[uint32]interceptor.RTPWriter),
 		wake:    make(chan struct{}, 1),
@@ -201,7 +198,7 @@ func (p *sendPacer) run() {
 	timer.Stop()
 	var (
 		credit float64 // bytes video may send now; negative when in debt
-		last   = p.now()
+		last   = time.Now()
 		seq    uint16 // the next transport-wide sequence number
 	)
 	for {
@@ -212,9 +209,9 @@ func (p *sendPacer) run() {
 		case <-p.wake:
 		case <-timer.C:
 		}
-		now := p.now()
+		now := time.Now()
 		rate := p.sendRate()
-		credit = min(credit+now.Sub(last).Seconds()*rate, max(rate*pacingBurst.Seconds(), 0))
+		credit = min(credit+now.Sub(last).Seconds()*rate, rate*pacingBurst.Seconds())
 		last = now
 		for {
 			pk := p.next(credit > 0)
@@ -311,7 +308,7 @@ func (pacingTaggerFactory) NewInterceptor(string) (interceptor.Interceptor, erro
 
 // BindLocalStream tags the stream's packets.
 func (pacingTagger) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	s := pacedStream{audio: strings.HasPrefix(strings.ToLower(info.MimeType), "audio/")}
+	s := pacedStream{audio: streamIs(info, "audio")}
 	for _, e := range info.RTPHeaderExtensions {
 		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
 			s.twcc = uint8(e.ID)
