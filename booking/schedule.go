@@ -357,6 +357,9 @@ func (p *Plan) Doctor() Profile { return p.sched.Doctor }
 // Zone is the schedule's time zone.
 func (p *Plan) Zone() *time.Location { return p.zone }
 
+// ZoneOffset is the zone as an offset from UTC: "+05:30".
+func (p *Plan) ZoneOffset() string { return time.Date(2000, 1, 1, 0, 0, 0, 0, p.zone).Format("-07:00") }
+
 // Offers reports whether the doctor has hours of kind k.
 func (p *Plan) Offers(k Kind) bool { _, ok := p.services[k]; return ok }
 
