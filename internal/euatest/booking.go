@@ -180,7 +180,7 @@ func Slots(cb map[string]any) []Slot {
 	return out
 }
 
-// descriptor is the consultation item descriptor.
+// consultation is the consultation item descriptor.
 func consultation() map[string]any {
 	return map[string]any{"code": "Consultation", "name": "Consultation"}
 }

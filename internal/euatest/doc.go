@@ -62,7 +62,9 @@
 //
 // then Status, Cancel, and DoctorNoShow (an on_update to provider_uri +
 // "/on_update"). The booking keeps the slot search's transaction from init
-// on.
+// on. Ready posts the booked patient's READY (an on_message on that
+// transaction to provider_uri + "/on_message"); SignalOf reads the doctor's
+// answer, DoctorsKey the doctor's chat key from on_confirm.
 //
 // Two flavours: Physical, the 2026 network's (type "Physical", tags
 // "@abdm/gov.in/...", customer.id the ABHA address with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -170,7 +171,7 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestTeleconsultationShapes(t *testing.T) {
 	_, h, e := setup(t, Teleconsultation)
-	_, _, onConfirm := book(t, e, "[7, 163, 12]")
+	b, _, onConfirm := book(t, e, "[7, 163, 12]")
 
 	slots := h.received("search")[1].JSON
 	if Str(slots, "message.intent.fulfillment.type") != "Teleconsultation" ||
@@ -196,8 +197,42 @@ func TestTeleconsultationShapes(t *testing.T) {
 	if Tag(conf, "message.order.fulfillment.tags", "patient_key") != "[7, 163, 12]" {
 		t.Errorf("confirm tags %v", Get(conf, "message.order.fulfillment.tags"))
 	}
-	if Tag(onConfirm, "message.order.fulfillment.tags", "doctors_key") != "stub-doctor-key" {
+	if DoctorsKey(onConfirm) != "stub-doctor-key" {
 		t.Errorf("on_confirm tags %v", Get(onConfirm, "message.order.fulfillment.tags"))
+	}
+
+	// The booked patient READYs on the booking's transaction; the doctor's ACK comes back.
+	if err := e.Ready(b); err != nil {
+		t.Fatal(err)
+	}
+	ready := h.received("on_message")[0].JSON
+	if typ, data, sender, ok := SignalOf(ready); !ok || typ != "READY" || data != true || sender != "ravi@sbx" ||
+		Str(ready, "context.transaction_id") != b.TransactionID ||
+		Str(ready, "message.intent.chat.receiver.person.cred") != "asha@hpr.ndhm" {
+		t.Errorf("READY %s", h.received("on_message")[0].Body)
+	}
+	ack := wait(t, e, "on_message", b.TransactionID)
+	if typ, _, sender, ok := SignalOf(ack); !ok || typ != "ACK" || sender != "asha@hpr.ndhm" {
+		t.Errorf("doctor's answer %v", ack)
+	}
+}
+
+func TestGatewayRecordsAFailedForward(t *testing.T) {
+	gw := NewGateway(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	gw.AddHSPA(dead.URL + "/api/v1")
+	e := NewEUA(t, Config{Gateway: gw})
+	txn, err := e.SearchDoctors(Filters{DoctorName: "asha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := gw.WaitForwarded("search", 1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fw[0].Err == nil || fw[0].TransactionID != txn || fw[0].Header.Get("X-Gateway-Authorization") == "" {
+		t.Fatalf("forward %+v", fw[0])
 	}
 }
 

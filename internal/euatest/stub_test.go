@@ -38,7 +38,7 @@ func newStubHSPA(t testing.TB, gw *Gateway) *stubHSPA {
 	}
 	h := &stubHSPA{t: t, key: key, gw: gw, client: &http.Client{Timeout: 5 * time.Second}, in: newRecorder()}
 	mux := http.NewServeMux()
-	for _, a := range []string{"search", "init", "confirm", "status", "cancel", "on_update"} {
+	for _, a := range []string{"search", "init", "confirm", "status", "cancel", "on_update", "on_message"} {
 		mux.HandleFunc("POST /api/v1/"+a, h.handle)
 	}
 	h.srv = httptest.NewServer(mux)
@@ -113,7 +113,7 @@ func (h *stubHSPA) received(endpoint string) []Message {
 
 func (h *stubHSPA) callback(req Message, message map[string]any) []byte {
 	ctx, _ := clone(req.JSON["context"]).(map[string]any)
-	ctx["action"] = "on_" + req.Endpoint
+	ctx["action"] = "on_" + strings.TrimPrefix(req.Endpoint, "on_")
 	ctx["provider_id"] = h.key.SubscriberID
 	ctx["provider_uri"] = h.uri()
 	ctx["message_id"] = newID()
@@ -192,6 +192,15 @@ func (h *stubHSPA) answer(ep string, req Message) {
 	case "status":
 		h.postWithAudit(consumer, req, map[string]any{"order": map[string]any{
 			"id": Str(req.JSON, "message.order.id"), "state": "CONFIRMED"}})
+	case "on_message":
+		if typ, _, _, ok := SignalOf(req.JSON); !ok || typ != "READY" {
+			return
+		}
+		msg, _ := clone(req.JSON["message"]).(map[string]any)
+		chat := msg["intent"].(map[string]any)["chat"].(map[string]any)
+		chat["sender"], chat["receiver"] = chat["receiver"], chat["sender"]
+		Set(chat, "content.content_value", `{"type":"ACK","data":true,"sender":"asha@hpr.ndhm"}`)
+		h.post(consumer+"/on_message", h.callback(req, msg))
 	case "cancel":
 		order, _ := clone(Get(req.JSON, "message.order")).(map[string]any)
 		order["state"] = "CANCELLED"
