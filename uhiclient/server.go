@@ -355,11 +355,17 @@ func (s *Server) Stats() Stats {
 // (default "/api/v1/on_message") and at "/on_message".
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.Mount(mux)
+	return mux
+}
+
+// Mount adds the endpoint to mux at basePath + "/on_message" and at
+// "/on_message", beside others (the booking endpoints, BookingServer.Mount).
+func (s *Server) Mount(mux *http.ServeMux) {
 	mux.Handle(s.basePath+"/on_message", s)
 	if s.basePath != "" {
 		mux.Handle("/on_message", s)
 	}
-	return mux
 }
 
 // HTTPServer returns an *http.Server for addr serving Handler, with timeouts
@@ -601,7 +607,14 @@ func (s *Server) canDrain(r *http.Request, read int64) bool {
 
 // authFailed maps signature errors to docs/protocol.md §1's codes.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
-	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: "Authorization", Message: err.Error()}
+	status, e := authNack(w, "Authorization", err)
+	s.reject(w, r, status, e)
+}
+
+// authNack maps a signature error on header to its HTTP status and NACK
+// body (docs/protocol.md §1), and sets Retry-After when the sender should retry.
+func authNack(w http.ResponseWriter, header string, err error) (int, ErrorBody) {
+	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: header, Message: err.Error()}
 	status := http.StatusUnauthorized
 	switch {
 	case errors.Is(err, ErrMissingSignature):
@@ -613,7 +626,7 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 		status, e.Type, e.Code = http.StatusServiceUnavailable, TypeCore, CodeUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
-	s.reject(w, r, status, e)
+	return status, e
 }
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, status int, e ErrorBody) {
