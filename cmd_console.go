@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"teleconsole/app"
+	"teleconsole/booking"
 	"teleconsole/call"
 	"teleconsole/hub"
 	"teleconsole/record"
@@ -54,6 +55,10 @@ type consoleConfig struct {
 	keyring      *uhiclient.Keyring     // set by the demo instead of --verify
 	signer       *uhiclient.Signer      // set by the demo instead of --private-key
 	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
+	gateway      string                 // the UHI gateway's base URI, or ""
+	helpline     string                 // the clinic's phone, for on_confirm
+	// desk is the booking desk app made, when the doctor has a schedule.
+	desk *booking.Desk
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -100,6 +105,8 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
 	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
+	fs.StringVar(&c.gateway, "gateway", d.gateway, "the UHI gateway's base `URI` (e.g. https://gw.example/api/v1/uhi): broadcast searches are answered there and audit copies of callbacks sent there; its key comes from --verify")
+	fs.StringVar(&c.helpline, "helpline", d.helpline, "the clinic's phone `NUMBER`, sent to patients who book")
 	if d.demo {
 		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
 		return c
@@ -211,6 +218,11 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 			cancel()
 		}
 	}()
+	if cfg.desk != nil {
+		if dir, err := cfg.dir(); err == nil {
+			go watchSchedule(ctx, dir, cfg.desk, log.With("part", "schedule"))
+		}
+	}
 	if beforeUI != nil {
 		beforeUI(ctx, cfg.providerURI, log)
 	}
@@ -362,9 +374,15 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	verifier, err := makeVerifier(c.verify, c.keyring, log)
+	keys, err := makeKeySource(c.verify, c.keyring, log)
 	if err != nil {
 		return app.Config{}, err
+	}
+	verifier := uhiclient.NoVerification()
+	if keys != nil {
+		if verifier, err = uhiclient.NewSignatureVerifier(keys); err != nil {
+			return app.Config{}, err
+		}
 	}
 	signer, err := makeSigner(c)
 	if err != nil {
@@ -374,9 +392,9 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	var keys uhiclient.ChatKeys
+	var chatKeys uhiclient.ChatKeys
 	if c.chatKeys != "" {
-		if keys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
+		if chatKeys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
 			return app.Config{}, err
 		}
 	}
@@ -396,10 +414,18 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	default:
 		return app.Config{}, fmt.Errorf("--record %q: want on or off", c.record)
 	}
+	book, err := c.booking(store, keys, signer, log)
+	if err != nil {
+		if store != nil {
+			_ = store.Close()
+		}
+		return app.Config{}, err
+	}
 	return app.Config{
+		Booking:     book,
 		Record:      store,
 		ChatKey:     &chatKey,
-		ChatKeys:    keys.Lookup,
+		ChatKeys:    chatKeys.Lookup,
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,
@@ -414,28 +440,20 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	}, nil
 }
 
-// makeVerifier turns --verify into the server's verifier; the demo's
-// keyring, when set, stands in for it.
-func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
+// makeKeySource turns --verify into where the peers' public keys come
+// from, nil for off; the demo's keyring, when set, stands in for it.
+func makeKeySource(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.KeySource, error) {
 	if keyring != nil {
-		return uhiclient.NewSignatureVerifier(keyring)
+		return keyring, nil
 	}
 	mode, arg, _ := strings.Cut(verify, ":")
 	switch mode {
 	case "off", "":
-		return uhiclient.NoVerification(), nil
+		return nil, nil
 	case "keyring":
-		k, err := uhiclient.LoadKeyring(arg)
-		if err != nil {
-			return nil, err
-		}
-		return uhiclient.NewSignatureVerifier(k)
+		return uhiclient.LoadKeyring(arg)
 	case "registry":
-		r, err := uhiclient.NewRegistry(arg, uhiclient.WithRegistryLogger(log.With("part", "registry")))
-		if err != nil {
-			return nil, err
-		}
-		return uhiclient.NewSignatureVerifier(r)
+		return uhiclient.NewRegistry(arg, uhiclient.WithRegistryLogger(log.With("part", "registry")))
 	default:
 		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", verify)
 	}
@@ -455,4 +473,13 @@ func makeSigner(cfg *consoleConfig) (*uhiclient.Signer, error) {
 		return cfg.signer, nil
 	}
 	return cfg.peerFlags.signer(cfg.providerID)
+}
+
+// makeVerifier turns --verify into the server's verifier.
+func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
+	keys, err := makeKeySource(verify, keyring, log)
+	if err != nil || keys == nil {
+		return uhiclient.NoVerification(), err
+	}
+	return uhiclient.NewSignatureVerifier(keys)
 }

@@ -108,10 +108,19 @@ func (c *Console) receiveChat(ctx context.Context, in *uhiclient.Inbound) {
 }
 
 func (c *Console) secretFor(addr string) (uhiclient.ChatSecret, bool, error) {
-	if c.chatKey == nil || c.chatKeys == nil {
+	if c.chatKey == nil {
 		return uhiclient.ChatSecret{}, false, nil
 	}
-	peer, ok := c.chatKeys(addr)
+	var peer uhiclient.ChatKey
+	ok := false
+	if c.front != nil {
+		// The key the patient sent when booking is theirs for this
+		// visit; a key file is the fallback (docs/booking.md §3).
+		peer, ok = c.front.chatKey(addr)
+	}
+	if !ok && c.chatKeys != nil {
+		peer, ok = c.chatKeys(addr)
+	}
 	if !ok {
 		return uhiclient.ChatSecret{}, false, nil
 	}

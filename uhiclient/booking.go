@@ -1,6 +1,8 @@
 package uhiclient
 
 import (
+	"bytes"
+	"encoding/json"
 	"log/slog"
 	"time"
 )
@@ -145,6 +147,22 @@ type Location struct {
 type Named struct {
 	Name string `json:"name,omitempty"`
 	Code string `json:"code,omitempty"`
+}
+
+// UnmarshalJSON reads the object, or a bare string as the name: some
+// patient apps write "city": "Pune" where the Beckn schema has
+// {"name": "Pune"}.
+func (n *Named) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return err
+		}
+		*n = Named{Name: s}
+		return nil
+	}
+	type plain Named
+	return json.Unmarshal(b, (*plain)(n))
 }
 
 // Circle is a search area: a GPS centre and a radius.
