@@ -292,7 +292,6 @@ func (b *bookingRig) waitAppointment(want booking.State) Appointment {
 	}
 }
 
-
 func simpatientConfig(addr, txn string, key *uhiclient.ChatKeyPair) simpatient.Config {
 	return simpatient.Config{Address: addr, Name: "Ravi", TransactionID: txn, ChatKey: key, Listen: "127.0.0.1:0"}
 }
