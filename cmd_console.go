@@ -239,11 +239,15 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		info.Link = link.Status
 	}
 	out := &termOut{File: os.Stdout}
-	prog := tea.NewProgram(ui.New(console, info,
+	uiOpts := []ui.Option{
 		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
-	),
+	}
+	if console.TakesBookings() {
+		uiOpts = append(uiOpts, ui.WithDay(console))
+	}
+	prog := tea.NewProgram(ui.New(console, info, uiOpts...),
 		tea.WithOutput(out),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.

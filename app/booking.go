@@ -588,37 +588,29 @@ func (f *frontDesk) callMoved(txn string, started bool) {
 	})
 }
 
-// Appointment is one line of the doctor's day: the order, and what the
-// patient's app could not be told of it.
-type Appointment struct {
-	booking.Order
-	// Undelivered says what the patient's app was not told, when the
-	// last callback failed; "" when it was told.
-	Undelivered string
-}
-
 // TakesBookings reports whether the console takes bookings.
 func (c *Console) TakesBookings() bool { return c.front != nil }
 
 // Day returns the appointments of the day of t, in time order.
-func (c *Console) Day(t time.Time) ([]Appointment, error) {
+func (c *Console) Day(t time.Time) ([]booking.Order, error) {
 	if c.front == nil {
-		return nil, nil
+		return nil, errNoBookings
 	}
-	orders, err := c.front.desk.Day(c.sendCtx, t)
-	if err != nil {
-		return nil, err
+	return c.front.desk.Day(c.sendCtx, t)
+}
+
+// Undelivered says what the patient's app of order id could not be told,
+// when the last callback failed; "" when it was told.
+func (c *Console) Undelivered(id string) string {
+	if c.front == nil {
+		return ""
 	}
-	out := make([]Appointment, len(orders))
-	for i, o := range orders {
-		out[i] = Appointment{Order: o, Undelivered: c.front.undelivered(o.ID)}
-	}
-	return out, nil
+	return c.front.undelivered(id)
 }
 
 // errNoBookings refuses a doctor's action on the day of a console that
 // takes no bookings.
-var errNoBookings = errors.New("this console takes no bookings")
+var errNoBookings = errors.New("this console takes no bookings: set the doctor's hours with teleconsole schedule --set FILE")
 
 // doctorDid applies one of the doctor's changes to an appointment and
 // tells the patient's app.

@@ -276,7 +276,7 @@ func TestBookedTeleconsultationBecomesTheCall(t *testing.T) {
 	_ = events
 }
 
-func (b *bookingRig) waitAppointment(want booking.State) Appointment {
+func (b *bookingRig) waitAppointment(want booking.State) booking.Order {
 	t := b.t.(*testing.T)
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -304,7 +304,7 @@ func TestBookingRefusalsChangeNothing(t *testing.T) {
 	asha := b.eua(euatest.Physical, "asha@sbx")
 	ravi := b.eua(euatest.Physical, "ravi@sbx")
 	booked, _ := b.book(asha, "")
-	day := func() []Appointment {
+	day := func() []booking.Order {
 		d, err := b.console.Day(time.Now())
 		if err != nil {
 			t.Fatal(err)

@@ -46,6 +46,7 @@ type Model struct {
 	help          helpModel
 	chat          chatModel
 	history       historyModel
+	day           *dayModel // nil: the console takes no bookings
 	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
@@ -93,6 +94,9 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.chat.styles = m.styles
 	m.history.styles = m.styles
+	if m.day != nil {
+		m.day.styles = m.styles
+	}
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
@@ -167,6 +171,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.waiting.SetPatients(msg.patients, msg.at)
 		m.call.SetQueue(msg.patients, msg.at)
 		cmd = pollPatientsCmd(m.console, m.clock, m.poll)
+		if m.day != nil {
+			m.day.setPatients(msg.patients)
+			if m.day.open {
+				cmd = tea.Batch(cmd, m.day.reload())
+			}
+		}
+	case dayMsg:
+		if m.day != nil {
+			if err := m.day.loaded(msg); err != nil {
+				m.err = err
+			}
+		}
+	case dayDoneMsg:
+		if m.day != nil {
+			var err error
+			if cmd, err = m.day.done(msg); err != nil {
+				m.err = err
+			} else {
+				m.err = nil
+			}
+		}
 	case eventMsg:
 		m.handleEvent(msg.ev)
 		cmd = waitEventCmd(m.console.Events())
@@ -258,6 +283,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, hangupAndQuitCmd(m.console)
 		}
 		return m, tea.Quit
+	case m.day != nil && m.day.open && !m.confirming && (m.day.prompt != dayNoPrompt || !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help)):
+		cmd, addr := m.day.update(msg, k)
+		if addr == "" {
+			return m, cmd
+		}
+		m.waiting.selectAddress(addr)
+		return m.startCall()
+	case key.Matches(msg, k.Day):
+		return m, m.day.start(m.clock())
 	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
@@ -435,6 +469,9 @@ func (m *Model) refreshKeys() {
 		pictures:   m.chat.pictureCount(m.chatTarget()),
 		viewing:    m.viewer.visible,
 		browsing:   m.viewer.kind == viewerFile && m.chat.pictureCount(m.viewer.peer) > 1,
+		day:        m.day != nil,
+		inDay:      m.day != nil && m.day.open,
+		dayPrompt:  m.day != nil && m.day.prompt != dayNoPrompt,
 	})
 }
 
@@ -540,6 +577,8 @@ func (m Model) View() tea.View {
 		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
 	case m.history.open:
 		heading, content = "History", m.history.view(w, ch)
+	case m.day != nil && m.day.open:
+		heading, content = "The day", m.day.view(w, ch, m.clock())
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more

@@ -83,6 +83,16 @@ func (m waitingModel) Selected() (waitingroom.Patient, bool) {
 	return m.patients[m.selected], true
 }
 
+// selectAddress selects the patient at addr, if listed.
+func (m *waitingModel) selectAddress(addr string) {
+	for i, p := range m.patients {
+		if strings.EqualFold(p.Address, addr) {
+			m.selected, m.selAddr = i, p.Address
+			return
+		}
+	}
+}
+
 // Update moves the selection on Up and Down.
 func (m waitingModel) Update(msg tea.KeyPressMsg, keys KeyMap) waitingModel {
 	switch {
