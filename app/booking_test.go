@@ -416,3 +416,44 @@ func (b *bookingRig) freeSlot(e *euatest.EUA) euatest.Slot {
 	}
 	return euatest.Slots(cb)[0]
 }
+
+// TestSimulatedPatientBooks has teleconsole patient's simulated patient
+// book an in-clinic slot and a teleconsultation through the gateway and
+// READY on the booking: the day has both, the teleconsultation arrived.
+func TestSimulatedPatientBooks(t *testing.T) {
+	b := newBookingRig(t)
+	pub, priv, err := uhiclient.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gw.Register("teleconsole-patient", "k1", pub)
+	signer, _ := uhiclient.NewSigner(priv, "teleconsole-patient", "k1")
+	if b.rig.client, err = uhiclient.NewClient(uhiclient.WithSigner(signer), uhiclient.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	_, clinic := b.addPatient(simpatient.Config{Address: "meera@sbx", Name: "Meera", Listen: "127.0.0.1:0",
+		Book: &simpatient.Book{Type: "Physical"}})
+	booked := waitPatientEvent(t, clinic, simpatient.EventBooked, 10*time.Second)
+	if !strings.Contains(booked.Text, "check-in PIN ") {
+		t.Errorf("an in-clinic booking without a PIN: %q", booked.Text)
+	}
+	_, tele := b.addPatient(simpatient.Config{Address: "ravi@sbx", Name: "Ravi", Listen: "127.0.0.1:0",
+		Book: &simpatient.Book{Type: "Teleconsultation", Gateway: b.gw.URL() + "/api/v1/uhi"}})
+	waitPatientEvent(t, tele, simpatient.EventBooked, 10*time.Second)
+	waitPatientEvent(t, tele, simpatient.EventAcked, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		day, err := b.console.Day(time.Now())
+		kinds := map[booking.Kind]booking.State{}
+		for _, o := range day {
+			kinds[o.Kind] = o.State
+		}
+		if err == nil && len(day) == 2 && kinds[booking.KindPhysical] == booking.StateConfirmed && kinds[booking.KindTele] == booking.StateArrived {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the day: %+v %v", day, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
