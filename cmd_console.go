@@ -242,7 +242,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	uiOpts := []ui.Option{
 		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
-		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
+		ui.WithVideoBudget(cfg.videoBudget * 1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 	}
 	if console.TakesBookings() {
 		uiOpts = append(uiOpts, ui.WithDay(console))

@@ -53,10 +53,14 @@ func (f *fakeDay) CheckIn(id, pin string) error {
 	}
 	return f.act("check-in", id, booking.StateArrived)
 }
-func (f *fakeDay) OverridePIN(id, code string) error { return f.act("override "+code, id, booking.StateArrived) }
-func (f *fakeDay) StartVisit(id string) error        { return f.act("start", id, booking.StateInCall) }
-func (f *fakeDay) CompleteVisit(id string) error     { return f.act("complete", id, booking.StateCompleted) }
-func (f *fakeDay) NoShow(id string) error            { return f.act("no-show", id, booking.StateNoShow) }
+func (f *fakeDay) OverridePIN(id, code string) error {
+	return f.act("override "+code, id, booking.StateArrived)
+}
+func (f *fakeDay) StartVisit(id string) error { return f.act("start", id, booking.StateInCall) }
+func (f *fakeDay) CompleteVisit(id string) error {
+	return f.act("complete", id, booking.StateCompleted)
+}
+func (f *fakeDay) NoShow(id string) error { return f.act("no-show", id, booking.StateNoShow) }
 func (f *fakeDay) CancelAppointment(id, reason string) error {
 	return f.act("cancel "+reason, id, booking.StateCancelled)
 }
