@@ -59,6 +59,10 @@ type consoleConfig struct {
 	helpline     string                 // the clinic's phone, for on_confirm
 	// desk is the booking desk app made, when the doctor has a schedule.
 	desk *booking.Desk
+	// schedule is the demo's schedule, used instead of the data
+	// directory's; seed, when set, fills the demo's day before it opens.
+	schedule *booking.Plan
+	seed     func(booking.Store, *booking.Plan)
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -218,7 +222,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 			cancel()
 		}
 	}()
-	if cfg.desk != nil {
+	if cfg.desk != nil && cfg.schedule == nil {
 		if dir, err := cfg.dir(); err == nil {
 			go watchSchedule(ctx, dir, cfg.desk, log.With("part", "schedule"))
 		}

@@ -20,17 +20,21 @@ func (c *consoleConfig) booking(store *record.Store, keys uhiclient.KeySource, s
 	if c.hub != "" {
 		return nil, nil
 	}
-	dir, err := c.dir()
-	if err != nil {
-		return nil, err
-	}
-	plan, _, err := record.LoadSchedule(dir)
-	if errors.Is(err, record.ErrNoSchedule) {
-		log.Info("no schedule: the console takes no bookings", "dir", dir)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	plan := c.schedule
+	if plan == nil {
+		dir, err := c.dir()
+		if err != nil {
+			return nil, err
+		}
+		p, _, err := record.LoadSchedule(dir)
+		if errors.Is(err, record.ErrNoSchedule) {
+			log.Info("no schedule: the console takes no bookings", "dir", dir)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		plan = p
 	}
 	var kept booking.Store = booking.NewMemoryStore()
 	if store != nil {
@@ -43,6 +47,9 @@ func (c *consoleConfig) booking(store *record.Store, keys uhiclient.KeySource, s
 	desk, err := booking.NewDesk(plan, kept, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if c.seed != nil {
+		c.seed(kept, plan)
 	}
 	b := &app.Booking{Desk: desk, Gateway: c.gateway, Helpline: c.helpline}
 	if keys != nil {

@@ -98,8 +98,20 @@ func dayActCmd(what string, act func() error) tea.Cmd {
 // start opens the day of now.
 func (d *dayModel) start(now time.Time) tea.Cmd {
 	d.open, d.prompt, d.note = true, dayNoPrompt, ""
-	d.date = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	d.date = midnight(now)
 	return d.reload()
+}
+
+// poll reads the day again: the day shown, or today until one is.
+func (d *dayModel) poll(now time.Time) tea.Cmd {
+	if d.date.IsZero() {
+		d.date = midnight(now)
+	}
+	return d.reload()
+}
+
+func midnight(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 }
 
 func (d *dayModel) reload() tea.Cmd {
@@ -157,6 +169,20 @@ func (d *dayModel) sortPatients() {
 			d.walkIns = append(d.walkIns, p)
 		}
 	}
+}
+
+// noteFor says, for the waiting room, whether patient p came for a
+// booking of the day shown (and when), or walked in.
+func (d *dayModel) noteFor(p waitingroom.Patient) string {
+	if !d.ready {
+		return ""
+	}
+	for _, o := range d.list {
+		if p.TransactionID != "" && o.TransactionID == p.TransactionID {
+			return "booked " + o.Start.Format("15:04") + " " + o.Kind.Short()
+		}
+	}
+	return "walk-in"
 }
 
 // selectedOrder is the appointment selected, if any.
@@ -321,7 +347,9 @@ func (d *dayModel) view(w, h int, now time.Time) string {
 	for i := first; i < len(d.list) && i < first+visible; i++ {
 		o := d.list[i]
 		state, note := d.status(o, now)
-		text := row(o.Start.In(now.Location()).Format("15:04"), o.Patient.Name, o.Kind.Short(), state, note)
+		// The slot's own zone (the schedule's): the doctor's day is in
+		// the clinic's time, whatever the machine's zone.
+		text := row(o.Start.Format("15:04"), o.Patient.Name, o.Kind.Short(), state, note)
 		if i == d.selected {
 			lines = append(lines, st.Selected.Render(fitLine("> "+text, inner)))
 			continue

@@ -19,10 +19,16 @@ type fakeDay struct {
 	did    []string
 }
 
-func (f *fakeDay) Day(time.Time) ([]booking.Order, error) {
+func (f *fakeDay) Day(t time.Time) ([]booking.Order, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]booking.Order(nil), f.orders...), nil
+	var out []booking.Order
+	for _, o := range f.orders {
+		if o.Start.Format(time.DateOnly) == t.Format(time.DateOnly) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeDay) Undelivered(id string) string {
@@ -187,5 +193,20 @@ func TestDayKeyOnlyWithBookings(t *testing.T) {
 	m = loaded(t, newFake(&recorder{}, nil), 80, 24, WithDay(aDay()))
 	if !m.keys.Day.Enabled() || !strings.Contains(m.help.ShortView(m.keys), "the day") {
 		t.Errorf("the day key is not offered: %q", m.help.ShortView(m.keys))
+	}
+}
+
+func TestWaitingRoomSaysBookedOrWalkIn(t *testing.T) {
+	f := newFake(&recorder{}, nil)
+	f.PatientsFn = dayPatients
+	m := loaded(t, f, 100, 24, WithDay(aDay()))
+	m, cmd := update(t, m, patientsMsg{patients: f.Patients(), at: testNow})
+	m = feed(t, m, cmd)
+	if screen := chatLines(t, m); !strings.Contains(screen, "booked 09:30 video") {
+		t.Errorf("the booked patient is not said to be booked:\n%s", screen)
+	}
+	m, _ = update(t, m, press("down"))
+	if screen := chatLines(t, m); !strings.Contains(screen, "| walk-in |") {
+		t.Errorf("the walk-in is not said to be one:\n%s", screen)
 	}
 }

@@ -103,6 +103,9 @@ func New(c Console, info Info, opts ...Option) Model {
 		m.inForce = GraphicsBlocks // until the terminal answers
 	}
 	m.waiting = newWaitingModel(m.styles)
+	if d := m.day; d != nil {
+		m.waiting.bookNote = d.noteFor
+	}
 	if p := m.viewer.photos; p != nil {
 		// The short help has no room for the photo's key at 80 columns:
 		// the line on the selected patient names it.
@@ -172,10 +175,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.call.SetQueue(msg.patients, msg.at)
 		cmd = pollPatientsCmd(m.console, m.clock, m.poll)
 		if m.day != nil {
+			// Read at every poll, open or not: the waiting room says who
+			// is booked and who walked in.
 			m.day.setPatients(msg.patients)
-			if m.day.open {
-				cmd = tea.Batch(cmd, m.day.reload())
-			}
+			cmd = tea.Batch(cmd, m.day.poll(m.clock()))
 		}
 	case dayMsg:
 		if m.day != nil {

@@ -28,6 +28,9 @@ type waitingModel struct {
 	unread   map[string]int // unread chat messages by address
 	// photoNote says what there is of a patient's photo (Photos), or is nil.
 	photoNote func(addr string) string
+	// bookNote says whether a patient is booked or walked in (WithDay),
+	// or is nil.
+	bookNote func(p waitingroom.Patient) string
 	width     int
 	height    int
 }
@@ -195,6 +198,11 @@ func (m waitingModel) View() string {
 // detail describes the selected patient on one line.
 func (m waitingModel) detail(p waitingroom.Patient) string {
 	parts := []string{"heard " + formatWait(m.asOf.Sub(p.LastHeard)) + " ago"}
+	if m.bookNote != nil {
+		if n := m.bookNote(p); n != "" {
+			parts = append(parts, n)
+		}
+	}
 	if p.TransactionID != "" {
 		parts = append(parts, "txn "+p.TransactionID)
 	}
