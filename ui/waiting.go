@@ -31,8 +31,8 @@ type waitingModel struct {
 	// bookNote says whether a patient is booked or walked in (WithDay),
 	// or is nil.
 	bookNote func(p waitingroom.Patient) string
-	width     int
-	height    int
+	width    int
+	height   int
 }
 
 func newWaitingModel(st Styles) waitingModel {
