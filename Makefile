@@ -86,7 +86,7 @@ interop: build interop/node_modules
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.
 bench: test-deps build interop/node_modules
-	$(GO) test -run '^$$' -bench . -skip 'SideBySide|LipSync' -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -skip 'SideBySide|LipSync' -benchtime 3s ./uhiclient/ ./booking/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
 	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench "^BenchmarkSideBySide$$" -benchtime 1x -timeout 20m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }

@@ -38,9 +38,10 @@ type Store interface {
 // MemoryStore is a Store in memory, for tests and for a console that keeps
 // no record. The zero value is not usable; use NewMemoryStore.
 type MemoryStore struct {
-	mu     sync.Mutex
-	claims map[string]claim
-	orders map[string]Order
+	mu       sync.Mutex
+	claims   map[string]claim
+	orders   map[string]Order
+	byDoctor map[string]map[string]bool // doctor: their orders' ids
 }
 
 type claim struct {
@@ -50,7 +51,7 @@ type claim struct {
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{claims: map[string]claim{}, orders: map[string]Order{}}
+	return &MemoryStore{claims: map[string]claim{}, orders: map[string]Order{}, byDoctor: map[string]map[string]bool{}}
 }
 
 // Claim implements Store.
@@ -95,6 +96,10 @@ func (m *MemoryStore) PutOrder(_ context.Context, o Order) (uint64, error) {
 	}
 	o.Revision++
 	m.orders[o.ID] = o
+	if m.byDoctor[o.Doctor] == nil {
+		m.byDoctor[o.Doctor] = map[string]bool{}
+	}
+	m.byDoctor[o.Doctor][o.ID] = true
 	return o.Revision, nil
 }
 
@@ -114,8 +119,8 @@ func (m *MemoryStore) Orders(_ context.Context, doctor string, from, to time.Tim
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Order
-	for _, o := range m.orders {
-		if o.Doctor == doctor && !o.Start.Before(from) && o.Start.Before(to) {
+	for id := range m.byDoctor[doctor] {
+		if o := m.orders[id]; !o.Start.Before(from) && o.Start.Before(to) {
 			out = append(out, o)
 		}
 	}
@@ -128,8 +133,8 @@ func (m *MemoryStore) OrderByTransaction(_ context.Context, doctor, txn string) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var best Order
-	for _, o := range m.orders {
-		if o.Doctor == doctor && o.TransactionID == txn && (best.ID == "" || o.Created.After(best.Created)) {
+	for id := range m.byDoctor[doctor] {
+		if o := m.orders[id]; o.TransactionID == txn && (best.ID == "" || o.Created.After(best.Created)) {
 			best = o
 		}
 	}
