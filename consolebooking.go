@@ -18,6 +18,7 @@ import (
 // or in memory with --record off.
 func (c *consoleConfig) booking(store *record.Store, keys uhiclient.KeySource, signer *uhiclient.Signer, log *slog.Logger) (*app.Booking, error) {
 	if c.hub != "" {
+		log.Info("behind a hub the console takes no bookings (docs/booking.md §6)")
 		return nil, nil
 	}
 	plan := c.schedule
