@@ -140,7 +140,11 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}()
 	connected := make(chan struct{}, 1)
 	p, err := simpatient.New(cfg, engine, client, simpatient.WithLogger(log), simpatient.WithEvents(func(e simpatient.Event) {
-		lines <- e.At.Format("15:04:05") + " " + e.Text
+		line := e.At.Format("15:04:05") + " " + e.Text
+		if e.Kind == simpatient.EventBooked && len(e.Data) > 0 {
+			line += ", check-in PIN " + string(e.Data) // as the patient's app shows it
+		}
+		lines <- line
 		if e.Kind == simpatient.EventCall && e.State == call.StateConnected {
 			select {
 			case connected <- struct{}{}:

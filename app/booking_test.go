@@ -434,8 +434,8 @@ func TestSimulatedPatientBooks(t *testing.T) {
 	_, clinic := b.addPatient(simpatient.Config{Address: "meera@sbx", Name: "Meera", Listen: "127.0.0.1:0",
 		Book: &simpatient.Book{Type: "Physical"}})
 	booked := waitPatientEvent(t, clinic, simpatient.EventBooked, 10*time.Second)
-	if !strings.Contains(booked.Text, "check-in PIN ") {
-		t.Errorf("an in-clinic booking without a PIN: %q", booked.Text)
+	if len(booked.Data) != 4 || strings.Contains(booked.Text, string(booked.Data)) {
+		t.Errorf("an in-clinic booking's PIN %q, text %q", booked.Data, booked.Text)
 	}
 	_, tele := b.addPatient(simpatient.Config{Address: "ravi@sbx", Name: "Ravi", Listen: "127.0.0.1:0",
 		Book: &simpatient.Book{Type: "Teleconsultation", Gateway: b.gw.URL() + "/api/v1/uhi"}})

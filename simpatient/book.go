@@ -260,11 +260,9 @@ func (p *Patient) bookFirst(ctx context.Context) bool {
 		p.emit(Event{Kind: EventError, Text: "booking failed: " + err.Error(), Err: err})
 		return false
 	}
-	text := fmt.Sprintf("booked %s, order %s", b.Start.Format("Mon 15:04"), b.OrderID)
-	if b.PIN != "" {
-		text += ", check-in PIN " + b.PIN
-	}
-	p.emit(Event{Kind: EventBooked, Text: text})
+	// The PIN is the patient's to show, not to log: it goes in Data.
+	p.emit(Event{Kind: EventBooked, Text: fmt.Sprintf("booked %s, order %s", b.Start.Format("Mon 15:04"), b.OrderID),
+		Data: []byte(b.PIN)})
 	p.cfg.TransactionID = b.TransactionID
 	builder, err := uhiclient.NewBuilder(uhiclient.Identity{
 		Self:          uhiclient.Person{Name: p.cfg.Name, Gender: p.cfg.Gender, Image: p.cfg.Image, Cred: p.cfg.Address},

@@ -95,7 +95,8 @@ const (
 	// EventChatSent means a chat message to the doctor was delivered.
 	EventChatSent
 	// EventBooked means the booking asked for (Config.Book) is confirmed;
-	// Text says when, the order and any check-in PIN.
+	// Text says when and the order, Data holds an in-clinic visit's
+	// check-in PIN.
 	EventBooked
 	// EventAppointment carries what the console pushed about the booking
 	// (on_update, on_cancel); Text says the new state.
