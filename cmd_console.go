@@ -42,6 +42,9 @@ type consoleConfig struct {
 	dataFlags
 	record   string // on or off
 	chatKeys string // the patients' chat keys file
+	// fetchAllow are the networks inside that content_urls may be
+	// fetched from (--fetch-allow).
+	fetchAllow string
 	// recordErrors receives the record's failed writes, for the screen.
 	recordErrors chan error
 	ring         time.Duration
@@ -99,6 +102,7 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	c.dataFlags.register(fs)
 	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
 	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
+	fs.StringVar(&c.fetchAllow, "fetch-allow", d.fetchAllow, "`CIDR[,CIDR]` inside the network that a chat attachment's content_url may be fetched from, for a media server on the clinic's LAN (default: none; loopback, private, link-local and multicast addresses are refused)")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
 	if d.demo {
 		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
@@ -350,6 +354,10 @@ func openLog(path string) (*os.File, error) {
 
 // app turns the flags into the application's configuration.
 func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
+	allow, err := uhiclient.ParseFetchAllow(c.fetchAllow)
+	if err != nil {
+		return app.Config{}, fmt.Errorf("--fetch-allow: %w", err)
+	}
 	media, err := call.ParseMedia(c.media)
 	if err != nil {
 		return app.Config{}, err
@@ -400,6 +408,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		Record:      store,
 		ChatKey:     &chatKey,
 		ChatKeys:    keys.Lookup,
+		Fetch:       uhiclient.FetchPolicy{Allow: allow},
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,

@@ -156,6 +156,7 @@ func TestRunStartupErrorsPrinted(t *testing.T) {
 	for _, c := range []struct{ flag, value, want string }{
 		{"--media", "bogus", "bogus"},
 		{"--verify", "bogus", `--verify "bogus"`},
+		{"--fetch-allow", "10.1.2.0/24,192.168.1/24", `--fetch-allow: "192.168.1/24" is not a CIDR`},
 	} {
 		r := runMain(t, c.flag, c.value, "--hpr", "x", "--listen", "127.0.0.1:0", "--log", filepath.Join(dir, "console.log"))
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
