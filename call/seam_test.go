@@ -79,3 +79,17 @@ func TestLipSyncHeldOnACall(t *testing.T) {
 		t.Errorf("median lip-sync offset %v, want the sound held for its picture (about +8 ms; -42 ms without the hold)", median)
 	}
 }
+
+// TestReconnectTimeoutDefaults pins the defaults the README's figures rest
+// on: a lost connection is noticed after 4 s and given up after 10 s more
+// (the console once waited 15 s, and a link cut for good took 19.1 s to
+// end; TestFaultLinkCutForGood allows 20 s, so it cannot tell).
+func TestReconnectTimeoutDefaults(t *testing.T) {
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.disconnectTimeout != 4*time.Second || e.reconnectTimeout != 10*time.Second {
+		t.Errorf("disconnect after %v, reconnect for %v; want 4s and 10s", e.disconnectTimeout, e.reconnectTimeout)
+	}
+}
