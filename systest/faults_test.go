@@ -456,7 +456,7 @@ func TestFaultReadyFlood(t *testing.T) {
 		took     time.Duration
 		status   int
 		patient  int
-		roomFull bool // a 503 because the room is full, not the queue
+		roomFull bool   // a 503 because the room is full, not the queue
 		other    string // the reply of any other NACK
 	}
 	jobs := make(chan int, patients)
