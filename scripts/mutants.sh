@@ -70,6 +70,15 @@ mutant late-candidates ./call/ '^TestSetupWithLateCandidates$' \
 mutant playout-hold ./call/ '^TestLipSyncHeldOnACall$' \
 	call/remote.go 'hold = a.playout.audioHold(' '_ = a.playout.audioHold('
 
+mutant rtx-limiter ./call/ '^TestRetransmissionLimiterInACall$' \
+	call/engine.go '	reg.Add(rtxLimiterFactory{log: lf.NewLogger("rtx"), target: func() int {' '	_ = (rtxLimiterFactory{log: lf.NewLogger("rtx"), target: func() int {'
+
+mutant echo-gate-off ./call/ '^TestEchoGateOnEchoOnlyFrames$' \
+	call/audioproc.go '			a.gateFrame(buf, in)' '			_ = in'
+
+mutant echo-gate-shut ./call/ '^TestAudioProcessorDoubleTalk$' \
+	call/audioproc.go '	target := 1.0' '	target := gateFloor'
+
 mutant ssh-budget ./ui/ '^TestRemoteTerminalPictureKeptToBudget$' \
 	ui/model.go '		budget = m.budget' '		budget = 0'
 
