@@ -21,14 +21,14 @@ import (
 // as the patients' app posts them, the doctor connects on the
 // peer-reflexive pair learnt from the patient's checks at once (no
 // acceptance wait for it, and the nomination nudge), not after pion's
-// 1 s wait for peer-reflexive pairs. Working: about 60 ms from the OFFER to
-// the first frame decoded (BenchmarkCallSetupLateCandidates); without
-// either fix, about 1,080 ms. The bound is on the median of three calls,
-// far from both.
+// 1 s wait for peer-reflexive pairs. Calls with candidates late and calls
+// with them at once are set up in turn, and the medians compared, so that
+// a loaded machine slows both alike: working, the late ones take about as
+// long (60 ms against 44 to 51 ms on a quiet machine,
+// BenchmarkCallSetupLateCandidates); without either fix, about 1 s more.
 func TestSetupWithLateCandidates(t *testing.T) {
 	doctor, patient := testEngine(t), testEngine(t)
-	var setups []time.Duration
-	for range 3 {
+	setup := func(late time.Duration) time.Duration {
 		c := newCallPair(t, doctor, patient)
 		var offerAt atomic.Int64
 		c.toPatient.fail = func(s Signal) error {
@@ -39,53 +39,60 @@ func TestSetupWithLateCandidates(t *testing.T) {
 		}
 		c.toDoctor.delay = func(s Signal) time.Duration {
 			if s.Kind == SignalCandidate {
-				return time.Second
+				return late
 			}
 			return 0
 		}
 		ds := c.dial()
-		waitFrames(t, ds, 1, 15*time.Second)
-		setups = append(setups, time.Since(time.Unix(0, offerAt.Load())))
+		c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+		took := time.Since(time.Unix(0, offerAt.Load()))
 		ps := c.patientSession(5 * time.Second)
 		ds.Hangup()
 		waitDone(t, ds, 10*time.Second)
 		waitDone(t, ps, 10*time.Second)
 		c.wait()
+		return took
 	}
-	slices.Sort(setups)
-	t.Logf("OFFER to first frame, candidates 1 s late: %v", setups)
-	if setups[1] > 600*time.Millisecond {
-		t.Errorf("median setup %v with late candidates, want well under the 1 s peer-reflexive wait", setups[1])
+	var prompt, late []time.Duration
+	for range 3 {
+		prompt = append(prompt, setup(0))
+		late = append(late, setup(time.Second))
+	}
+	slices.Sort(prompt)
+	slices.Sort(late)
+	t.Logf("OFFER to connected: candidates at once %v, 1 s late %v", prompt, late)
+	if d := late[1] - prompt[1]; d > 500*time.Millisecond {
+		t.Errorf("late candidates cost %v more (medians %v and %v), want far less than the 1 s peer-reflexive wait", d, late[1], prompt[1])
 	}
 }
 
 // TestLipSyncHeldOnACall: in an in-process call, the patient's sound is
 // held back for its picture at the doctor's side (the playout hold,
 // remote.go), so the median offset of the marks the session's own meter
-// pairs is near zero: about +8 ms working, about -42 ms (sound ahead)
-// without the hold. The bound is between them, on the median of five or
-// more marks.
+// pairs is near zero: about +8 ms working (-11 to +35 ms on a loaded
+// machine), about -42 to -48 ms (sound ahead) without the hold. The bound
+// is between them, on the median of nine marks.
 func TestLipSyncHeldOnACall(t *testing.T) {
 	doctor, patient := testEngine(t), testEngine(t)
 	c := newCallPair(t, doctor, patient)
 	ds := c.dial()
-	c.patientSession(20 * time.Second)
+	c.patientSession(10 * time.Second)
 	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
-	deadline := time.Now().Add(25 * time.Second)
-	for len(ds.lipSync.measured()) < 5 && time.Now().Before(deadline) {
+	deadline := time.Now().Add(40 * time.Second)
+	for len(ds.lipSync.measured()) < 9 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	got := slices.Clone(ds.lipSync.measured())
 	ds.Hangup()
 	waitDone(t, ds, 10*time.Second)
 	c.wait()
-	if len(got) < 5 {
-		t.Fatalf("%d marks measured in 25 s of call, want 5 or more", len(got))
+	if len(got) < 9 {
+		t.Fatalf("%d marks measured in 40 s of call, want 9 or more", len(got))
 	}
 	slices.Sort(got)
 	median := got[len(got)/2]
 	t.Logf("audio minus video at the doctor: %v, median %v", got, median)
-	if median < -20*time.Millisecond || median > 60*time.Millisecond {
+	if median < -25*time.Millisecond || median > 150*time.Millisecond {
 		t.Errorf("median lip-sync offset %v, want the sound held for its picture (about +8 ms; -42 ms without the hold)", median)
 	}
 }
