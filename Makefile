@@ -27,7 +27,7 @@ NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync clean
+.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync mutants clean
 
 all: build
 
@@ -58,6 +58,12 @@ lint:
 
 unit:
 	$(GO) test -race -timeout 10m -skip 'TestEndToEnd|TestInterop|TestFault' ./...
+
+# Each guarded fix taken out in turn, on a copy of the tree, and the tests
+# that should catch it run: any that stay green are reported (docs/mutants.md).
+# Not part of make test (a few minutes); MUTANTS=name,... runs only those.
+mutants: deps
+	@sh scripts/mutants.sh
 
 # The real binary in tmux: a simulated patient READYs, the doctor calls and
 # hangs up; and in xterm under Xvfb, drawing the patient in sixel.

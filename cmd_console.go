@@ -43,6 +43,9 @@ type consoleConfig struct {
 	dataFlags
 	record   string // on or off
 	chatKeys string // the patients' chat keys file
+	// fetchAllow are the networks inside that content_urls may be
+	// fetched from (--fetch-allow).
+	fetchAllow string
 	// recordErrors receives the record's failed writes, for the screen.
 	recordErrors chan error
 	ring         time.Duration
@@ -108,6 +111,7 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	c.dataFlags.register(fs)
 	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
 	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
+	fs.StringVar(&c.fetchAllow, "fetch-allow", d.fetchAllow, "`CIDR[,CIDR]` inside the network that a chat attachment's content_url may be fetched from, for a media server on the clinic's LAN (default: none; loopback, private, link-local and multicast addresses are refused)")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
 	fs.StringVar(&c.gateway, "gateway", d.gateway, "the UHI gateway's base `URI` (e.g. https://gw.example/api/v1/uhi): broadcast searches are answered there and audit copies of callbacks sent there; its key comes from --verify")
 	fs.StringVar(&c.helpline, "helpline", d.helpline, "the clinic's phone `NUMBER`, sent to patients who book")
@@ -370,6 +374,10 @@ func openLog(path string) (*os.File, error) {
 
 // app turns the flags into the application's configuration.
 func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
+	allow, err := uhiclient.ParseFetchAllow(c.fetchAllow)
+	if err != nil {
+		return app.Config{}, fmt.Errorf("--fetch-allow: %w", err)
+	}
 	media, err := call.ParseMedia(c.media)
 	if err != nil {
 		return app.Config{}, err
@@ -434,6 +442,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		Record:      store,
 		ChatKey:     &chatKey,
 		ChatKeys:    chatKeys.Lookup,
+		Fetch:       uhiclient.FetchPolicy{Allow: allow},
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,

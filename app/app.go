@@ -62,6 +62,9 @@ type Config struct {
 	// Booking, when set, has the console take bookings over UHI on its
 	// own endpoint (docs/booking.md); nil takes none.
 	Booking *Booking
+	// Fetch says what an attachment's content_url may be fetched from;
+	// the zero value refuses every address inside (--fetch-allow).
+	Fetch uhiclient.FetchPolicy
 }
 
 // Console is the running application. Its methods other than Start and
@@ -145,7 +148,7 @@ func New(cfg Config) (*Console, error) {
 	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
 	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
 	c.chatEvents = make(chan record.Message, 256)
-	c.mediaHTTP = mediaClient()
+	c.mediaHTTP = cfg.Fetch.Client()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
 	noPhoto := ErrNoPhotoViaHub

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +151,13 @@ func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *re
 	} else {
 		data, err = uhiclient.FetchMedia(ctx, c.mediaHTTP, in.Chat.URL, uhiclient.DefaultMaxMedia)
 	}
+	if errors.Is(err, uhiclient.ErrFetchRefused) {
+		// Kept as refused, with the reason; the patient's message was
+		// answered ACK already (docs/protocol.md §7).
+		m.Status = "refused: " + err.Error()
+		log.Warn("attachment not fetched", "err", err)
+		return
+	}
 	if err != nil {
 		m.Status = "unreadable: " + err.Error()
 		log.Warn("attachment not read", "err", err)
@@ -265,11 +271,6 @@ func (c *Console) SetNotes(addr, text string) {
 
 // Recording says whether consultations are kept (ui.Console).
 func (c *Console) Recording() bool { return c.store != nil }
-
-// mediaClient is the client that fetches content_url attachments.
-func mediaClient() *http.Client {
-	return &http.Client{Timeout: uhiclient.MediaFetchTimeout}
-}
 
 // ErrNoRecord means the console keeps no record (--record off).
 var ErrNoRecord = errors.New("no record is kept (--record off)")
