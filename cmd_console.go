@@ -168,7 +168,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	cfg.recordErrors = make(chan error, 16)
 	appCfg, err := cfg.app(log)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	if appCfg.Record != nil {
 		defer appCfg.Record.Close()
@@ -176,7 +176,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	var link *hub.Link
 	if cfg.hub != "" {
 		if link, err = hubLink(cfg, log); err != nil {
-			return fail(stderr, err)
+			return failLogged(log, stderr, err)
 		}
 		// After the console's Close: its BYE and last ACKs go through it.
 		defer link.Disconnect()
@@ -184,7 +184,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	console, err := app.New(appCfg)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	// From here the TUI owns the terminal: C libraries (ALSA, libvpx) and
 	// the Go runtime write to file descriptor 2 on their own, so it points
@@ -200,7 +200,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	defer cancel()
 	if err := console.Start(ln); err != nil {
 		_ = console.Close(context.Background())
-		return fail(terminal, err)
+		return failLogged(log, terminal, err)
 	}
 	endpointErr := make(chan error, 1)
 	go func() {
@@ -256,10 +256,17 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	default:
 	}
 	if stopped != nil {
-		return fail(terminal, stopped)
+		return failLogged(log, terminal, stopped)
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// failLogged is fail for an error once the log is open: the error is in
+// the log as well, where the doctor's IT looks.
+func failLogged(log *slog.Logger, w io.Writer, err error) int {
+	log.Error("console stopped", "err", err)
+	return fail(w, err)
 }
 
 // snapshotDir is where the s key saves the patient's picture: the data

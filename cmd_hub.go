@@ -253,6 +253,6 @@ func hubLink(cfg *consoleConfig, log *slog.Logger) (*hub.Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hub.Dial(hub.LinkConfig{URL: strings.TrimSpace(cfg.hub), Doctor: cfg.hpr, Options: opts,
+	return hub.Dial(hub.LinkConfig{URL: strings.TrimSpace(cfg.hub), Doctor: cfg.hpr, Options: opts, User: cfg.nats.who(),
 		Log: log.With("part", "hub")})
 }
