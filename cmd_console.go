@@ -148,7 +148,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	if ln != nil && tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	endpoint := "via hub " + strings.TrimPrefix(cfg.hub, "nats://")
+	endpoint := hubWords(cfg.hub)
 	if ln != nil {
 		endpoint = ln.Addr().String()
 		if cfg.providerURI == "" {
@@ -192,7 +192,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	// is written to the terminal's own stderr, kept aside.
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
-	log.Info("console starting", "endpoint", endpoint, "provider_uri", cfg.providerURI,
+	log.Info("console starting", "endpoint", endpoint, "hub", cfg.hub, "provider_uri", cfg.providerURI,
 		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(), "audio_processing", console.AudioProcessing(),
 		"timer_slack", currentTimerSlack())
 
@@ -260,6 +260,21 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// hubWords names the hub's NATS servers for the status bar: the one
+// server's address, or how many there are (the log has them all).
+func hubWords(urls string) string {
+	var servers []string
+	for u := range strings.SplitSeq(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			servers = append(servers, u)
+		}
+	}
+	if len(servers) == 1 {
+		return "via hub " + strings.TrimPrefix(servers[0], "nats://")
+	}
+	return fmt.Sprintf("via hub, %d NATS servers", len(servers))
 }
 
 // failLogged is fail for an error once the log is open: the error is in

@@ -72,3 +72,15 @@ func TestConsoleSaysItsNATSUserMayNotReadItsSubjects(t *testing.T) {
 		t.Errorf("log:\n%s\nwant the reason as an ERROR", b)
 	}
 }
+
+func TestHubWordsNameTheServersOrCountThem(t *testing.T) {
+	for _, c := range []struct{ urls, want string }{
+		{"nats://10.0.0.5:4222", "via hub 10.0.0.5:4222"},
+		{"tls://hub.hospital.in:4222", "via hub tls://hub.hospital.in:4222"},
+		{"nats://127.0.0.1:4222,nats://127.0.0.2:4222, nats://127.0.0.3:4222", "via hub, 3 NATS servers"},
+	} {
+		if got := hubWords(c.urls); got != c.want {
+			t.Errorf("hubWords(%q) = %q; want %q", c.urls, got, c.want)
+		}
+	}
+}
