@@ -176,3 +176,15 @@ func ensureConsumer(ctx context.Context, js jetstream.JetStream, log *slog.Logge
 		return js.CreateOrUpdateConsumer(ctx, stream, cfg)
 	})
 }
+
+// ensureObjects binds the object store bucket cfg describes, making it if
+// it is missing.
+func ensureObjects(ctx context.Context, js jetstream.JetStream, log *slog.Logger, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	return ensure(ctx, log, "object store "+cfg.Bucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		obs, err := js.ObjectStore(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return js.CreateObjectStore(ctx, cfg)
+		}
+		return obs, err
+	})
+}

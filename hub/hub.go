@@ -104,8 +104,9 @@ type Hub struct {
 
 	mu      sync.Mutex
 	sub     *nats.Subscription
-	seen    map[string]time.Time // by Token
-	closing bool                 // Close has begun: no new outbound post
+	seen    map[string]time.Time             // by Token
+	media   map[string]jetstream.ObjectStore // each doctor's bucket, by address, once bound
+	closing bool                             // Close has begun: no new outbound post
 }
 
 // Start makes a replica that serves at once: its endpoint checks what
@@ -150,16 +151,19 @@ func Start(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: jetstream: %w", err)
 	}
 	h := &Hub{cfg: cfg, js: js, doctors: map[string]bool{}, log: cfg.Log, seen: map[string]time.Time{},
-		workers: make(chan struct{}, outboundWorkers),
-		ready:   make(chan struct{}), failed: make(chan struct{})}
+		media: map[string]jetstream.ObjectStore{}, workers: make(chan struct{}, outboundWorkers),
+		ready: make(chan struct{}), failed: make(chan struct{})}
 	for _, d := range cfg.Doctors {
 		h.doctors[strings.ToLower(strings.TrimSpace(d.Address))] = true
 	}
 	h.server, err = uhiclient.NewServer("hub", uhiclient.WithVerifier(cfg.Verifier),
 		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")),
 		// Room for a chat attachment, as the console's own endpoint has;
-		// what NATS cannot carry is refused in fit.
-		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
+		// what NATS cannot carry goes in the object store (fit).
+		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit),
+		// Every photo kept: the console takes it (its link's admission
+		// check), as its own endpoint does.
+		uhiclient.WithMaxImage(0))
 	if err != nil {
 		return nil, err
 	}
@@ -417,12 +421,15 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return fmt.Errorf("%w: %v: %s (%s)", uhiclient.ErrNotAdmitted, ErrOffline, addr, when)
 	}
-	data, err := h.fit(in, body)
+	data, hdr, err := h.fit(ctx, in, body, addr)
 	if err != nil {
 		return err
 	}
 	msg := nats.NewMsg(InboundSubject(addr))
 	msg.Data = data
+	for k, v := range hdr {
+		msg.Header[k] = v
+	}
 	if in.KeyID != "" {
 		msg.Header.Set(headerKeyID, in.KeyID)
 	}
@@ -512,27 +519,28 @@ func (h *Hub) publishOnce(ctx context.Context, msg *nats.Msg, id, addr string) e
 
 // fit returns what to store for a message: its body as it came, or, when
 // that is more than the NATS servers take in one message (1 MB unless their
-// max_payload says otherwise), the envelope as decoded, whose person photos
-// over the endpoint's image limit are already cleared. The patients'
-// reference app puts a photo of a megabyte or more in every READY, and the
-// console keeps no photo over that limit anyway; the signature was checked
-// here, and consoles do not check it again. A message still too big (a
-// large chat attachment) is refused for what it is: 413, not a retry.
-func (h *Hub) fit(in *uhiclient.Inbound, body []byte) ([]byte, error) {
+// max_payload says otherwise), the envelope with its photos and its
+// attachment put in the doctor's object store (stow), and the headers that
+// name them. The patients' reference app puts a photo of a megabyte or
+// more in every READY; the signature was checked here, and consoles do not
+// check it again. A message still too big is refused for what it is: 413,
+// not a retry.
+func (h *Hub) fit(ctx context.Context, in *uhiclient.Inbound, body []byte, addr string) ([]byte, nats.Header, error) {
 	limit := h.cfg.Conn.MaxPayload() - 4096 // room for the headers
 	if int64(len(body)) <= limit {
-		return body, nil
+		return body, nil, nil
 	}
-	trimmed, err := uhiclient.Marshal(&in.Envelope)
+	stowed, hdr, err := h.stow(ctx, in, addr)
 	if err != nil {
-		return nil, fmt.Errorf("re-encoding a message of %d bytes: %w", len(body), err)
+		return nil, nil, fmt.Errorf("storing a message of %d bytes: %w", len(body), err)
 	}
-	if int64(len(trimmed)) > limit {
-		return nil, fmt.Errorf("%w: %d bytes (%d without photos) is more than the hub's messaging carries (%d)",
-			uhiclient.ErrBodyTooLarge, len(body), len(trimmed), limit)
+	if int64(len(stowed)) > limit {
+		return nil, nil, fmt.Errorf("%w: %d bytes (%d without its photos and attachment) is more than the hub's messaging carries (%d)",
+			uhiclient.ErrBodyTooLarge, len(body), len(stowed), limit)
 	}
-	h.log.Debug("message stored without its photos", "message_id", in.MessageID, "bytes", len(body), "stored", len(trimmed))
-	return trimmed, nil
+	h.log.Debug("message stored with its large values in the object store", "message_id", in.MessageID, "bytes", len(body),
+		"stored", len(stowed), "objects", len(hdr))
+	return stowed, hdr, nil
 }
 
 // outbound takes a doctor's outbound request off the subscription and posts

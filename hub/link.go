@@ -63,12 +63,14 @@ type Link struct {
 	stop      context.CancelFunc
 	beats     sync.WaitGroup
 	cc        jetstream.ConsumeContext
+	js        jetstream.JetStream
 	closeOnce sync.Once
 
-	mu   sync.Mutex
-	seen map[string]bool
-	ring []string
-	next int
+	mu    sync.Mutex
+	media jetstream.ObjectStore // the doctor's media bucket, once bound
+	seen  map[string]bool
+	ring  []string
+	next  int
 
 	// refused is why NATS last refused the console's login (loginRefused),
 	// until it is let in again.
@@ -155,6 +157,7 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 	if err != nil {
 		return fmt.Errorf("hub link: %w", err)
 	}
+	l.js = js
 	l.beat()
 	cc, err := l.consume(ctx, js, admit)
 	if err != nil {
@@ -287,27 +290,39 @@ func (l *Link) take(m jetstream.Msg, admit func(*uhiclient.Inbound) error) {
 		_ = m.Ack()
 		return
 	}
+	var objects []string
+	if in, objects, err = l.fetchMedia(m.Headers(), in); err != nil {
+		// Not there yet, or NATS busy: the message comes again.
+		l.forget(in.MessageID)
+		l.log.Warn("a photo or attachment not fetched: message left for redelivery", "message_id", in.MessageID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
 	in.KeyID, in.ReceivedAt = m.Headers().Get(headerKeyID), time.Now()
+	q := l.chats
+	if in.Signal != nil {
+		q = l.signals
+		if admit != nil {
+			// The check sees the photos whole (the console takes the
+			// patient's there), as its own endpoint's does.
+			if err := admit(in); err != nil {
+				l.log.Info("message not admitted, dropped", "message_id", in.MessageID, "sender", in.Sender, "reason", err)
+				_ = m.Ack()
+				l.dropMedia(objects)
+				return
+			}
+		}
+	}
 	chat := &in.Envelope.Message.Intent.Chat
 	for _, p := range []*uhiclient.Person{&chat.Sender.Person, &chat.Receiver.Person} {
 		if len(p.Image) > maxImage {
 			p.Image = ""
 		}
 	}
-	q := l.chats
-	if in.Signal != nil {
-		q = l.signals
-		if admit != nil {
-			if err := admit(in); err != nil {
-				l.log.Info("message not admitted, dropped", "message_id", in.MessageID, "sender", in.Sender, "reason", err)
-				_ = m.Ack()
-				return
-			}
-		}
-	}
 	select {
 	case q <- in:
 		_ = m.Ack()
+		l.dropMedia(objects)
 	default:
 		l.forget(in.MessageID)
 		l.log.Warn("queue full: message left for redelivery", "message_id", in.MessageID)
