@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +179,30 @@ func sameBytes(t *testing.T, what string, want []byte, b64 string) {
 		t.Fatalf("%s: %d bytes, SHA-256 %x; want %d bytes, %x", what, len(got), sha256.Sum256(got), len(want), sha256.Sum256(want))
 	}
 	t.Logf("%s: %d bytes, SHA-256 equal", what, len(got))
+}
+
+// TestLinkSaysWhatNATSRefused: a console logged in with another doctor's
+// NATS user fails to start at once, saying which user may not do what, and
+// its status bar says so too.
+func TestLinkSaysWhatNATSRefused(t *testing.T) {
+	r := newRig(t)
+	r.addHub(nil, nil)
+	l, err := Dial(LinkConfig{URL: r.url, Doctor: doctorA, Options: []nats.Option{nats.UserInfo("asha", "pw-b")}, Log: r.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Disconnect()
+	start := time.Now()
+	err = l.Start(nil)
+	took := time.Since(start)
+	if !errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), `NATS user "asha" may not`) || !strings.Contains(err.Error(), Token(doctorA)) {
+		t.Fatalf("Start: %v; want %v naming the user and the subject", err, ErrDenied)
+	}
+	if took > 5*time.Second {
+		t.Errorf("refused after %v; the first violation should end the wait", took.Round(time.Millisecond))
+	}
+	if s := l.Status(); !strings.HasPrefix(s, `hub REFUSED: NATS user "asha" may not `) || strings.Contains(s, "nats: permissions violation") {
+		t.Errorf("status %q", s)
+	}
+	_ = l.Close(context.Background())
 }
