@@ -223,3 +223,71 @@ func postStatus(url string, body []byte) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestReplicaAnswersWhileItStarts: a replica whose NATS is not there yet
+// answers patients at once, 503 with a Retry-After, saying it is starting
+// and what it waits for; its health check says the same; once NATS comes
+// and it is set up, it serves.
+func TestReplicaAnswersWhileItStarts(t *testing.T) {
+	r := newLogRig(t)
+	listen := freeAddr(t)
+	nc, err := Connect("nats://"+listen, "test hub", natsHubAuth(), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	client, err := uhiclient.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Start(Config{Doctors: testDoctors(), Conn: nc, Client: client, ProviderID: "hospital",
+		ProviderURI: "https://hospital.example/api/v1", Log: r.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/api/v1/on_message", "application/json", bytes.NewReader(patientReady(t, doctorA, "http://p/api/v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(b), ErrStarting.Error()) || !strings.Contains(string(b), "waiting for") {
+		t.Errorf("before NATS: %d, Retry-After %q, %s; want 503 saying the hub is starting", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	hz, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz.Body.Close()
+	if hz.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("healthz before NATS: %d", hz.StatusCode)
+	}
+
+	ns, err := StartServer(ServerConfig{Listen: listen, DataDir: t.TempDir(), Doctors: testDoctors(), HubUser: "hub", HubPassword: hubPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), serveWithin)
+	defer cancel()
+	if err := h.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, reply := postStatus(srv.URL, patientReady(t, doctorA, "http://p/api/v1")); status != http.StatusServiceUnavailable ||
+		!strings.Contains(reply, ErrOffline.Error()) {
+		t.Errorf("set up: %d %s; want the offline NACK of a serving hub", status, reply)
+	}
+	hz, err = http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz.Body.Close()
+	if hz.StatusCode != http.StatusOK {
+		t.Errorf("healthz once set up: %d", hz.StatusCode)
+	}
+}
