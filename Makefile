@@ -27,7 +27,7 @@ NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync mutants clean
+.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync mutants hub-starts clean
 
 all: build
 
@@ -75,6 +75,13 @@ e2e: build
 # adaptation with in-process engines. Fails, never skips, without root.
 faults: build
 	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -race -timeout 6m -run 'TestFault' -count=1 -v ./systest/
+
+# The hub's start-up and failover proofs at full length (docs/hub.md): twenty
+# simultaneous starts of two and of three replicas on new three-node
+# clusters, twenty with NATS five seconds late (make test runs two, two and
+# one), and the stream leader's node killed while patients post.
+hub-starts:
+	TELECONSOLE_HUB_STARTS=20 $(GO) test -race -timeout 30m -count=1 -v -run 'TestReplicasStart|TestNoPatientRefused' ./hub/
 
 # playwright-core, pinned by interop/package-lock.json; it uses Debian's
 # Chromium and never downloads a browser.

@@ -163,7 +163,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	if ln != nil && tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	endpoint := "via hub " + strings.TrimPrefix(cfg.hub, "nats://")
+	endpoint := hubWords(cfg.hub)
 	if ln != nil {
 		endpoint = ln.Addr().String()
 		if cfg.providerURI == "" {
@@ -183,7 +183,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	cfg.recordErrors = make(chan error, 16)
 	appCfg, err := cfg.app(log)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	if appCfg.Record != nil {
 		defer appCfg.Record.Close()
@@ -191,7 +191,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	var link *hub.Link
 	if cfg.hub != "" {
 		if link, err = hubLink(cfg, log); err != nil {
-			return fail(stderr, err)
+			return failLogged(log, stderr, err)
 		}
 		// After the console's Close: its BYE and last ACKs go through it.
 		defer link.Disconnect()
@@ -199,7 +199,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	console, err := app.New(appCfg)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	// From here the TUI owns the terminal: C libraries (ALSA, libvpx) and
 	// the Go runtime write to file descriptor 2 on their own, so it points
@@ -207,7 +207,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	// is written to the terminal's own stderr, kept aside.
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
-	log.Info("console starting", "endpoint", endpoint, "provider_uri", cfg.providerURI,
+	log.Info("console starting", "endpoint", endpoint, "hub", cfg.hub, "provider_uri", cfg.providerURI,
 		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(), "audio_processing", console.AudioProcessing(),
 		"timer_slack", currentTimerSlack())
 
@@ -215,7 +215,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	defer cancel()
 	if err := console.Start(ln); err != nil {
 		_ = console.Close(context.Background())
-		return fail(terminal, err)
+		return failLogged(log, terminal, err)
 	}
 	endpointErr := make(chan error, 1)
 	go func() {
@@ -280,10 +280,32 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	default:
 	}
 	if stopped != nil {
-		return fail(terminal, stopped)
+		return failLogged(log, terminal, stopped)
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// hubWords names the hub's NATS servers for the status bar: the one
+// server's address, or how many there are (the log has them all).
+func hubWords(urls string) string {
+	var servers []string
+	for u := range strings.SplitSeq(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			servers = append(servers, u)
+		}
+	}
+	if len(servers) == 1 {
+		return "via hub " + strings.TrimPrefix(servers[0], "nats://")
+	}
+	return fmt.Sprintf("via hub, %d NATS servers", len(servers))
+}
+
+// failLogged is fail for an error once the log is open: the error is in
+// the log as well, where the doctor's IT looks.
+func failLogged(log *slog.Logger, w io.Writer, err error) int {
+	log.Error("console stopped", "err", err)
+	return fail(w, err)
 }
 
 // snapshotDir is where the s key saves the patient's picture: the data

@@ -151,17 +151,16 @@ func New(cfg Config) (*Console, error) {
 	c.mediaHTTP = cfg.Fetch.Client()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
-	noPhoto := ErrNoPhotoViaHub
 	if c.wire == nil {
 		if c.direct, err = newDirectFor(cfg, log); err != nil {
 			return nil, err
 		}
 		c.wire = c.direct
-		noPhoto = ErrNoPhoto
 	}
 	// One photo for each patient the room can hold, and for a few who
-	// left it lately.
-	c.photos = newPhotos(log.With("part", "photos"), room.Capacity()+8, noPhoto)
+	// left it lately. Through a hub, the photo comes as directly (the hub
+	// puts what NATS cannot carry in its object store).
+	c.photos = newPhotos(log.With("part", "photos"), room.Capacity()+8, ErrNoPhoto)
 	if cfg.Booking != nil {
 		if err := c.newFront(cfg); err != nil {
 			return nil, err

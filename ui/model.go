@@ -273,7 +273,24 @@ func (m Model) chatPaneHeight() int {
 		return 0
 	}
 	_, ch := m.contentSize()
+	if m.screen == screenCall && ch > 1 {
+		// Above the queue line (View): it covers that many lines and
+		// the queue line below them is the picture's too.
+		if ph := m.chat.height(addr, ch-1); ph > 0 {
+			return ph + 1
+		}
+		return 0
+	}
 	return m.chat.height(addr, ch)
+}
+
+// cutLastLine splits a block into its lines but the last, and the last.
+func cutLastLine(block string) (rest, last string, ok bool) {
+	i := strings.LastIndexByte(block, '\n')
+	if i < 0 {
+		return "", "", false
+	}
+	return block[:i], block[i+1:], true
 }
 
 // handleKey acts on a key press through the key map.
@@ -590,7 +607,12 @@ func (m Model) View() tea.View {
 		if m.viewer.visible {
 			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(m.styles, c.videoAreaW, c.videoAreaH)
 		}
-		heading, content = "Call", m.withChat(c.View(), w, ch)
+		// The chat pane lies above the queue line, which stays in
+		// sight: who waits, and who is next.
+		heading, content = "Call", c.View()
+		if body, queue, ok := cutLastLine(content); ok && ch > 1 {
+			content = m.withChat(body, w, ch-1) + "\n" + queue
+		}
 	case m.viewer.visible:
 		heading, content = "Waiting room", m.withChat(m.viewerBox(w, ch), w, ch)
 	default:
