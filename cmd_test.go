@@ -23,7 +23,7 @@ func runMain(t *testing.T, args ...string) cmdResult {
 }
 
 // subcommands are every command line teleconsole has, the console's first.
-var subcommands = [][]string{{}, {"demo"}, {"patient"}, {"history"}, {"chat-key"}, {"keygen"}, {"sign"}, {"verify"}}
+var subcommands = [][]string{{}, {"demo"}, {"patient"}, {"history"}, {"chat-key"}, {"profile"}, {"keygen"}, {"sign"}, {"verify"}}
 
 func TestRunUnknownCommand(t *testing.T) {
 	r := runMain(t, "deom")

@@ -11,6 +11,7 @@
 //	teleconsole patient [flags]  a simulated patient against any HSPA
 //	teleconsole history [flags]  past consultations from the record
 //	teleconsole chat-key         the doctor's chat public key
+//	teleconsole profile [flags]  the doctor's profile, for prescriptions
 //	teleconsole devices          the cameras, microphones and speakers
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
@@ -95,6 +96,9 @@ func commands() []command {
 		}},
 		{"chat-key", "the doctor's chat public key, for the patients' apps", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runChatKey(args, stdout, stderr)
+		}},
+		{"profile", "the doctor's profile, which prescriptions carry", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runProfile(args, stdout, stderr)
 		}},
 		{"devices", "the cameras, microphones and speakers calls can use", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runDevices(args, stdout, stderr)
