@@ -159,4 +159,6 @@ func (s *Store) StructuredNotes(ctx context.Context, id string) ([]byte, error) 
 }
 
 // FilesDir is where a consultation's files are kept.
-func (s *Store) FilesDir(consultation string) string { return filepath.Join(s.dir, filesDir, consultation) }
+func (s *Store) FilesDir(consultation string) string {
+	return filepath.Join(s.dir, filesDir, consultation)
+}
