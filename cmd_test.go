@@ -23,7 +23,7 @@ func runMain(t *testing.T, args ...string) cmdResult {
 }
 
 // subcommands are every command line teleconsole has, the console's first.
-var subcommands = [][]string{{}, {"demo"}, {"patient"}, {"history"}, {"chat-key"}, {"profile"}, {"keygen"}, {"sign"}, {"verify"}}
+var subcommands = [][]string{{}, {"demo"}, {"patient"}, {"history"}, {"chat-key"}, {"profile"}, {"keygen"}, {"sign"}, {"verify"}, {"verify-rx"}}
 
 func TestRunUnknownCommand(t *testing.T) {
 	r := runMain(t, "deom")
@@ -80,7 +80,7 @@ func TestRunBadFlagEveryCommand(t *testing.T) {
 }
 
 func TestRunStrayArgumentEveryCommand(t *testing.T) {
-	for _, cmd := range [][]string{{"--listen", "bogus"}, {"demo", "--listen", "bogus"}, {"patient"}, {"keygen"}, {"sign"}, {"verify"}} {
+	for _, cmd := range [][]string{{"--listen", "bogus"}, {"demo", "--listen", "bogus"}, {"patient"}, {"keygen"}, {"sign"}, {"verify"}, {"verify-rx"}} {
 		r := runMain(t, append(cmd, "extra", "more")...)
 		if r.code != 2 || !strings.Contains(r.stderr, `unexpected argument(s): "extra" "more"`) {
 			t.Errorf("%q extra more: %+v, want exit 2 naming both", cmd, r)

@@ -16,6 +16,7 @@
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
 //	teleconsole verify [flags]   checks a body on stdin against a header
+//	teleconsole verify-rx FILE   checks a prescription's QR code
 package main
 
 import (
@@ -111,6 +112,9 @@ func commands() []command {
 		}},
 		{"verify", "checks a body on stdin against an Authorization header", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runVerify(args, stdin, stdout, stderr)
+		}},
+		{"verify-rx", "checks a prescription's QR code: genuine, by whom, replaced", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runVerifyRx(ctx, args, stdout, stderr)
 		}},
 	}
 }
