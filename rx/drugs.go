@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The guideline's lists, as data (each file says its source).
@@ -178,4 +179,17 @@ func (r *Rules) Check(generic string, mode Mode, kind Kind) Check {
 		c.Note = fmt.Sprintf("%s is on none of the guideline's lists, which are indicative: the doctor's call", strings.ToUpper(strings.Join(unknown, " + ")))
 	}
 	return c
+}
+
+// ModeOf is how a consultation was held, from its call's record: text when
+// the doctor never called or the call never connected, audio when the
+// video was off for more than half the time connected, else video.
+func ModeOf(called bool, connected, audioOnly time.Duration) Mode {
+	switch {
+	case !called || connected <= 0:
+		return Text
+	case 2*audioOnly > connected:
+		return Audio
+	}
+	return Video
 }

@@ -3,6 +3,7 @@ package rx
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func rules(t testing.TB) *Rules {
@@ -90,5 +91,23 @@ func TestDrugRulesReasons(t *testing.T) {
 	}
 	if c := r.Check("  ", Video, First); c.Allowed {
 		t.Error("an empty name was allowed")
+	}
+}
+
+func TestModeOf(t *testing.T) {
+	for _, tc := range []struct {
+		called             bool
+		connected, audioOn time.Duration
+		want               Mode
+	}{
+		{false, 0, 0, Text},
+		{true, 0, 0, Text},
+		{true, 10 * time.Minute, 0, Video},
+		{true, 10 * time.Minute, 4 * time.Minute, Video},
+		{true, 10 * time.Minute, 6 * time.Minute, Audio},
+	} {
+		if got := ModeOf(tc.called, tc.connected, tc.audioOn); got != tc.want {
+			t.Errorf("%+v: %s", tc, got)
+		}
 	}
 }
