@@ -31,7 +31,7 @@ func signTestRx(t *testing.T, p rx.Prescription, key ed25519.PrivateKey, at time
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := rx.Sign(p, r, key, "hspa-nha|k1", at)
+	s, _, err := rx.Sign(p, r, rx.Ed25519Key{Private: key, ID: "hspa-nha|k1"}, at)
 	if err != nil {
 		t.Fatal(err)
 	}

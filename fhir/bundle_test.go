@@ -49,7 +49,7 @@ func inputs(t *testing.T) map[string]Input {
 			{Generic: "paracetamol", Strength: "500 mg", Form: "tablet", Dose: "1 tablet", Frequency: "three times a day", Route: "oral", Duration: "3 days", Instructions: "after food"},
 			{Generic: "cetirizine", Strength: "10 mg", Form: "tablet", Dose: "1 tablet", Frequency: "at night", Duration: "5 days"},
 		}}
-	signed, _, err := rx.Sign(p, rules, key, "hspa-nha|k1", t0.Add(20*time.Minute))
+	signed, _, err := rx.Sign(p, rules, rx.Ed25519Key{Private: key, ID: "hspa-nha|k1"}, t0.Add(20*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

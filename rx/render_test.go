@@ -25,7 +25,7 @@ func signedTest(t testing.TB) Signed {
 	}
 	p := testPrescription()
 	p.Doctor.Name = "Dr. Ananya Rao-Śarmā"
-	s, _, err := Sign(p, r, testKey(), "hspa-nha|k1", time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
+	s, _, err := Sign(p, r, Ed25519Key{Private: testKey(), ID: "hspa-nha|k1"}, time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

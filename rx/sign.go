@@ -29,11 +29,39 @@ type Signed struct {
 	PublicKey ed25519.PublicKey
 }
 
+// Key is the doctor's UHI signing key: uhiclient.Signer is one.
+type Key interface {
+	// KeyID is the key's UHI keyId ("subscriber_id|unique_key_id").
+	KeyID() string
+	// PublicKey is its public half.
+	PublicKey() ed25519.PublicKey
+	// SignBytes is the Ed25519 signature of msg.
+	SignBytes(msg []byte) []byte
+}
+
+// Ed25519Key is a Key from a bare private key and its key id.
+type Ed25519Key struct {
+	Private ed25519.PrivateKey
+	ID      string
+}
+
+// KeyID is k's key id.
+func (k Ed25519Key) KeyID() string { return k.ID }
+
+// PublicKey is k's public key.
+func (k Ed25519Key) PublicKey() ed25519.PublicKey { return k.Private.Public().(ed25519.PublicKey) }
+
+// SignBytes signs msg with k.
+func (k Ed25519Key) SignBytes(msg []byte) []byte { return ed25519.Sign(k.Private, msg) }
+
+// ErrNoKey means the console has no key to sign with.
+var ErrNoKey = errors.New("no signing key: the console signs prescriptions with its UHI key (--private-key)")
+
 // Sign validates p, stamps it issued at now, and signs it with the doctor's
 // UHI key. The notes are Validate's.
-func Sign(p Prescription, r *Rules, key ed25519.PrivateKey, keyID string, now time.Time) (Signed, []string, error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return Signed{}, nil, errors.New("rx: no signing key: start the console with --private-key")
+func Sign(p Prescription, r *Rules, key Key, now time.Time) (Signed, []string, error) {
+	if key == nil || len(key.PublicKey()) != ed25519.PublicKeySize {
+		return Signed{}, nil, ErrNoKey
 	}
 	notes, err := p.Validate(r)
 	if err != nil {
@@ -45,8 +73,11 @@ func Sign(p Prescription, r *Rules, key ed25519.PrivateKey, keyID string, now ti
 	if err != nil {
 		return Signed{}, notes, fmt.Errorf("rx: %w", err)
 	}
-	s := Signed{Prescription: p, Content: content, Signature: ed25519.Sign(key, content),
-		KeyID: keyID, PublicKey: key.Public().(ed25519.PublicKey)}
+	s := Signed{Prescription: p, Content: content, Signature: key.SignBytes(content),
+		KeyID: key.KeyID(), PublicKey: key.PublicKey()}
+	if err := s.Verify(); err != nil {
+		return Signed{}, notes, fmt.Errorf("rx: the key's signature does not verify: %w", err)
+	}
 	s.Hash = hashOf(content)
 	if _, err := s.QR(); err != nil {
 		return Signed{}, notes, err

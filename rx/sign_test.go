@@ -63,7 +63,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	if len(notes) != 1 || !strings.Contains(notes[0], "NIMESULIDE is on none") {
 		t.Errorf("notes %q", notes)
 	}
-	if _, _, err := Sign(p, r, testKey(), "hspa|k1", time.Now()); !errors.As(err, &ve) {
+	if _, _, err := Sign(p, r, Ed25519Key{Private: testKey(), ID: "hspa|k1"}, time.Now()); !errors.As(err, &ve) {
 		t.Errorf("signed an invalid prescription: %v", err)
 	}
 }
@@ -71,7 +71,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 func TestSignQRRoundTrip(t *testing.T) {
 	r := rules(t)
 	at := time.Date(2026, 12, 7, 10, 30, 15, 999, time.FixedZone("IST", 19800))
-	s, _, err := Sign(testPrescription(), r, testKey(), "hspa-nha|k1", at)
+	s, _, err := Sign(testPrescription(), r, Ed25519Key{Private: testKey(), ID: "hspa-nha|k1"}, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestSignQRRoundTrip(t *testing.T) {
 // TestSignatureRefusedAfterAnyByteChanges flips each byte of the content
 // in turn: every change is refused.
 func TestSignatureRefusedAfterAnyByteChanges(t *testing.T) {
-	s, _, err := Sign(testPrescription(), rules(t), testKey(), "hspa|k1", time.Now())
+	s, _, err := Sign(testPrescription(), rules(t), Ed25519Key{Private: testKey(), ID: "hspa|k1"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestSignatureRefusedAfterAnyByteChanges(t *testing.T) {
 }
 
 func TestSignRefusesWithoutKeyOrWhenTooLong(t *testing.T) {
-	if _, _, err := Sign(testPrescription(), rules(t), nil, "", time.Now()); err == nil || !strings.Contains(err.Error(), "--private-key") {
+	if _, _, err := Sign(testPrescription(), rules(t), nil, time.Now()); err == nil || !errors.Is(err, ErrNoKey) {
 		t.Errorf("no key: %v", err)
 	}
 	p := testPrescription()
@@ -142,7 +142,7 @@ func TestSignRefusesWithoutKeyOrWhenTooLong(t *testing.T) {
 		b.WriteByte(byte('a' + rnd.IntN(26)))
 	}
 	p.Notes.History = b.String()
-	if _, _, err := Sign(p, rules(t), testKey(), "hspa|k1", time.Now()); !errors.Is(err, ErrTooLong) {
+	if _, _, err := Sign(p, rules(t), Ed25519Key{Private: testKey(), ID: "hspa|k1"}, time.Now()); !errors.Is(err, ErrTooLong) {
 		t.Errorf("long history: %v", err)
 	}
 }
