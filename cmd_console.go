@@ -22,6 +22,7 @@ import (
 	"teleconsole/call"
 	"teleconsole/hub"
 	"teleconsole/record"
+	"teleconsole/rx"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
 )
@@ -228,7 +229,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	out := &termOut{File: os.Stdout}
 	prog := tea.NewProgram(ui.New(console, info,
-		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
+		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithPrescriber(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 	),
@@ -396,7 +397,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	default:
 		return app.Config{}, fmt.Errorf("--record %q: want on or off", c.record)
 	}
-	return app.Config{
+	cfg := app.Config{
 		Record:      store,
 		ChatKey:     &chatKey,
 		ChatKeys:    keys.Lookup,
@@ -411,7 +412,16 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 			call.WithAudioProcessing(proc), call.WithDevices(c.camera, c.microphone, c.speaker),
 		),
 		Log: log,
-	}, nil
+	}
+	if dir, err := c.dir(); err == nil {
+		// The profile is read at each prescription: teleconsole profile
+		// changes it while the console runs.
+		cfg.Profile = func() (rx.Profile, error) { return rx.LoadProfile(filepath.Join(dir, rx.ProfileFile)) }
+	}
+	if signer != nil {
+		cfg.RxKey = signer
+	}
+	return cfg, nil
 }
 
 // makeVerifier turns --verify into the server's verifier; the demo's

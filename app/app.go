@@ -19,6 +19,7 @@ import (
 
 	"teleconsole/call"
 	"teleconsole/record"
+	"teleconsole/rx"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -58,6 +59,10 @@ type Config struct {
 	ChatKey *uhiclient.ChatKeyPair
 	// ChatKeys finds a patient's chat public key by address; nil knows none.
 	ChatKeys func(addr string) (uhiclient.ChatKey, bool)
+	// Profile reads the doctor's profile, for prescriptions; nil writes
+	// none. RxKey signs them (the console's UHI key); nil refuses to sign.
+	Profile func() (rx.Profile, error)
+	RxKey   rx.Key
 }
 
 // Console is the running application. Its methods other than Start and
@@ -81,9 +86,11 @@ type Console struct {
 	chatKeys   func(string) (uhiclient.ChatKey, bool)
 	chatEvents chan record.Message
 	mediaHTTP  *http.Client
-	photos     *photos         // the patients' photos from their READY
-	sends      sync.WaitGroup  // chat sends and fetches in flight
-	sendCtx    context.Context // cancelled by abort; set by Start
+	photos     *photos           // the patients' photos from their READY
+	rx         *prescriber       // nil: no prescriptions
+	rxDrafts   map[string]string // consultation id -> the form as written (under mu)
+	sends      sync.WaitGroup    // chat sends and fetches in flight
+	sendCtx    context.Context   // cancelled by abort; set by Start
 
 	// Set by Start, used by Close.
 	started     bool
@@ -138,6 +145,14 @@ func New(cfg Config) (*Console, error) {
 	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
 	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
 	c.chatEvents = make(chan record.Message, 256)
+	c.rxDrafts = map[string]string{}
+	if cfg.Profile != nil {
+		rules, err := rx.DefaultRules()
+		if err != nil {
+			return nil, err
+		}
+		c.rx = &prescriber{profile: cfg.Profile, rules: rules, key: cfg.RxKey}
+	}
 	c.mediaHTTP = mediaClient()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())

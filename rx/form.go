@@ -42,13 +42,14 @@ var formFields = []struct {
 // medicineFields are a medicine line's parts, split by "|".
 var medicineFields = []string{"generic", "strength", "form", "dose", "frequency", "route", "duration", "instructions"}
 
+// MedicineHint says how a medicine's line is written.
+func MedicineHint() string { return "rx: " + strings.Join(medicineFields, "|") }
+
 // Text is the form as the doctor edits it: one "field: value" a line, the
-// diagnosis code as "code: ICD-10 J02.9", each medicine as an "rx:" line
-// of eight parts split by "|", and "#" comments.
+// diagnosis code as "code: ICD-10 J02.9", and each medicine as an "rx:"
+// line of eight parts split by "|" (MedicineHint); "#" begins a comment.
 func (f Form) Text() string {
 	var b strings.Builder
-	b.WriteString("# field: value, one a line. Medicines, one a line:\n")
-	b.WriteString("# rx: " + strings.Join(medicineFields, " | ") + "\n")
 	for _, fl := range formFields {
 		fmt.Fprintf(&b, "%s: %s\n", fl.name, *fl.get(&f))
 		if fl.name == "diagnosis" {

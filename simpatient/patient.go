@@ -56,6 +56,9 @@ type Config struct {
 	// reference app sends it (docs/protocol.md §7).
 	ChatKey       *uhiclient.ChatKeyPair
 	DoctorChatKey *uhiclient.ChatKey
+	// KeepDir, when set, is where the patient keeps the files the doctor
+	// sends (a prescription), as the reference app keeps them.
+	KeepDir string
 }
 
 // EventKind says what happened to the patient.

@@ -51,6 +51,9 @@ type KeyMap struct {
 	// READY; Picture the latest picture of their chat; PrevPicture and
 	// NextPicture the chat's others, while one is shown.
 	Photo, Picture, PrevPicture, NextPicture key.Binding
+	// Prescribe opens the prescription of the patient called or
+	// selected; SignRx signs it and sends it to them.
+	Prescribe, SignRx key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -84,6 +87,8 @@ func DefaultKeyMap() KeyMap {
 		Picture:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open picture")),
 		PrevPicture: key.NewBinding(key.WithKeys("left"), key.WithHelp("left", "earlier picture")),
 		NextPicture: key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "later picture")),
+		Prescribe:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "prescription")),
+		SignRx:      key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "sign and send")),
 	}
 }
 
@@ -111,6 +116,8 @@ type keyContext struct {
 	pictures   int      // pictures in the chat of the patient called or selected
 	viewing    bool     // the viewer shows a picture
 	browsing   bool     // and it is one of the chat's, with others
+	rx         bool     // there is a prescription to write, for a patient
+	inRx       bool     // the prescription screen is open
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -168,6 +175,19 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		k.CloseInput.SetEnabled(true)
 		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
 	}
+	k.Prescribe.SetEnabled(c.rx && !c.confirming && !c.inHistory && c.input == chatClosed && !c.fullscreen)
+	k.SignRx.SetEnabled(false)
+	if c.inRx && !c.confirming {
+		// The editor has the keyboard.
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video, &k.FullScreen, &k.Snapshot,
+			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes, &k.History, &k.Photo, &k.Picture, &k.PrevPicture,
+			&k.NextPicture, &k.Prescribe} {
+			b.SetEnabled(false)
+		}
+		k.SignRx.SetEnabled(true)
+		k.CloseInput.SetEnabled(true)
+		k.CloseInput.SetHelp(k.CloseInput.Help().Key, "keep and close")
+	}
 	if c.input != chatClosed && !c.confirming {
 		// The input has the keyboard: only its own keys and the way
 		// out that always works apply.
@@ -203,7 +223,7 @@ func pick(cond bool, yes, no string) string {
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
+		k.SignRx, k.Chat, k.Prescribe, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -212,7 +232,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
 		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
-		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture},
+		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture, k.Prescribe, k.SignRx},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

@@ -46,6 +46,7 @@ type Model struct {
 	help          helpModel
 	chat          chatModel
 	history       historyModel
+	rx            rxModel
 	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
@@ -93,6 +94,7 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.chat.styles = m.styles
 	m.history.styles = m.styles
+	m.rx.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
@@ -189,6 +191,22 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else if m.history.open {
 			m.history.detail = &msg.d
 		}
+	case rxFormMsg:
+		if msg.err != nil {
+			m.err, m.rx.open = fmt.Errorf("prescription: %w", msg.err), false
+		}
+		m.rx, cmd = m.rx.formRead(msg)
+	case rxCheckedMsg:
+		if msg.addr == m.rx.peer {
+			m.rx.problems, m.rx.notes = msg.problems, msg.notes
+		}
+	case rxSignedMsg:
+		m.rx.signing = false
+		if msg.err != nil {
+			m.err = msg.err
+		} else {
+			m.err, m.notice, m.rx.open = nil, msg.what, false
+		}
 	case pictureLoadedMsg:
 		m.viewer.loaded(msg)
 	case pictureFitMsg:
@@ -261,6 +279,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
+		return m, cmd
+	case m.rx.open && !m.confirming:
+		var cmd tea.Cmd
+		m.rx, cmd = m.rx.update(msg, k)
+		return m, cmd
+	case key.Matches(msg, k.Prescribe):
+		var cmd tea.Cmd
+		m.err = nil
+		m.rx, cmd = m.rx.start(m.chatTarget(), m.targetName())
 		return m, cmd
 	case m.chat.open() && !m.confirming:
 		var cmd tea.Cmd
@@ -424,6 +451,8 @@ func (m *Model) refreshKeys() {
 		input:      m.chat.mode,
 		history:    m.history.source != nil,
 		inHistory:  m.history.open,
+		rx:         m.rx.source != nil && m.chatTarget() != "",
+		inRx:       m.rx.open,
 		inDetail:   m.history.detail != nil,
 		filtered:   m.history.patient != "",
 		micMuted:   m.call.micMuted,
@@ -479,6 +508,7 @@ func (m *Model) setSize(w, h int) {
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
 	m.chat.setWidth(cw)
+	m.rx.setSize(cw, ch)
 	m.history.rows = m.history.listRows(ch)
 }
 
@@ -540,6 +570,8 @@ func (m Model) View() tea.View {
 		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
 	case m.history.open:
 		heading, content = "History", m.history.view(w, ch)
+	case m.rx.open:
+		heading, content = "Prescription", m.rx.view(w, ch)
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
