@@ -224,7 +224,8 @@ func (c *Console) RxSign(addr, text string) (string, error) {
 	delete(c.rxDrafts, id)
 	c.mu.Unlock()
 	stem := fmt.Sprintf("prescription-v%d", p.Version)
-	// The image first: the reference app shows it; the PDF beside it.
+	// The image (the reference app shows it) and the PDF beside it; each
+	// is sent in the background, its delivery kept on the chat.
 	if err := c.sendMedia(addr, stem+".png", png, kept.PNG); err != nil {
 		return "", err
 	}
