@@ -45,10 +45,6 @@ func PNG(s Signed, sigPNG []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	qr, err := qrImage(qrText, pngQRDot)
-	if err != nil {
-		return nil, err
-	}
 	var faces pngFaces
 	if faces.regular, err = opentype.Parse(fontRegular); err != nil {
 		return nil, fmt.Errorf("rx: font: %w", err)
@@ -56,12 +52,46 @@ func PNG(s Signed, sigPNG []byte) ([]byte, error) {
 	if faces.bold, err = opentype.Parse(fontBold); err != nil {
 		return nil, fmt.Errorf("rx: font: %w", err)
 	}
+	var sig image.Image
+	if len(sigPNG) > 0 {
+		if sig, err = png.Decode(bytes.NewReader(sigPNG)); err != nil {
+			return nil, fmt.Errorf("rx: the signature image: %w", err)
+		}
+	}
 	lines := layout(s)
 	// Measure, then draw on a page of the height measured.
 	height, err := drawLines(nil, faces, lines)
 	if err != nil {
 		return nil, err
 	}
+	// The page is drawn with each QR code tried until the whole page
+	// reads back (the text around it must not mislead the decoder).
+	var page *image.RGBA
+	var drawErr error
+	_, err = qrImageChecked(qrText, pngQRDot, func(qr image.Image) bool {
+		page, drawErr = drawPage(faces, lines, height, qr, sig)
+		if drawErr != nil {
+			return true
+		}
+		got, err := ReadQR(page)
+		return err == nil && got == qrText
+	})
+	if drawErr != nil {
+		return nil, drawErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, page); err != nil {
+		return nil, fmt.Errorf("rx: PNG: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// drawPage draws the lines, measured to end at height, the QR code below
+// them on the right and the signature image on the left.
+func drawPage(faces pngFaces, lines []line, height int, qr, sig image.Image) (*image.RGBA, error) {
 	qrTop := height + 10
 	total := qrTop + qr.Bounds().Dy() + pngMargin/2
 	img := image.NewRGBA(image.Rect(0, 0, pngWidth, total))
@@ -71,22 +101,14 @@ func PNG(s Signed, sigPNG []byte) ([]byte, error) {
 	}
 	qrAt := image.Pt(pngWidth-pngMargin-qr.Bounds().Dx()+4*pngQRDot, qrTop)
 	draw.Draw(img, qr.Bounds().Add(qrAt), qr, image.Point{}, draw.Src)
-	if len(sigPNG) > 0 {
-		sig, err := png.Decode(bytes.NewReader(sigPNG))
-		if err != nil {
-			return nil, fmt.Errorf("rx: the signature image: %w", err)
-		}
+	if sig != nil {
 		b := sig.Bounds()
 		w := min(360, b.Dx())
 		h := b.Dy() * w / max(1, b.Dx())
 		dst := image.Rect(pngMargin, qrTop+40, pngMargin+w, qrTop+40+h)
 		xdraw.CatmullRom.Scale(img, dst, sig, b, draw.Over, nil)
 	}
-	var out bytes.Buffer
-	if err := png.Encode(&out, img); err != nil {
-		return nil, fmt.Errorf("rx: PNG: %w", err)
-	}
-	return out.Bytes(), nil
+	return img, nil
 }
 
 // drawLines lays the lines out from the page's top and returns where they
