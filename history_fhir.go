@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,46 @@ func writeFHIR(ctx context.Context, store *record.Store, dataDir string, list []
 		}
 	}
 	return nil
+}
+
+// writeSummary writes the patient's copy of the consultations, one PDF.
+func writeSummary(ctx context.Context, store *record.Store, dataDir string, list []record.Consultation, stdout io.Writer) error {
+	if f, ok := stdout.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return errors.New("--format pdf writes a PDF: send it to a file (teleconsole history --format pdf > summary.pdf)")
+		}
+	}
+	doctor, err := rx.LoadProfile(filepath.Join(dataDir, rx.ProfileFile))
+	if err != nil {
+		return err
+	}
+	var out []rx.Summary
+	for _, c := range list {
+		in, err := fhirInput(ctx, store, doctor, c.ID)
+		if err != nil {
+			return fmt.Errorf("consultation %s: %w", c.ID, err)
+		}
+		s := rx.Summary{Doctor: in.Doctor, Patient: in.Patient, Started: c.Started, Ended: c.Ended, Length: c.Length, Mode: in.Mode,
+			EndReason: c.EndReason, Notes: in.Notes, FreeNotes: in.Consultation.Notes, Messages: c.Messages, Files: c.Files}
+		kept, err := store.Prescriptions(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range kept {
+			signed, err := rx.Open(k.Content, k.Signature, k.KeyID, k.PublicKey)
+			if err != nil {
+				return fmt.Errorf("prescription %s: %w", k.ID, err)
+			}
+			s.Prescriptions = append(s.Prescriptions, signed)
+		}
+		out = append(out, s)
+	}
+	b, err := rx.SummaryPDF(out)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
 }
 
 // fhirInput gathers one consultation's record, structured notes and

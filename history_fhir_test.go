@@ -103,3 +103,30 @@ func TestHistoryFHIR(t *testing.T) {
 		}
 	}
 }
+
+func TestHistorySummaryPDF(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	store, err := record.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	c := store.Begin(record.Patient{Address: "asha@sbx", Name: "Asha K", Gender: "F"}, "rao@hpr.ndhm", time.Time{}, at)
+	p := testRx(c)
+	s := signTestRx(t, p, ed25519.NewKeyFromSeed([]byte("teleconsole history pdf seed 32b")), at.Add(8*time.Minute))
+	if _, err := store.AddPrescription(context.Background(), record.Prescription{ID: p.ID, Consultation: c, Version: 1, Signed: s.Prescription.Issued,
+		SHA256: s.Hash, Content: s.Content, Signature: s.Signature, KeyID: s.KeyID, PublicKey: s.PublicKey}, []byte("%PDF"), []byte("png")); err != nil {
+		t.Fatal(err)
+	}
+	store.Begin(record.Patient{Address: "ravi@sbx"}, "rao@hpr.ndhm", time.Time{}, at.Add(time.Hour))
+	store.Flush()
+	store.Close()
+	r := runMain(t, "history", "--data-dir", dir, "--format", "pdf", "--patient", "asha@sbx")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "%PDF-") || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q, stdout %.20q", r.code, r.stderr, r.stdout)
+	}
+	// The patient's copy is theirs alone: one consultation, one title.
+	if n := strings.Count(r.stdout, "/Type /Page\n"); n != 1 {
+		t.Errorf("%d pages, want 1", n)
+	}
+}

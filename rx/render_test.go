@@ -192,3 +192,31 @@ func TestReadFileRefusesWhatHasNoQR(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryPDF(t *testing.T) {
+	s := signedTest(t)
+	v2 := s
+	v2.Prescription.Version, v2.Prescription.ID, v2.Hash = 2, "v2-id", strings.Repeat("b", 64)
+	list := []Summary{
+		{Doctor: s.Prescription.Doctor, Patient: s.Prescription.Patient, Started: s.Prescription.Issued.Add(-20 * time.Minute),
+			Ended: s.Prescription.Issued, Length: 14*time.Minute + 3*time.Second, Mode: Video, EndReason: "ended by doctor",
+			Notes: s.Prescription.Notes, FreeNotes: "Reassured.", Prescriptions: []Signed{s, v2}, Messages: 4, Files: 3},
+		{Patient: Patient{Name: "Asha Kumari", ABHA: "asha@sbx"}, Started: s.Prescription.Issued.Add(-48 * time.Hour), Mode: Text},
+	}
+	b, err := SummaryPDF(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := squeeze(pdfText(t, b))
+	for _, want := range []string{SummaryTitle, "Dr. Ananya Rao-Śarmā, MBBS, MD (Medicine); Reg. No. KMC-45678", "Asha Kumari, 34 years, female",
+		"7 Dec 2026, 10:10 IST to 10:30", "video teleconsultation, 14m3s connected, ended by doctor", "Acute pharyngitis (ICD-10 J02.9)",
+		"Rx (prescription version 2", "PARACETAMOL 500 mg tablet", "Version 1 (replaced)", "Version 2 (current)", "Reassured.",
+		"4 chat message(s) and 3 file(s)", "text teleconsultation", "5 Dec 2026"} {
+		if !strings.Contains(text, squeeze(want)) {
+			t.Errorf("the summary lacks %q", want)
+		}
+	}
+	if n := strings.Count(text, squeeze(SummaryTitle)); n != 2 {
+		t.Errorf("%d summaries, want 2", n)
+	}
+}
