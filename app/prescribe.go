@@ -205,11 +205,7 @@ func (c *Console) RxSign(addr, text string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pdf, err := rx.PDF(s, sig)
-	if err != nil {
-		return "", err
-	}
-	png, err := rx.PNG(s, sig)
+	pdf, png, err := rx.Render(s, sig)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/sync/errgroup"
 )
 
 // The prescription's font, DejaVu Sans: it has the rupee sign and the
@@ -128,4 +129,21 @@ func SignatureImage(p Profile) ([]byte, error) {
 		return nil, fmt.Errorf("the signature image %s: not a PNG: %w", p.SignatureImage, err)
 	}
 	return b, nil
+}
+
+// Render renders the signed prescription as a PDF and a PNG, at once.
+func Render(s Signed, sigPNG []byte) (pdf, png []byte, err error) {
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		pdf, err = PDF(s, sigPNG)
+		return err
+	})
+	g.Go(func() (err error) {
+		png, err = PNG(s, sigPNG)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return pdf, png, nil
 }

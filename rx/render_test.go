@@ -220,3 +220,30 @@ func TestSummaryPDF(t *testing.T) {
 		t.Errorf("%d summaries, want 2", n)
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	s := signedTest(b)
+	for b.Loop() {
+		if _, _, err := Render(s, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPDF(b *testing.B) {
+	s := signedTest(b)
+	for b.Loop() {
+		if _, err := PDF(s, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPNG(b *testing.B) {
+	s := signedTest(b)
+	for b.Loop() {
+		if _, err := PNG(s, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
