@@ -58,17 +58,9 @@ func (c *Console) RxForm(addr string) (text string, mode string, err error) {
 		return draft, string(m), nil
 	}
 	var f rx.Form
-	f.Kind = rx.First
 	f.Patient.Sex = c.patientFor(addr, nil).Gender
-	past, err := c.store.List(ctx, record.Filter{Patient: addr, Limit: 5})
-	if err != nil {
+	if f.Kind, err = c.rxKind(ctx, addr, id); err != nil {
 		return "", "", err
-	}
-	for _, p := range past {
-		if p.ID != id && time.Since(p.Started) < followUpWithin {
-			f.Kind = rx.FollowUp
-			break
-		}
 	}
 	if list, err := c.store.Prescriptions(ctx, id); err != nil {
 		return "", "", err
@@ -89,6 +81,22 @@ func (c *Console) RxForm(addr string) (text string, mode string, err error) {
 // RxHint says how the form's lines are written (ui.Prescriber).
 func (c *Console) RxHint() string {
 	return "medicines, " + rx.MedicineHint()
+}
+
+// rxKind is the kind of consultation the patient's history suggests: a
+// follow-up when they consulted this console within six months, else a
+// first consultation.
+func (c *Console) rxKind(ctx context.Context, addr, id string) (rx.Kind, error) {
+	past, err := c.store.List(ctx, record.Filter{Patient: addr, Limit: 5})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range past {
+		if p.ID != id && time.Since(p.Started) < followUpWithin {
+			return rx.FollowUp, nil
+		}
+	}
+	return rx.First, nil
 }
 
 // rxMode is the consultation's mode: video while its call is up, else
@@ -154,6 +162,13 @@ func (c *Console) rxPrescription(addr, id string, f rx.Form) (rx.Prescription, e
 	patient.Name = nonEmpty(d.Patient.Name, nonEmpty(wp.Name, addr))
 	patient.ABHA = addr
 	patient.Sex = nonEmpty(patient.Sex, nonEmpty(d.Patient.Gender, wp.Gender))
+	suggested, err := c.rxKind(ctx, addr, id)
+	if err != nil {
+		return rx.Prescription{}, err
+	}
+	if f.Kind != suggested && (f.Kind == rx.First || f.Kind == rx.FollowUp) && strings.TrimSpace(f.KindReason) == "" {
+		return rx.Prescription{}, fmt.Errorf("the history says a %s consultation: write why it is a %s (kind reason:)", suggested, f.Kind)
+	}
 	p := rx.Prescription{ID: uuid.NewString(), Version: 1, Consultation: id, Mode: mode, Kind: f.Kind, KindReason: f.KindReason,
 		Doctor: doctor, Patient: patient, Notes: f.Notes, Medicines: f.Medicines}
 	list, err := c.store.Prescriptions(ctx, id)

@@ -36,6 +36,11 @@ func TestPrescriptionSignedKeptSentAndCorrected(t *testing.T) {
 		t.Fatalf("form %q, mode %q, %v", form, mode, err)
 	}
 	form += "age: 34 years\ndiagnosis: Acute pharyngitis\nrx: paracetamol|500 mg|tablet|1 tablet|three times a day|oral|3 days\n"
+	// A follow-up the history does not show needs its reason.
+	if problems, _ := r.console.RxSave("asha@sbx", form+"kind: follow-up\n"); len(problems) != 1 ||
+		!strings.Contains(problems[0], "the history says a first consultation: write why it is a follow-up") {
+		t.Fatalf("kind changed without a reason: %q", problems)
+	}
 	// The profile lacks the registration number: refused, nothing kept
 	// or sent, and the form check says so.
 	problems, _ := r.console.RxSave("asha@sbx", form)
