@@ -219,11 +219,12 @@ func pick(cond bool, yes, no string) string {
 
 // ShortHelp returns the bindings of the one-line help, in the order shown:
 // full screen and snapshot are on the help screen, as at 80 columns they
-// would push quit off the line.
+// would push quit off the line, and the prescription comes after quit for
+// the same reason.
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.SignRx, k.Chat, k.Prescribe, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
+		k.SignRx, k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Prescribe, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.

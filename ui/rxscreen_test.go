@@ -73,7 +73,7 @@ func TestPrescriptionScreen(t *testing.T) {
 	rec := &recorder{}
 	f := &fakeRx{}
 	m := loaded(t, newFake(rec, nil), 80, 24, WithPrescriber(f))
-	if !strings.Contains(ansi.Strip(m.View().Content), "r prescription") {
+	if !strings.Contains(ansi.Strip(m.View().Content), "q quit") || !strings.Contains(ansi.Strip(m.View().Content), "r prescription") {
 		t.Fatalf("the help line does not offer r:\n%s", ansi.Strip(m.View().Content))
 	}
 	m, cmd := update(t, m, press("r"))
@@ -129,5 +129,21 @@ func TestPrescriptionScreen(t *testing.T) {
 	m = feedAll(t, m, cmd)
 	if m.rx.open || !strings.HasSuffix(strings.SplitN(f.saved[len(f.saved)-1], "\n", 2)[0], "x") {
 		t.Errorf("esc: open %v, last saved %q", m.rx.open, f.saved[len(f.saved)-1])
+	}
+}
+
+// TestPrescriptionKeyLeavesQuitOnTheLine: at 80 columns the call screen's
+// help line still ends with quit, and r opens the prescription there.
+func TestPrescriptionKeyLeavesQuitOnTheLine(t *testing.T) {
+	rec := &recorder{}
+	f := &fakeRx{}
+	m := inCall(t, rec, 80, 24, WithPrescriber(f))
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "q quit") {
+		t.Fatalf("quit pushed off the help line:\n%s", v)
+	}
+	m, cmd := update(t, m, press("r"))
+	m = feedAll(t, m, cmd)
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "Prescription for") || !m.rx.open {
+		t.Fatalf("r in a call:\n%s", v)
 	}
 }
