@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"teleconsole/fhir"
 	"teleconsole/record"
 	"teleconsole/rx"
 )
@@ -248,4 +250,36 @@ func (c *Console) RxSign(addr, text string) (string, error) {
 		what += ", replacing v" + fmt.Sprint(p.Version-1)
 	}
 	return what, nil
+}
+
+// PatientCopy writes the patient's copy of a past consultation (ui.Copier)
+// among its files, and returns where.
+func (c *Console) PatientCopy(id string) (string, error) {
+	if c.store == nil {
+		return "", ErrNoRecord
+	}
+	if c.rx == nil {
+		return "", ErrNoPrescribing
+	}
+	doctor, err := c.rx.profile()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), prescribeTimeout)
+	defer cancel()
+	s, err := fhir.Summarize(ctx, c.store, doctor, id)
+	if err != nil {
+		return "", err
+	}
+	b, err := rx.SummaryPDF([]rx.Summary{s})
+	if err != nil {
+		return "", err
+	}
+	f := c.store.AddFile(record.File{Consultation: id, At: time.Now(), Direction: record.Out, Kind: "summary",
+		Name: "consultation-summary.pdf", MimeType: "application/pdf"}, b)
+	c.store.Flush()
+	if _, err := os.Stat(f.Path); err != nil {
+		return "", fmt.Errorf("the patient's copy was not kept: %w", err)
+	}
+	return f.Path, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,14 @@ func TestPrescriptionSignedKeptSentAndCorrected(t *testing.T) {
 	var v2 rx.Prescription
 	if err := json.Unmarshal(list[1].Content, &v2); err != nil || v2.Medicines[0].Duration != "5 days" {
 		t.Errorf("v2 %+v, %v", v2, err)
+	}
+	// The patient's copy of the consultation, among its files.
+	path, err := r.console.PatientCopy(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), "%PDF-") {
+		t.Errorf("the patient's copy at %s: %.10q, %v", path, b, err)
 	}
 	// The form opened again is the last signed.
 	if form, _, err := r.console.RxForm("asha@sbx"); err != nil || !strings.Contains(form, "5 days") {

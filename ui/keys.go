@@ -54,6 +54,9 @@ type KeyMap struct {
 	// Prescribe opens the prescription of the patient called or
 	// selected; SignRx signs it and sends it to them.
 	Prescribe, SignRx key.Binding
+	// PatientCopy writes the patient's copy of the consultation opened in
+	// the history, a PDF.
+	PatientCopy key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -89,6 +92,7 @@ func DefaultKeyMap() KeyMap {
 		NextPicture: key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "later picture")),
 		Prescribe:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "prescription")),
 		SignRx:      key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "sign and send")),
+		PatientCopy: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "patient's copy (PDF)")),
 	}
 }
 
@@ -118,6 +122,7 @@ type keyContext struct {
 	browsing   bool     // and it is one of the chat's, with others
 	rx         bool     // there is a prescription to write, for a patient
 	inRx       bool     // the prescription screen is open
+	canCopy    bool     // the history can write a patient's copy
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -177,6 +182,7 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	}
 	k.Prescribe.SetEnabled(c.rx && !c.confirming && !c.inHistory && c.input == chatClosed && !c.fullscreen)
 	k.SignRx.SetEnabled(false)
+	k.PatientCopy.SetEnabled(c.inHistory && c.inDetail && c.canCopy && !c.confirming)
 	if c.inRx && !c.confirming {
 		// The editor has the keyboard.
 		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video, &k.FullScreen, &k.Snapshot,
@@ -224,7 +230,7 @@ func pick(cond bool, yes, no string) string {
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.SignRx, k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Prescribe, k.Picture, k.Photo}
+		k.SignRx, k.PatientCopy, k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Prescribe, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -232,7 +238,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
-		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown, k.PatientCopy},
 		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture, k.Prescribe, k.SignRx},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},

@@ -191,6 +191,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else if m.history.open {
 			m.history.detail = &msg.d
 		}
+	case copiedMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("the patient's copy: %w", msg.err)
+		} else {
+			m.err, m.notice = nil, "Patient's copy saved: "+msg.path
+		}
 	case rxFormMsg:
 		if msg.err != nil {
 			m.err, m.rx.open = fmt.Errorf("prescription: %w", msg.err), false
@@ -453,6 +459,7 @@ func (m *Model) refreshKeys() {
 		inHistory:  m.history.open,
 		rx:         m.rx.source != nil && m.chatTarget() != "",
 		inRx:       m.rx.open,
+		canCopy:    m.history.copier() != nil,
 		inDetail:   m.history.detail != nil,
 		filtered:   m.history.patient != "",
 		micMuted:   m.call.micMuted,

@@ -147,3 +147,37 @@ func TestPrescriptionKeyLeavesQuitOnTheLine(t *testing.T) {
 		t.Fatalf("r in a call:\n%s", v)
 	}
 }
+
+// copyingHistory is a fakeHistory that writes patients' copies.
+type copyingHistory struct {
+	*fakeHistory
+	copied []string
+}
+
+func (c *copyingHistory) PatientCopy(id string) (string, error) {
+	c.copied = append(c.copied, id)
+	return "/data/files/" + id + "/consultation-summary.pdf", nil
+}
+
+func TestHistoryWritesThePatientsCopy(t *testing.T) {
+	h := &copyingHistory{fakeHistory: pastConsultations()}
+	m := loaded(t, newFake(&recorder{}, nil), 80, 24, WithHistory(h))
+	m, cmd := update(t, m, press("h"))
+	m = feed(t, m, cmd)
+	// Not on the list: only on a consultation opened.
+	m, cmd = update(t, m, press("w"))
+	m = feed(t, m, cmd)
+	if len(h.copied) != 0 {
+		t.Fatalf("w on the list wrote %v", h.copied)
+	}
+	m, cmd = update(t, m, press("enter"))
+	m = feed(t, m, cmd)
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "w patient's copy (PDF)") {
+		t.Fatalf("the help line does not offer the copy:\n%s", v)
+	}
+	m, cmd = update(t, m, press("w"))
+	m = feed(t, m, cmd)
+	if v := ansi.Strip(m.View().Content); len(h.copied) != 1 || h.copied[0] != "c3" || !strings.Contains(v, "Patient's copy saved: /data/files/c3/consultation-summary.pdf") {
+		t.Fatalf("copied %v:\n%s", h.copied, v)
+	}
+}
