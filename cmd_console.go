@@ -23,6 +23,7 @@ import (
 	"teleconsole/call"
 	"teleconsole/hub"
 	"teleconsole/record"
+	"teleconsole/rx"
 	"teleconsole/uhiclient"
 	"teleconsole/ui"
 )
@@ -248,7 +249,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	out := &termOut{File: os.Stdout}
 	uiOpts := []ui.Option{
-		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
+		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithPrescriber(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget * 1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 	}
@@ -459,7 +460,7 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 		}
 		return app.Config{}, err
 	}
-	return app.Config{
+	cfg := app.Config{
 		Booking:     book,
 		Record:      store,
 		ChatKey:     &chatKey,
@@ -476,7 +477,16 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 			call.WithAudioProcessing(proc), call.WithDevices(c.camera, c.microphone, c.speaker),
 		),
 		Log: log,
-	}, nil
+	}
+	if dir, err := c.dir(); err == nil {
+		// The profile is read at each prescription: teleconsole profile
+		// changes it while the console runs.
+		cfg.Profile = func() (rx.Profile, error) { return rx.LoadProfile(filepath.Join(dir, rx.ProfileFile)) }
+	}
+	if signer != nil {
+		cfg.RxKey = signer
+	}
+	return cfg, nil
 }
 
 // makeKeySource turns --verify into where the peers' public keys come

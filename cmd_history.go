@@ -15,15 +15,17 @@ import (
 
 // runHistory prints past consultations, newest first, or forgets a patient.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("teleconsole history", "usage: teleconsole history [--patient ADDRESS] [--since DATE] [--format table|json|csv]\n"+
+	fs := newFlagSet("teleconsole history", "usage: teleconsole history [--patient ADDRESS] [--since DATE] [--format table|json|csv|fhir|pdf]\n"+
 		"       teleconsole history --forget ADDRESS\n\n"+
 		"Past consultations from the record, newest first: json gives each with its chat,\n"+
-		"files and notes. --forget deletes one patient's records and files.", stderr)
+		"files and notes; fhir gives each as ABDM health records, one FHIR R4 document bundle\n"+
+		"a line (OPConsultRecord, then PrescriptionRecord); pdf the patient's copy, one PDF\n"+
+		"(with --patient, theirs alone). --forget deletes one patient's records and files.", stderr)
 	var d dataFlags
 	d.register(fs)
 	patient := fs.String("patient", "", "only this patient's consultations (ABHA `ADDRESS`)")
 	since := fs.String("since", "", "only consultations since `DATE` (YYYY-MM-DD, local time, or RFC 3339)")
-	format := fs.String("format", "table", "table, json or csv")
+	format := fs.String("format", "table", "table, json, csv, fhir or pdf")
 	forget := fs.String("forget", "", "delete every record and file of the patient at `ADDRESS`")
 	if code, done := parseCommand(fs, args, osLookup); done {
 		return code
@@ -39,9 +41,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		f.Since = t
 	}
 	switch *format {
-	case "table", "json", "csv":
+	case "table", "json", "csv", "fhir", "pdf":
 	default:
-		fmt.Fprintf(stderr, "teleconsole history: --format %q: want table, json or csv\n", *format)
+		fmt.Fprintf(stderr, "teleconsole history: --format %q: want table, json, csv, fhir or pdf\n", *format)
 		return 2
 	}
 	store, err := d.openStore(record.Shared())
@@ -62,6 +64,22 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, err)
 	}
 	switch *format {
+	case "fhir":
+		dir, err := d.dir()
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if err := writeFHIR(ctx, store, dir, list, stdout); err != nil {
+			return fail(stderr, err)
+		}
+	case "pdf":
+		dir, err := d.dir()
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if err := writeSummary(ctx, store, dir, list, stdout); err != nil {
+			return fail(stderr, err)
+		}
 	case "json":
 		details := make([]record.Detail, 0, len(list))
 		for _, c := range list {

@@ -47,6 +47,7 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	doctorKey := fs.String("doctor-chat-key", "", "the doctor's chat public `KEY`, as teleconsole chat-key prints it")
 	say := fs.String("say", "", "chat `TEXT` to send the doctor once the call is connected")
 	sendFile := fs.String("send-file", "", "a `FILE` to send the doctor once the call is connected")
+	fs.StringVar(&cfg.KeepDir, "keep", "", "keep the files the doctor sends (a prescription) in `DIR`")
 	photoPath := fs.String("photo", "", "a picture `FILE` sent as the patient's photo in every READY (person.image, base64), as the reference app sends one")
 	book := fs.String("book", "", "book first, over UHI (search, init, confirm), a `TYPE` of consultation: Teleconsultation, Online or Physical; the READY then carries the booking's transaction")
 	gateway := fs.String("book-via", "", "with --book, search through the UHI gateway at this base `URI` first")

@@ -12,10 +12,12 @@
 //	teleconsole history [flags]  past consultations from the record
 //	teleconsole schedule [flags] the doctor's hours that patients book
 //	teleconsole chat-key         the doctor's chat public key
+//	teleconsole profile [flags]  the doctor's profile, for prescriptions
 //	teleconsole devices          the cameras, microphones and speakers
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
 //	teleconsole sign [flags]     the Authorization header for a body on stdin
 //	teleconsole verify [flags]   checks a body on stdin against a header
+//	teleconsole verify-rx FILE   checks a prescription's QR code
 package main
 
 import (
@@ -100,6 +102,9 @@ func commands() []command {
 		{"chat-key", "the doctor's chat public key, for the patients' apps", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runChatKey(args, stdout, stderr)
 		}},
+		{"profile", "the doctor's profile, which prescriptions carry", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runProfile(args, stdout, stderr)
+		}},
 		{"devices", "the cameras, microphones and speakers calls can use", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runDevices(args, stdout, stderr)
 		}},
@@ -111,6 +116,9 @@ func commands() []command {
 		}},
 		{"verify", "checks a body on stdin against an Authorization header", func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runVerify(args, stdin, stdout, stderr)
+		}},
+		{"verify-rx", "checks a prescription's QR code: genuine, by whom, replaced", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runVerifyRx(ctx, args, stdout, stderr)
 		}},
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"teleconsole/call"
 	"teleconsole/record"
+	"teleconsole/rx"
 	"teleconsole/uhiclient"
 	"teleconsole/waitingroom"
 )
@@ -65,6 +66,10 @@ type Config struct {
 	// Fetch says what an attachment's content_url may be fetched from;
 	// the zero value refuses every address inside (--fetch-allow).
 	Fetch uhiclient.FetchPolicy
+	// Profile reads the doctor's profile, for prescriptions; nil writes
+	// none. RxKey signs them (the console's UHI key); nil refuses to sign.
+	Profile func() (rx.Profile, error)
+	RxKey   rx.Key
 }
 
 // Console is the running application. Its methods other than Start and
@@ -88,10 +93,12 @@ type Console struct {
 	chatKeys   func(string) (uhiclient.ChatKey, bool)
 	chatEvents chan record.Message
 	mediaHTTP  *http.Client
-	photos     *photos         // the patients' photos from their READY
-	front      *frontDesk      // the booking desk, or nil
-	sends      sync.WaitGroup  // chat sends and fetches in flight
-	sendCtx    context.Context // cancelled by abort; set by Start
+	photos     *photos           // the patients' photos from their READY
+	front      *frontDesk        // the booking desk, or nil
+	rx         *prescriber       // nil: no prescriptions
+	rxDrafts   map[string]string // consultation id -> the form as written (under mu)
+	sends      sync.WaitGroup    // chat sends and fetches in flight
+	sendCtx    context.Context   // cancelled by abort; set by Start
 
 	// Set by Start, used by Close.
 	started     bool
@@ -148,6 +155,14 @@ func New(cfg Config) (*Console, error) {
 	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
 	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
 	c.chatEvents = make(chan record.Message, 256)
+	c.rxDrafts = map[string]string{}
+	if cfg.Profile != nil {
+		rules, err := rx.DefaultRules()
+		if err != nil {
+			return nil, err
+		}
+		c.rx = &prescriber{profile: cfg.Profile, rules: rules, key: cfg.RxKey}
+	}
 	c.mediaHTTP = cfg.Fetch.Client()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())

@@ -203,8 +203,7 @@ func (c *Console) SendChat(addr, text string) error {
 // SendFile sends the file at path to the patient at addr (ui.Console), as
 // the reference apps send one: base64 in content_value, up to 5 MB.
 func (c *Console) SendFile(addr, path string) error {
-	b, err := c.builderFor(addr)
-	if err != nil {
+	if _, err := c.builderFor(addr); err != nil {
 		return err
 	}
 	fi, err := os.Stat(path)
@@ -218,12 +217,21 @@ func (c *Console) SendFile(addr, path string) error {
 	if err != nil {
 		return err
 	}
-	name := filepath.Base(path)
+	return c.sendMedia(addr, filepath.Base(path), data, "")
+}
+
+// sendMedia sends data as the file name to the patient at addr; keptAt is
+// where the record already keeps it, or "" to keep it now.
+func (c *Console) sendMedia(addr, name string, data []byte, keptAt string) error {
+	b, err := c.builderFor(addr)
+	if err != nil {
+		return err
+	}
 	mime := uhiclient.MediaType("", name, data)
 	env := b.Media(name, mime, data)
-	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name, MimeType: mime}
+	m := record.Message{ContentType: uhiclient.ContentTypeMedia, Text: name, MimeType: mime, Path: keptAt}
 	m.Consultation = c.consults.of(c.patientFor(addr, nil))
-	if c.store != nil {
+	if c.store != nil && keptAt == "" {
 		f := c.store.AddFile(record.File{Consultation: m.Consultation, MessageID: env.Context.MessageID, At: time.Now(),
 			Direction: record.Out, Kind: "media", Name: name, MimeType: mime}, data)
 		m.Path = f.Path

@@ -81,4 +81,26 @@ var migrations = []string{
 		order_id TEXT NOT NULL,
 		until_ns INTEGER NOT NULL
 	);`,
+	// 4: the doctor's structured notes, and signed prescriptions with
+	// every version kept (docs/prescription.md).
+	`CREATE TABLE structured_notes (
+		consultation_id TEXT PRIMARY KEY REFERENCES consultations (id) ON DELETE CASCADE,
+		body            TEXT NOT NULL,
+		updated_ns      INTEGER NOT NULL
+	);
+	CREATE TABLE prescriptions (
+		id              TEXT PRIMARY KEY,
+		consultation_id TEXT NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
+		version         INTEGER NOT NULL,
+		replaces        TEXT NOT NULL DEFAULT '',
+		signed_ns       INTEGER NOT NULL,
+		sha256          TEXT NOT NULL,
+		content         BLOB NOT NULL,
+		signature       BLOB NOT NULL,
+		key_id          TEXT NOT NULL,
+		public_key      BLOB NOT NULL,
+		pdf_path        TEXT NOT NULL DEFAULT '',
+		png_path        TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX prescriptions_consultation ON prescriptions (consultation_id, version);`,
 }

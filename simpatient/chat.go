@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"teleconsole/uhiclient"
@@ -61,8 +63,17 @@ func (p *Patient) chat(in *uhiclient.Inbound) {
 			return
 		}
 		sum := sha256.Sum256(data)
-		p.emit(Event{Kind: EventChat, Data: data, Text: fmt.Sprintf("file received: %s %s %d bytes sha256 %x",
-			m.FileName, uhiclient.MediaType(m.MimeType, m.FileName, data), len(data), sum)})
+		kept := ""
+		if p.cfg.KeepDir != "" {
+			path, err := keep(p.cfg.KeepDir, m.FileName, data)
+			if err != nil {
+				p.emit(Event{Kind: EventError, Text: "file not kept: " + err.Error(), Err: err})
+			} else {
+				kept = ", kept at " + path
+			}
+		}
+		p.emit(Event{Kind: EventChat, Data: data, Text: fmt.Sprintf("file received: %s %s %d bytes sha256 %x%s",
+			m.FileName, uhiclient.MediaType(m.MimeType, m.FileName, data), len(data), sum, kept)})
 		return
 	}
 	text := m.Value
@@ -81,4 +92,18 @@ func (p *Patient) chat(in *uhiclient.Inbound) {
 		how = "encrypted"
 	}
 	p.emit(Event{Kind: EventChat, Text: fmt.Sprintf("chat received (%s): %s", how, text)})
+}
+
+// keep writes a received file in dir under its own name (its base name
+// alone: a name from the network never leaves dir), and returns its path.
+func keep(dir, name string, data []byte) (string, error) {
+	base := filepath.Base(filepath.Clean("/" + name))
+	if base == "/" || base == "." {
+		base = "file"
+	}
+	path := filepath.Join(dir, base)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", err
+	}
+	return path, nil
 }

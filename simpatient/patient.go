@@ -59,6 +59,9 @@ type Config struct {
 	// Book, when set, has the patient book a slot with the doctor first
 	// (search, init, confirm), and READY on the booking's transaction.
 	Book *Book
+	// KeepDir, when set, is where the patient keeps the files the doctor
+	// sends (a prescription), as the reference app keeps them.
+	KeepDir string
 }
 
 // EventKind says what happened to the patient.

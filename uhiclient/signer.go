@@ -375,3 +375,10 @@ func (s *Signer) SignAt(body []byte, created time.Time) *Authorization {
 		Signature: SignDigest(s.key, c, e, Digest(body)),
 	}
 }
+
+// PublicKey is the public half of the signer's key.
+func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// SignBytes is the Ed25519 signature of msg by the signer's key, for a
+// document the doctor signs (a prescription), not a request.
+func (s *Signer) SignBytes(msg []byte) []byte { return ed25519.Sign(s.key, msg) }

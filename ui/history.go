@@ -22,6 +22,32 @@ type Historian interface {
 	Consultation(id string) (record.Detail, error)
 }
 
+// Copier writes the patient's copy of a past consultation (a PDF), for the
+// history screen: a Historian that is one offers it on a consultation
+// opened.
+type Copier interface {
+	PatientCopy(id string) (path string, err error)
+}
+
+// copiedMsg says where the patient's copy went, or why it did not.
+type copiedMsg struct {
+	path string
+	err  error
+}
+
+func copyCmd(c Copier, id string) tea.Cmd {
+	return func() tea.Msg {
+		path, err := c.PatientCopy(id)
+		return copiedMsg{path, err}
+	}
+}
+
+// copier is the history's Copier, or nil.
+func (h historyModel) copier() Copier {
+	c, _ := h.source.(Copier)
+	return c
+}
+
 // WithHistory gives the model the record to read: h opens the history.
 func WithHistory(h Historian) Option {
 	return func(m *Model) { m.history.source = h }
@@ -124,6 +150,9 @@ func (h historyModel) update(msg tea.KeyPressMsg, k KeyMap, selected string) (hi
 		h.open = false
 		return h, nil
 	case h.detail != nil:
+		if c := h.copier(); c != nil && key.Matches(msg, k.PatientCopy) {
+			return h, copyCmd(c, h.detail.ID)
+		}
 		return h, nil
 	case key.Matches(msg, k.Up):
 		h.selected = max(0, h.selected-1)

@@ -56,6 +56,12 @@ type KeyMap struct {
 	// StartVisit, CompleteVisit and NoShow move the appointment selected,
 	// CancelVisit cancels it (Send calls its patient, or asks for the PIN).
 	Day, PrevDay, NextDay, Override, StartVisit, CompleteVisit, NoShow, CancelVisit key.Binding
+	// Prescribe opens the prescription of the patient called or
+	// selected; SignRx signs it and sends it to them.
+	Prescribe, SignRx key.Binding
+	// PatientCopy writes the patient's copy of the consultation opened in
+	// the history, a PDF.
+	PatientCopy key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
@@ -97,6 +103,9 @@ func DefaultKeyMap() KeyMap {
 		CompleteVisit: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "complete")),
 		NoShow:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "no-show")),
 		CancelVisit:   key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "cancel")),
+		Prescribe:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "prescription")),
+		SignRx:        key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "sign and send")),
+		PatientCopy:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "patient's copy (PDF)")),
 	}
 }
 
@@ -127,6 +136,9 @@ type keyContext struct {
 	day        bool     // the console takes bookings
 	inDay      bool     // the day is open
 	dayPrompt  bool     // and asks for a PIN or a reason
+	rx         bool     // there is a prescription to write, for a patient
+	inRx       bool     // the prescription screen is open
+	canCopy    bool     // the history can write a patient's copy
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -161,7 +173,7 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Picture.SetEnabled(c.pictures > 0 && !c.confirming && !c.fullscreen)
 	k.PrevPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
 	k.NextPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
-	k.Day.SetEnabled(c.day && onWaiting && c.input == chatClosed && !c.inHistory && !c.inDay)
+	k.Day.SetEnabled(c.day && onWaiting && c.input == chatClosed && !c.inHistory && !c.inDay && !c.inRx)
 	for _, b := range []*key.Binding{&k.PrevDay, &k.NextDay, &k.Override, &k.StartVisit, &k.CompleteVisit, &k.NoShow, &k.CancelVisit} {
 		b.SetEnabled(false)
 	}
@@ -187,6 +199,20 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
 		k.CloseInput.SetEnabled(true)
 		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
+	}
+	k.Prescribe.SetEnabled(c.rx && !c.confirming && !c.inHistory && !c.inDay && c.input == chatClosed && !c.fullscreen)
+	k.SignRx.SetEnabled(false)
+	k.PatientCopy.SetEnabled(c.inHistory && c.inDetail && c.canCopy && !c.confirming)
+	if c.inRx && !c.confirming {
+		// The editor has the keyboard.
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Call, &k.End, &k.Mute, &k.Camera, &k.Video, &k.FullScreen, &k.Snapshot,
+			&k.Back, &k.Help, &k.Quit, &k.Chat, &k.Attach, &k.Notes, &k.History, &k.Photo, &k.Picture, &k.PrevPicture,
+			&k.NextPicture, &k.Prescribe} {
+			b.SetEnabled(false)
+		}
+		k.SignRx.SetEnabled(true)
+		k.CloseInput.SetEnabled(true)
+		k.CloseInput.SetHelp(k.CloseInput.Help().Key, "keep and close")
 	}
 	if c.inDay && !c.confirming {
 		for _, b := range []*key.Binding{&k.Call, &k.Chat, &k.Attach, &k.Notes, &k.Photo, &k.Picture,
@@ -239,12 +265,13 @@ func pick(cond bool, yes, no string) string {
 
 // ShortHelp returns the bindings of the one-line help, in the order shown:
 // full screen and snapshot are on the help screen, as at 80 columns they
-// would push quit off the line.
+// would push quit off the line, and the prescription comes after quit for
+// the same reason.
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
 		k.StartVisit, k.CompleteVisit, k.NoShow, k.CancelVisit, k.Override,
-		k.Chat, k.Day, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
+		k.SignRx, k.PatientCopy, k.Chat, k.Day, k.History, k.Filter, k.Help, k.Quit, k.Prescribe, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -252,8 +279,8 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Call},
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
-		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
-		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture},
+		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown, k.PatientCopy},
+		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture, k.Prescribe, k.SignRx},
 		{k.Day, k.PrevDay, k.NextDay, k.Override, k.StartVisit, k.CompleteVisit, k.NoShow, k.CancelVisit},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},

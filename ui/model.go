@@ -47,6 +47,7 @@ type Model struct {
 	chat          chatModel
 	history       historyModel
 	day           *dayModel // nil: the console takes no bookings
+	rx            rxModel
 	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
@@ -97,6 +98,7 @@ func New(c Console, info Info, opts ...Option) Model {
 	if m.day != nil {
 		m.day.styles = m.styles
 	}
+	m.rx.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
@@ -217,6 +219,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else if m.history.open {
 			m.history.detail = &msg.d
 		}
+	case copiedMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("the patient's copy: %w", msg.err)
+		} else {
+			m.err, m.notice = nil, "Patient's copy saved: "+msg.path
+		}
+	case rxFormMsg:
+		if msg.err != nil {
+			m.err, m.rx.open = fmt.Errorf("prescription: %w", msg.err), false
+		}
+		m.rx, cmd = m.rx.formRead(msg)
+	case rxCheckedMsg:
+		if msg.addr == m.rx.peer {
+			m.rx.problems, m.rx.notes = msg.problems, msg.notes
+		}
+	case rxSignedMsg:
+		m.rx.signing = false
+		if msg.err != nil {
+			m.err = msg.err
+		} else {
+			m.err, m.notice, m.rx.open = nil, msg.what, false
+		}
 	case pictureLoadedMsg:
 		m.viewer.loaded(msg)
 	case pictureFitMsg:
@@ -310,12 +334,21 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		m.waiting.selectAddress(addr)
 		return m.startCall()
-	case key.Matches(msg, k.Day):
-		return m, m.day.start(m.clock())
 	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
 		return m, cmd
+	case m.rx.open && !m.confirming:
+		var cmd tea.Cmd
+		m.rx, cmd = m.rx.update(msg, k)
+		return m, cmd
+	case key.Matches(msg, k.Prescribe):
+		var cmd tea.Cmd
+		m.err = nil
+		m.rx, cmd = m.rx.start(m.chatTarget(), m.targetName())
+		return m, cmd
+	case key.Matches(msg, k.Day):
+		return m, m.day.start(m.clock())
 	case m.chat.open() && !m.confirming:
 		var cmd tea.Cmd
 		m.chat, cmd = m.chat.update(msg, k)
@@ -478,6 +511,9 @@ func (m *Model) refreshKeys() {
 		input:      m.chat.mode,
 		history:    m.history.source != nil,
 		inHistory:  m.history.open,
+		rx:         m.rx.source != nil && m.chatTarget() != "",
+		inRx:       m.rx.open,
+		canCopy:    m.history.copier() != nil,
 		inDetail:   m.history.detail != nil,
 		filtered:   m.history.patient != "",
 		micMuted:   m.call.micMuted,
@@ -536,6 +572,7 @@ func (m *Model) setSize(w, h int) {
 	m.call.SetSize(cw, ch)
 	m.help.SetSize(cw, ch)
 	m.chat.setWidth(cw)
+	m.rx.setSize(cw, ch)
 	m.history.rows = m.history.listRows(ch)
 }
 
@@ -599,6 +636,8 @@ func (m Model) View() tea.View {
 		heading, content = "History", m.history.view(w, ch)
 	case m.day != nil && m.day.open:
 		heading, content = "The day", m.day.view(w, ch, m.clock())
+	case m.rx.open:
+		heading, content = "Prescription", m.rx.view(w, ch)
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
