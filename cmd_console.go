@@ -38,6 +38,7 @@ type consoleConfig struct {
 	speaker       string
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
+	theme         ui.Theme
 	logPath       string
 	dataFlags
 	record   string // on or off
@@ -93,6 +94,8 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	c.video = d.video
 	fs.Var(graphicsFlag{&c.video}, "video", "how the patient's picture is drawn, `MODE`: auto (ask the terminal), kitty, iterm2, sixel, blocks or off")
+	c.theme = d.theme
+	fs.Var(themeFlag{&c.theme}, "theme", "the colours, for the terminal's background: auto (ask the terminal), light or dark; NO_COLOR turns colour off")
 	fs.IntVar(&c.videoBudget, "video-budget", d.videoBudget, "`KB` a second the patient's picture may take on a terminal reached over SSH (0: no limit)")
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
@@ -231,6 +234,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
+		ui.WithTheme(cfg.theme), ui.WithNoColor(os.Getenv("NO_COLOR") != ""),
 	),
 		tea.WithOutput(out),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler

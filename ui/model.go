@@ -36,6 +36,9 @@ type Model struct {
 	baseKeys KeyMap // as configured
 	keys     KeyMap // baseKeys set for the current context
 	styles   Styles
+	theme    Theme // as configured; ThemeAuto asks the terminal
+	noColor  bool  // NO_COLOR: no palette but the terminal's own colours
+	styled   bool  // WithStyles: the caller's styles, whatever the terminal says
 
 	width, height int
 	screen        screen
@@ -80,7 +83,6 @@ func New(c Console, info Info, opts ...Option) Model {
 		videoDefault: true,
 		returnAfter:  5 * time.Second,
 		keys:         DefaultKeyMap(),
-		styles:       DefaultStyles(),
 		width:        80,
 		height:       24,
 		budget:       200 * 1000,
@@ -91,7 +93,10 @@ func New(c Console, info Info, opts ...Option) Model {
 	for _, o := range opts {
 		o(&m)
 	}
-	m.chat.styles = m.styles
+	if !m.styled {
+		m.styles = m.themeStyles()
+	}
+	m.chat.setStyles(m.styles)
 	m.history.styles = m.styles
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
@@ -113,6 +118,38 @@ func New(c Console, info Info, opts ...Option) Model {
 	return m
 }
 
+// themeStyles is the palette the configuration calls for before the
+// terminal answers: none for NO_COLOR, the theme asked for, or one that
+// reads on both backgrounds until the terminal says which it has.
+func (m Model) themeStyles() Styles {
+	switch {
+	case m.noColor:
+		return PlainStyles()
+	case m.theme == ThemeLight:
+		return ThemeStyles(false)
+	case m.theme == ThemeDark:
+		return ThemeStyles(true)
+	}
+	return NeutralStyles()
+}
+
+// asksBackground says whether the terminal's background colour picks the
+// palette.
+func (m Model) asksBackground() bool {
+	return m.theme == ThemeAuto && !m.noColor && !m.styled
+}
+
+// setStyles hands st to every screen.
+func (m *Model) setStyles(st Styles) {
+	m.styles = st
+	m.waiting.styles = st
+	m.call.styles = st
+	m.help.styles = st
+	m.help.help.Styles = st.Help
+	m.chat.setStyles(st)
+	m.history.styles = st
+}
+
 // Init reads the waiting room and starts waiting for call events; neither
 // blocks the first view.
 func (m Model) Init() tea.Cmd {
@@ -122,6 +159,9 @@ func (m Model) Init() tea.Cmd {
 		cmds = append(cmds, probeCmd(m.term))
 	case m.graphics.pixels():
 		cmds = append(cmds, tea.Raw(ansi.WindowOp(requestCellSize)))
+	}
+	if m.asksBackground() {
+		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	if m.chat.enabled() {
 		cmds = append(cmds, waitChatCmd(m.chat.chatter.ChatEvents()))
@@ -150,6 +190,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setCell(w, h)
 	}
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		if m.asksBackground() {
+			m.setStyles(ThemeStyles(msg.IsDark()))
+		}
 	case tea.WindowSizeMsg:
 		m.setSize(msg.Width, msg.Height)
 		cmd = cellSizeCmd(m.term)
