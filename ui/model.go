@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"teleconsole/call"
@@ -38,6 +39,9 @@ type Model struct {
 	styles   Styles
 	theme    Theme // as configured; ThemeAuto asks the terminal
 	noColor  bool  // NO_COLOR: no palette but the terminal's own colours
+	few      bool  // the terminal has 16 colours or none: as NO_COLOR
+	answered bool  // the terminal said its background colour
+	dark     bool  // and it is dark
 	styled   bool  // WithStyles: the caller's styles, whatever the terminal says
 
 	width, height int
@@ -94,7 +98,7 @@ func New(c Console, info Info, opts ...Option) Model {
 		o(&m)
 	}
 	if !m.styled {
-		m.styles = m.themeStyles()
+		m.styles = m.palette()
 	}
 	m.chat.setStyles(m.styles)
 	m.history.styles = m.styles
@@ -118,17 +122,20 @@ func New(c Console, info Info, opts ...Option) Model {
 	return m
 }
 
-// themeStyles is the palette the configuration calls for before the
-// terminal answers: none for NO_COLOR, the theme asked for, or one that
-// reads on both backgrounds until the terminal says which it has.
-func (m Model) themeStyles() Styles {
+// palette is the palette in force: none for NO_COLOR or a terminal of 16
+// colours (whose shades are its theme's, unknown to the console), else the
+// theme asked for, or the one for the background the terminal said, or
+// until it says one that reads on both.
+func (m Model) palette() Styles {
 	switch {
-	case m.noColor:
+	case m.noColor || m.few:
 		return PlainStyles()
 	case m.theme == ThemeLight:
 		return ThemeStyles(false)
 	case m.theme == ThemeDark:
 		return ThemeStyles(true)
+	case m.answered:
+		return ThemeStyles(m.dark)
 	}
 	return NeutralStyles()
 }
@@ -191,8 +198,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		if m.asksBackground() {
-			m.setStyles(ThemeStyles(msg.IsDark()))
+		m.answered, m.dark = true, msg.IsDark()
+		if !m.styled {
+			m.setStyles(m.palette())
+		}
+	case tea.ColorProfileMsg:
+		m.few = msg.Profile == colorprofile.ASCII || msg.Profile == colorprofile.ANSI
+		if !m.styled {
+			m.setStyles(m.palette())
 		}
 	case tea.WindowSizeMsg:
 		m.setSize(msg.Width, msg.Height)

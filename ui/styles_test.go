@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"teleconsole/call"
@@ -222,6 +223,8 @@ func TestPaletteChosen(t *testing.T) {
 		{"NO_COLOR", []Option{WithNoColor(true)}, white, false, PlainStyles()},
 		{"NO_COLOR over a theme", []Option{WithTheme(ThemeDark), WithNoColor(true)}, black, false, PlainStyles()},
 		{"the caller's styles", []Option{WithStyles(light)}, black, false, light},
+		{"16 colours", nil, tea.ColorProfileMsg{Profile: colorprofile.ANSI}, true, PlainStyles()},
+		{"256 colours, light answer", nil, tea.BatchMsg{func() tea.Msg { return tea.ColorProfileMsg{Profile: colorprofile.ANSI256} }, func() tea.Msg { return white }}, true, light},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(&recorder{}, make(chan call.Event))
@@ -229,7 +232,11 @@ func TestPaletteChosen(t *testing.T) {
 			if got := asked(t, m.Init()); got != tc.ask {
 				t.Errorf("asked the terminal's background: %v, want %v", got, tc.ask)
 			}
-			if tc.answer != nil {
+			if b, ok := tc.answer.(tea.BatchMsg); ok {
+				for _, c := range b {
+					m, _ = update(t, m, c())
+				}
+			} else if tc.answer != nil {
 				m, _ = update(t, m, tc.answer)
 			}
 			same := func(where string, got Styles) {
