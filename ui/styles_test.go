@@ -272,3 +272,21 @@ func TestParseTheme(t *testing.T) {
 		t.Errorf("solarized: %v, want an error listing the themes", err)
 	}
 }
+
+// No speaker to play on is said calmly, in the dim colour; a device that
+// failed is a warning.
+func TestNoSpeakerSaidCalmly(t *testing.T) {
+	m := inCall(t, &recorder{}, 120, 40, WithTheme(ThemeLight))
+	s := connectedStats(1)
+	s.Remark = call.NoSpeakerRemark
+	m, _ = update(t, m, eventMsg{call.StatsEvent{Peer: "asha.rao@sbx", Stats: s}})
+	body := m.call.statsBody(46)
+	if !strings.Contains(body, m.styles.Dim.Render(call.NoSpeakerRemark)) {
+		t.Errorf("the remark is not in the dim colour:\n%q", body)
+	}
+	s.Note, s.Remark = "speaker lost: the patient on the meter only", ""
+	m, _ = update(t, m, eventMsg{call.StatsEvent{Peer: "asha.rao@sbx", Stats: s}})
+	if body := m.call.statsBody(46); !strings.Contains(body, m.styles.Warn.Render(s.Note)) {
+		t.Errorf("the failure is not a warning:\n%q", body)
+	}
+}
