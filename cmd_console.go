@@ -55,6 +55,7 @@ type consoleConfig struct {
 	keyring      *uhiclient.Keyring     // set by the demo instead of --verify
 	signer       *uhiclient.Signer      // set by the demo instead of --private-key
 	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
+	kept         string                 // where the record is, when not the usual place: said on screen (the demo's)
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -224,6 +225,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
+		Kept:     cfg.kept,
 		Audio:    console.AudioProcessing(),
 	}
 	if link != nil {

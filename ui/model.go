@@ -81,6 +81,7 @@ func New(c Console, info Info, opts ...Option) Model {
 	m := Model{
 		console:      c,
 		info:         info,
+		notice:       info.Kept,
 		clock:        time.Now,
 		poll:         time.Second,
 		videoEvery:   time.Second / 10,
@@ -615,7 +616,11 @@ func (m Model) View() tea.View {
 	if m.info.Record != "" {
 		right = st.Warn.Render(m.info.Record) + "  " + right
 	}
-	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading), right, w)
+	left := st.Title.Render(" teleconsole ") + " " + st.Heading.Render(heading)
+	if k := st.Dim.Render(m.info.Kept) + "  "; m.info.Kept != "" && ansi.StringWidth(left)+ansi.StringWidth(k)+ansi.StringWidth(right) < w {
+		right = k + right
+	}
+	title := spread(left, right, w)
 
 	var msgLine string
 	switch {
