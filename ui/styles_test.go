@@ -106,11 +106,11 @@ func isColor(c color.Color) bool {
 // terminal's theme makes them.
 func fixedColor(t *testing.T, what string, c color.Color) {
 	t.Helper()
-	switch c.(type) {
+	switch c := c.(type) {
 	case ansi.BasicColor:
 		t.Errorf("%s: %v is one of the terminal's 16 colours, whose shade the terminal chooses", what, c)
 	case ansi.IndexedColor:
-		if c.(ansi.IndexedColor) < 16 {
+		if c < 16 {
 			t.Errorf("%s: %v is one of the terminal's 16 colours, whose shade the terminal chooses", what, c)
 		}
 	}
