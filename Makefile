@@ -27,7 +27,7 @@ NETNS         := unshare $(if $(filter 0,$(shell id -u)),,--map-root-user) --net
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync clean
+.PHONY: all deps test-deps build demo test lint unit e2e interop faults bench lipsync mutants hub-starts clean
 
 all: build
 
@@ -59,6 +59,12 @@ lint:
 unit:
 	$(GO) test -race -timeout 10m -skip 'TestEndToEnd|TestInterop|TestFault' ./...
 
+# Each guarded fix taken out in turn, on a copy of the tree, and the tests
+# that should catch it run: any that stay green are reported (docs/mutants.md).
+# Not part of make test (a few minutes); MUTANTS=name,... runs only those.
+mutants: deps
+	@sh scripts/mutants.sh
+
 # The real binary in tmux: a simulated patient READYs, the doctor calls and
 # hangs up; and in xterm under Xvfb, drawing the patient in sixel.
 e2e: build
@@ -69,6 +75,13 @@ e2e: build
 # adaptation with in-process engines. Fails, never skips, without root.
 faults: build
 	TELECONSOLE_BIN=$(CURDIR)/teleconsole $(GO) test -race -timeout 6m -run 'TestFault' -count=1 -v ./systest/
+
+# The hub's start-up and failover proofs at full length (docs/hub.md): twenty
+# simultaneous starts of two and of three replicas on new three-node
+# clusters, twenty with NATS five seconds late (make test runs two, two and
+# one), and the stream leader's node killed while patients post.
+hub-starts:
+	TELECONSOLE_HUB_STARTS=20 $(GO) test -race -timeout 30m -count=1 -v -run 'TestReplicasStart|TestNoPatientRefused' ./hub/
 
 # playwright-core, pinned by interop/package-lock.json; it uses Debian's
 # Chromium and never downloads a browser.
@@ -86,7 +99,7 @@ interop: build interop/node_modules
 # The benchmarks of each package, then the side-by-side run against headless
 # Chromium (in a loopback-only network namespace) that prints the table.
 bench: test-deps build interop/node_modules
-	$(GO) test -run '^$$' -bench . -skip 'SideBySide|LipSync' -benchtime 3s ./uhiclient/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -skip 'SideBySide|LipSync' -benchtime 3s ./uhiclient/ ./booking/ ./call/ ./ui/ ./app/ ./hub/ ./systest/ | tee bench.out
 	$(NETNS) 'ip link set lo up && TELECONSOLE_BIN=$(CURDIR)/teleconsole TELECONSOLE_BENCH_OUT=$(CURDIR)/bench.out \
 	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench "^BenchmarkSideBySide$$" -benchtime 1x -timeout 20m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"teleconsole/app"
+	"teleconsole/booking"
 	"teleconsole/call"
 	"teleconsole/hub"
 	"teleconsole/record"
@@ -43,6 +44,9 @@ type consoleConfig struct {
 	dataFlags
 	record   string // on or off
 	chatKeys string // the patients' chat keys file
+	// fetchAllow are the networks inside that content_urls may be
+	// fetched from (--fetch-allow).
+	fetchAllow string
 	// recordErrors receives the record's failed writes, for the screen.
 	recordErrors chan error
 	ring         time.Duration
@@ -55,7 +59,15 @@ type consoleConfig struct {
 	keyring      *uhiclient.Keyring     // set by the demo instead of --verify
 	signer       *uhiclient.Signer      // set by the demo instead of --private-key
 	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
+	gateway      string                 // the UHI gateway's base URI, or ""
+	helpline     string                 // the clinic's phone, for on_confirm
 	kept         string                 // where the record is, when not the usual place: said on screen (the demo's)
+	// desk is the booking desk app made, when the doctor has a schedule.
+	desk *booking.Desk
+	// schedule is the demo's schedule, used instead of the data
+	// directory's; seed, when set, fills the demo's day before it opens.
+	schedule *booking.Plan
+	seed     func(booking.Store, *booking.Plan)
 }
 
 // consoleDefaults are the console's flags' defaults; the demo starts from
@@ -103,7 +115,10 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	c.dataFlags.register(fs)
 	fs.StringVar(&c.record, "record", d.record, "keep a record of every consultation in the data directory: on or off")
 	fs.StringVar(&c.chatKeys, "chat-keys", d.chatKeys, "the patients' chat public keys: a JSON `FILE` of ABHA address to key")
+	fs.StringVar(&c.fetchAllow, "fetch-allow", d.fetchAllow, "`CIDR[,CIDR]` inside the network that a chat attachment's content_url may be fetched from, for a media server on the clinic's LAN (default: none; loopback, private, link-local and multicast addresses are refused)")
 	c.peerFlags.register(fs, d.peerFlags, " (default: --provider-id)")
+	fs.StringVar(&c.gateway, "gateway", d.gateway, "the UHI gateway's base `URI` (e.g. https://gw.example/api/v1/uhi): broadcast searches are answered there and audit copies of callbacks sent there; its key comes from --verify")
+	fs.StringVar(&c.helpline, "helpline", d.helpline, "the clinic's phone `NUMBER`, sent to patients who book")
 	if d.demo {
 		fs.BoolVar(&c.demoHub, "hub", false, "through a hub on this machine, with a NATS server of its own: the patients post to the hub, the console connects to it")
 		return c
@@ -152,7 +167,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	if ln != nil && tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	endpoint := "via hub " + strings.TrimPrefix(cfg.hub, "nats://")
+	endpoint := hubWords(cfg.hub)
 	if ln != nil {
 		endpoint = ln.Addr().String()
 		if cfg.providerURI == "" {
@@ -172,7 +187,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	cfg.recordErrors = make(chan error, 16)
 	appCfg, err := cfg.app(log)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	if appCfg.Record != nil {
 		defer appCfg.Record.Close()
@@ -180,7 +195,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	var link *hub.Link
 	if cfg.hub != "" {
 		if link, err = hubLink(cfg, log); err != nil {
-			return fail(stderr, err)
+			return failLogged(log, stderr, err)
 		}
 		// After the console's Close: its BYE and last ACKs go through it.
 		defer link.Disconnect()
@@ -188,7 +203,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	}
 	console, err := app.New(appCfg)
 	if err != nil {
-		return fail(stderr, err)
+		return failLogged(log, stderr, err)
 	}
 	// From here the TUI owns the terminal: C libraries (ALSA, libvpx) and
 	// the Go runtime write to file descriptor 2 on their own, so it points
@@ -196,7 +211,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	// is written to the terminal's own stderr, kept aside.
 	terminal, restore := redirectStderr(logFile, stderr, log)
 	defer restore()
-	log.Info("console starting", "endpoint", endpoint, "provider_uri", cfg.providerURI,
+	log.Info("console starting", "endpoint", endpoint, "hub", cfg.hub, "provider_uri", cfg.providerURI,
 		"doctor", cfg.hpr, "verify", console.Verification(), "media", console.MediaSource(), "audio_processing", console.AudioProcessing(),
 		"timer_slack", currentTimerSlack())
 
@@ -204,7 +219,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	defer cancel()
 	if err := console.Start(ln); err != nil {
 		_ = console.Close(context.Background())
-		return fail(terminal, err)
+		return failLogged(log, terminal, err)
 	}
 	endpointErr := make(chan error, 1)
 	go func() {
@@ -215,6 +230,11 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 			cancel()
 		}
 	}()
+	if cfg.desk != nil && cfg.schedule == nil {
+		if dir, err := cfg.dir(); err == nil {
+			go watchSchedule(ctx, dir, cfg.desk, log.With("part", "schedule"))
+		}
+	}
 	if beforeUI != nil {
 		beforeUI(ctx, cfg.providerURI, log)
 	}
@@ -232,12 +252,16 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		info.Link = link.Status
 	}
 	out := &termOut{File: os.Stdout}
-	prog := tea.NewProgram(ui.New(console, info,
+	uiOpts := []ui.Option{
 		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
-		ui.WithVideoBudget(cfg.videoBudget*1000), ui.WithSnapshotDir(cfg.snapshotDir()),
+		ui.WithVideoBudget(cfg.videoBudget * 1000), ui.WithSnapshotDir(cfg.snapshotDir()),
 		ui.WithTheme(cfg.theme), ui.WithNoColor(os.Getenv("NO_COLOR") != ""),
-	),
+	}
+	if console.TakesBookings() {
+		uiOpts = append(uiOpts, ui.WithDay(console))
+	}
+	prog := tea.NewProgram(ui.New(console, info, uiOpts...),
 		tea.WithOutput(out),
 		// main owns SIGINT and SIGTERM (ctx): Bubble Tea's own handler
 		// would race it, and when it loses it blocks shutdown for good.
@@ -262,10 +286,32 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 	default:
 	}
 	if stopped != nil {
-		return fail(terminal, stopped)
+		return failLogged(log, terminal, stopped)
 	}
 	log.Info("console stopped")
 	return 0
+}
+
+// hubWords names the hub's NATS servers for the status bar: the one
+// server's address, or how many there are (the log has them all).
+func hubWords(urls string) string {
+	var servers []string
+	for u := range strings.SplitSeq(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			servers = append(servers, u)
+		}
+	}
+	if len(servers) == 1 {
+		return "via hub " + strings.TrimPrefix(servers[0], "nats://")
+	}
+	return fmt.Sprintf("via hub, %d NATS servers", len(servers))
+}
+
+// failLogged is fail for an error once the log is open: the error is in
+// the log as well, where the doctor's IT looks.
+func failLogged(log *slog.Logger, w io.Writer, err error) int {
+	log.Error("console stopped", "err", err)
+	return fail(w, err)
 }
 
 // snapshotDir is where the s key saves the patient's picture: the data
@@ -356,6 +402,10 @@ func openLog(path string) (*os.File, error) {
 
 // app turns the flags into the application's configuration.
 func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
+	allow, err := uhiclient.ParseFetchAllow(c.fetchAllow)
+	if err != nil {
+		return app.Config{}, fmt.Errorf("--fetch-allow: %w", err)
+	}
 	media, err := call.ParseMedia(c.media)
 	if err != nil {
 		return app.Config{}, err
@@ -368,9 +418,15 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	verifier, err := makeVerifier(c.verify, c.keyring, log)
+	keys, err := makeKeySource(c.verify, c.keyring, log)
 	if err != nil {
 		return app.Config{}, err
+	}
+	verifier := uhiclient.NoVerification()
+	if keys != nil {
+		if verifier, err = uhiclient.NewSignatureVerifier(keys); err != nil {
+			return app.Config{}, err
+		}
 	}
 	signer, err := makeSigner(c)
 	if err != nil {
@@ -380,9 +436,9 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
-	var keys uhiclient.ChatKeys
+	var chatKeys uhiclient.ChatKeys
 	if c.chatKeys != "" {
-		if keys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
+		if chatKeys, err = uhiclient.LoadChatKeys(c.chatKeys); err != nil {
 			return app.Config{}, err
 		}
 	}
@@ -402,10 +458,19 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	default:
 		return app.Config{}, fmt.Errorf("--record %q: want on or off", c.record)
 	}
+	book, err := c.booking(store, keys, signer, log)
+	if err != nil {
+		if store != nil {
+			_ = store.Close()
+		}
+		return app.Config{}, err
+	}
 	return app.Config{
+		Booking:     book,
 		Record:      store,
 		ChatKey:     &chatKey,
-		ChatKeys:    keys.Lookup,
+		ChatKeys:    chatKeys.Lookup,
+		Fetch:       uhiclient.FetchPolicy{Allow: allow},
 		Doctor:      uhiclient.Person{Name: c.name, Cred: c.hpr},
 		ProviderID:  c.providerID,
 		ProviderURI: c.providerURI,
@@ -420,28 +485,20 @@ func (c *consoleConfig) app(log *slog.Logger) (app.Config, error) {
 	}, nil
 }
 
-// makeVerifier turns --verify into the server's verifier; the demo's
-// keyring, when set, stands in for it.
-func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
+// makeKeySource turns --verify into where the peers' public keys come
+// from, nil for off; the demo's keyring, when set, stands in for it.
+func makeKeySource(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.KeySource, error) {
 	if keyring != nil {
-		return uhiclient.NewSignatureVerifier(keyring)
+		return keyring, nil
 	}
 	mode, arg, _ := strings.Cut(verify, ":")
 	switch mode {
 	case "off", "":
-		return uhiclient.NoVerification(), nil
+		return nil, nil
 	case "keyring":
-		k, err := uhiclient.LoadKeyring(arg)
-		if err != nil {
-			return nil, err
-		}
-		return uhiclient.NewSignatureVerifier(k)
+		return uhiclient.LoadKeyring(arg)
 	case "registry":
-		r, err := uhiclient.NewRegistry(arg, uhiclient.WithRegistryLogger(log.With("part", "registry")))
-		if err != nil {
-			return nil, err
-		}
-		return uhiclient.NewSignatureVerifier(r)
+		return uhiclient.NewRegistry(arg, uhiclient.WithRegistryLogger(log.With("part", "registry")))
 	default:
 		return nil, fmt.Errorf("--verify %q: want off, keyring:PATH or registry:URL", verify)
 	}
@@ -461,4 +518,13 @@ func makeSigner(cfg *consoleConfig) (*uhiclient.Signer, error) {
 		return cfg.signer, nil
 	}
 	return cfg.peerFlags.signer(cfg.providerID)
+}
+
+// makeVerifier turns --verify into the server's verifier.
+func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
+	keys, err := makeKeySource(verify, keyring, log)
+	if err != nil || keys == nil {
+		return uhiclient.NoVerification(), err
+	}
+	return uhiclient.NewSignatureVerifier(keys)
 }

@@ -34,8 +34,8 @@ import (
 // newcomer can call each of them within a minute of cloning.
 func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs := newFlagSet("teleconsole demo", "usage: teleconsole demo [flags]\n\n"+
-		"The console on loopback with three simulated patients, synthetic media and\n"+
-		"signatures checked with keys made for the run. No environment variable applies.", stderr)
+		"The console on loopback with simulated patients, walk-ins and booked ones, synthetic\n"+
+		"media and signatures checked with keys made for the run. No environment variable applies.", stderr)
 	// The demo's own defaults: loopback, a free port, no outside servers.
 	d := consoleDefaults()
 	d.listen, d.hpr, d.name = "127.0.0.1:0", "ganeshborse@hpr.ndhm", "Dr Ganesh Borse"
@@ -54,6 +54,13 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	cfg.keyring, cfg.signer = keyring, doctorKey
 	cfg.loopback = true
+	if !cfg.demoHub {
+		// The day: bookings over UHI beside the walk-ins (docs/booking.md).
+		if cfg.schedule, err = demoSchedule(cfg.hpr, cfg.name); err != nil {
+			return fail(stderr, err)
+		}
+		cfg.seed = seedDemoDay
+	}
 
 	var ln net.Listener
 	if cfg.demoHub {
@@ -109,6 +116,9 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 		if err != nil {
 			log.Error("demo patients cannot start", "err", err)
 			return
+		}
+		if cfg.schedule != nil {
+			startBookers(ctx, cfg.hpr, providerURI, engine, client, log)
 		}
 		for _, d := range demoPatients {
 			go func() {

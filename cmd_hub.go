@@ -75,8 +75,10 @@ func runHub(ctx context.Context, args []string, _, stderr io.Writer) int {
 // hubReady tells the demo where a hub serves, once it does.
 type hubReady func(providerURI, natsURL string)
 
-// serveHub runs the hub cfg describes until ctx ends.
-func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubReady) error {
+// serveHub runs the hub cfg describes until ctx ends. An error that stops
+// it once its log is open is written to the log as well as returned (and
+// so printed on stderr): an operator reads one or the other.
+func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubReady) (err error) {
 	if cfg.doctors == "" {
 		return errors.New("--doctors is required: the hospital's doctors")
 	}
@@ -94,6 +96,13 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 		logOut = f
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	defer func() {
+		if err != nil {
+			log.Error("hub stopped", "err", err)
+		} else {
+			log.Info("hub stopped")
+		}
+	}()
 	tlsConf, err := cfg.tls.config()
 	if err != nil {
 		return err
@@ -131,8 +140,9 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 		defer ns.Shutdown()
 		natsURL, connectURL, natsOpts = url, nats.DefaultURL, opts
 	}
-	nc, err := nats.Connect(connectURL, append([]nats.Option{nats.Name("teleconsole hub"), nats.MaxReconnects(-1),
-		nats.ReconnectWait(500 * time.Millisecond)}, natsOpts...)...)
+	// The connection waits for servers not reachable yet: a replica may
+	// start before its NATS cluster, as after a reboot.
+	nc, err := hub.Connect(connectURL, "teleconsole hub", natsOpts...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
 	}
@@ -150,22 +160,22 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 		}
 		cfg.providerURI = scheme + "://" + ln.Addr().String() + "/api/v1"
 	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	h, err := hub.New(sctx, hub.Config{Doctors: doctors, Conn: nc, Replicas: cfg.natsReplicas, Verifier: verifier,
+	// The endpoint serves from here: until the hub is set up (its stream,
+	// bucket and consumers made or bound, which waits for NATS and for
+	// JetStream's leaders), patients are answered 503 with a Retry-After.
+	h, err := hub.Start(hub.Config{Doctors: doctors, Conn: nc, Replicas: cfg.natsReplicas, Verifier: verifier,
 		Client: client, ProviderID: cfg.providerID, ProviderURI: cfg.providerURI, Log: log.With("part", "hub")})
-	cancel()
 	if err != nil {
 		return err
 	}
 	defer h.Close()
 	srv := h.HTTPServer("")
 	srv.TLSConfig = tlsConf
-	log.Info("hub serving", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI, "nats", natsURL,
+	log.Info("hub starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI, "nats", natsURL,
 		"doctors", len(doctors), "verify", h.Verification(), "tls", tlsConf != nil)
-	if ready != nil {
-		ready(cfg.providerURI, natsURL)
-	}
-	var g errgroup.Group
+	gctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(gctx)
 	g.Go(func() error {
 		var err error
 		if tlsConf != nil {
@@ -179,14 +189,27 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 		return fmt.Errorf("the on_message endpoint stopped: %w", err)
 	})
 	g.Go(func() error {
-		<-ctx.Done()
+		// Set up, or given up for a reason no wait mends (a stream of
+		// the same name made otherwise): that stops the hub.
+		if err := h.Wait(gctx); err != nil {
+			if gctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		log.Info("hub serving", "endpoint", ln.Addr().String(), "nats", natsURL)
+		if ready != nil {
+			ready(cfg.providerURI, natsURL)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	err = g.Wait()
-	log.Info("hub stopped", "err", err)
-	return err
+	return g.Wait()
 }
 
 // startEmbedded starts the hub's own NATS server with a user for each
@@ -230,6 +253,6 @@ func hubLink(cfg *consoleConfig, log *slog.Logger) (*hub.Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hub.Dial(hub.LinkConfig{URL: strings.TrimSpace(cfg.hub), Doctor: cfg.hpr, Options: opts,
+	return hub.Dial(hub.LinkConfig{URL: strings.TrimSpace(cfg.hub), Doctor: cfg.hpr, Options: opts, User: cfg.nats.who(),
 		Log: log.With("part", "hub")})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -102,5 +103,35 @@ func TestHubNeedsDoctors(t *testing.T) {
 	var out strings.Builder
 	if code := run(context.Background(), []string{"hub"}, nil, &out, &out); code != 1 || !strings.Contains(out.String(), "--doctors is required") {
 		t.Fatalf("hub without --doctors: exit %d, %q", code, out.String())
+	}
+}
+
+// TestHubFatalErrorInTheLog: an error that stops the hub once its log is
+// open is in the log file as well as on stderr.
+func TestHubFatalErrorInTheLog(t *testing.T) {
+	dir := t.TempDir()
+	doctors := filepath.Join(dir, "doctors")
+	if err := os.WriteFile(doctors, []byte("ganeshborse@hpr.ndhm ganesh pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	logPath := filepath.Join(dir, "hub.log")
+	var out strings.Builder
+	code := run(context.Background(), []string{"hub", "--doctors", doctors, "--log", logPath,
+		"--listen", taken.Addr().String(), "--nats-listen", "127.0.0.1:0", "--nats-data", filepath.Join(dir, "nats")}, nil, &out, &out)
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "listen on " + taken.Addr().String()
+	if code != 1 || !strings.Contains(out.String(), want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, out.String(), want)
+	}
+	if !strings.Contains(string(b), "level=ERROR") || !strings.Contains(string(b), want) {
+		t.Errorf("log:\n%s\nwant an ERROR line with %q", b, want)
 	}
 }

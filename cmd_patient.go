@@ -48,11 +48,19 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	say := fs.String("say", "", "chat `TEXT` to send the doctor once the call is connected")
 	sendFile := fs.String("send-file", "", "a `FILE` to send the doctor once the call is connected")
 	photoPath := fs.String("photo", "", "a picture `FILE` sent as the patient's photo in every READY (person.image, base64), as the reference app sends one")
+	book := fs.String("book", "", "book first, over UHI (search, init, confirm), a `TYPE` of consultation: Teleconsultation, Online or Physical; the READY then carries the booking's transaction")
+	gateway := fs.String("book-via", "", "with --book, search through the UHI gateway at this base `URI` first")
 	if code, done := parseCommand(fs, args, patientLookup); done {
 		return code
 	}
 	if cfg.ConsoleURI == "" || cfg.Address == "" || cfg.Doctor == "" {
 		return fail(stderr, errors.New("patient: --console, --abha and --hpr are required"))
+	}
+	if *book != "" {
+		if uhiclient.ParseServiceType(*book) == uhiclient.ServiceUnknown {
+			return fail(stderr, fmt.Errorf("--book %q: want Teleconsultation, Online or Physical", *book))
+		}
+		cfg.Book = &simpatient.Book{Type: *book, Gateway: *gateway}
 	}
 	if *chatKeyPath != "" {
 		pair, err := uhiclient.LoadOrCreateChatKeyPair(*chatKeyPath)
@@ -132,7 +140,11 @@ func runPatient(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}()
 	connected := make(chan struct{}, 1)
 	p, err := simpatient.New(cfg, engine, client, simpatient.WithLogger(log), simpatient.WithEvents(func(e simpatient.Event) {
-		lines <- e.At.Format("15:04:05") + " " + e.Text
+		line := e.At.Format("15:04:05") + " " + e.Text
+		if e.Kind == simpatient.EventBooked && len(e.Data) > 0 {
+			line += ", check-in PIN " + string(e.Data) // as the patient's app shows it
+		}
+		lines <- line
 		if e.Kind == simpatient.EventCall && e.State == call.StateConnected {
 			select {
 			case connected <- struct{}{}:

@@ -22,8 +22,16 @@ func runMain(t *testing.T, args ...string) cmdResult {
 	return cmdResult{code, out.String(), errb.String()}
 }
 
-// subcommands are every command line teleconsole has, the console's first.
-var subcommands = [][]string{{}, {"demo"}, {"patient"}, {"history"}, {"chat-key"}, {"keygen"}, {"sign"}, {"verify"}}
+// subcommands are every command line teleconsole has, the console's first,
+// then every one of the command table: a command added is tested with no
+// change here.
+func subcommands() [][]string {
+	out := [][]string{{}}
+	for _, c := range commands() {
+		out = append(out, []string{c.name})
+	}
+	return out
+}
 
 func TestRunUnknownCommand(t *testing.T) {
 	r := runMain(t, "deom")
@@ -44,7 +52,7 @@ func TestRunUnknownCommand(t *testing.T) {
 }
 
 func TestRunHelpEveryCommand(t *testing.T) {
-	for _, cmd := range subcommands {
+	for _, cmd := range subcommands() {
 		for _, help := range []string{"--help", "-h"} {
 			r := runMain(t, append(cmd, help)...)
 			if r.code != 0 || !strings.Contains(r.stderr, "usage: teleconsole") || r.stdout != "" {
@@ -65,7 +73,7 @@ func TestRunHelpEveryCommand(t *testing.T) {
 }
 
 func TestRunBadFlagEveryCommand(t *testing.T) {
-	for _, cmd := range subcommands {
+	for _, cmd := range subcommands() {
 		r := runMain(t, append(cmd, "--bogus")...)
 		if r.code != 2 || !strings.Contains(r.stderr, "bogus") || !strings.Contains(r.stderr, "usage: teleconsole") {
 			t.Errorf("%q --bogus: %+v, want exit 2 with the error and the usage", cmd, r)
@@ -161,6 +169,7 @@ func TestRunStartupErrorsPrinted(t *testing.T) {
 	for _, c := range []struct{ flag, value, want string }{
 		{"--media", "bogus", "bogus"},
 		{"--verify", "bogus", `--verify "bogus"`},
+		{"--fetch-allow", "10.1.2.0/24,192.168.1/24", `--fetch-allow: "192.168.1/24" is not a CIDR`},
 	} {
 		r := runMain(t, c.flag, c.value, "--hpr", "x", "--listen", "127.0.0.1:0", "--log", filepath.Join(dir, "console.log"))
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {

@@ -10,6 +10,7 @@
 //	teleconsole hub [flags]      the hospital's endpoint for many consoles
 //	teleconsole patient [flags]  a simulated patient against any HSPA
 //	teleconsole history [flags]  past consultations from the record
+//	teleconsole schedule [flags] the doctor's hours that patients book
 //	teleconsole chat-key         the doctor's chat public key
 //	teleconsole devices          the cameras, microphones and speakers
 //	teleconsole keygen           a new Ed25519 key pair in the UHI format
@@ -93,6 +94,9 @@ func commands() []command {
 		}},
 		{"history", "past consultations from the record", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runHistory(ctx, args, stdout, stderr)
+		}},
+		{"schedule", "the doctor's hours that patients book, and days off", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runSchedule(ctx, args, stdout, stderr)
 		}},
 		{"chat-key", "the doctor's chat public key, for the patients' apps", func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runChatKey(args, stdout, stderr)

@@ -51,6 +51,22 @@ func (n *natsFlags) options() ([]nats.Option, error) {
 	return opts, nil
 }
 
+// who names the NATS user the flags log in as: --nats-user, or the name
+// in --nats-creds's JWT (its file's name when it has none).
+func (n *natsFlags) who() string {
+	if n.creds == "" {
+		return n.user
+	}
+	if b, err := os.ReadFile(n.creds); err == nil {
+		if token, err := jwt.ParseDecoratedJWT(b); err == nil {
+			if c, err := jwt.DecodeUserClaims(token); err == nil && c.Name != "" {
+				return c.Name
+			}
+		}
+	}
+	return n.creds
+}
+
 // checkCreds reads a credentials file as nats.UserCredentials will, so that
 // a file that cannot serve is named at start with what is wrong in it
 // rather than found at the first connection as "error signing nonce": it

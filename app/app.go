@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,12 @@ type Config struct {
 	ChatKey *uhiclient.ChatKeyPair
 	// ChatKeys finds a patient's chat public key by address; nil knows none.
 	ChatKeys func(addr string) (uhiclient.ChatKey, bool)
+	// Booking, when set, has the console take bookings over UHI on its
+	// own endpoint (docs/booking.md); nil takes none.
+	Booking *Booking
+	// Fetch says what an attachment's content_url may be fetched from;
+	// the zero value refuses every address inside (--fetch-allow).
+	Fetch uhiclient.FetchPolicy
 }
 
 // Console is the running application. Its methods other than Start and
@@ -82,12 +89,14 @@ type Console struct {
 	chatEvents chan record.Message
 	mediaHTTP  *http.Client
 	photos     *photos         // the patients' photos from their READY
+	front      *frontDesk      // the booking desk, or nil
 	sends      sync.WaitGroup  // chat sends and fetches in flight
 	sendCtx    context.Context // cancelled by abort; set by Start
 
 	// Set by Start, used by Close.
 	started     bool
 	stopInbound context.CancelFunc // ends the inbound loop
+	bookingDone chan struct{}      // closed when the booking workers have stopped
 	inboundDone chan struct{}      // closed when it has ended
 	abort       context.CancelFunc // cancels the ACKs in flight
 	workers     errgroup.Group     // the ACK workers
@@ -133,26 +142,65 @@ func New(cfg Config) (*Console, error) {
 		room: room, engine: engine, log: log.With("part", "console"), wire: cfg.Transport,
 		self:    uhiclient.Identity{Self: cfg.Doctor, ProviderID: cfg.ProviderID, ProviderURI: cfg.ProviderURI},
 		events:  make(chan call.Event, 64),
+		sendCtx: context.Background(), // until Start
 		timeout: timeout,
 	}
 	c.store, c.chatKey, c.chatKeys = cfg.Record, cfg.ChatKey, cfg.ChatKeys
 	c.consults = newConsultations(cfg.Record, cfg.Doctor.Cred)
 	c.chatEvents = make(chan record.Message, 256)
-	c.mediaHTTP = mediaClient()
+	c.mediaHTTP = cfg.Fetch.Client()
 	c.dialer = engine.Dial
 	c.acks = newAckQueue(room.Capacity())
-	noPhoto := ErrNoPhotoViaHub
 	if c.wire == nil {
 		if c.direct, err = newDirectFor(cfg, log); err != nil {
 			return nil, err
 		}
 		c.wire = c.direct
-		noPhoto = ErrNoPhoto
 	}
 	// One photo for each patient the room can hold, and for a few who
-	// left it lately.
-	c.photos = newPhotos(log.With("part", "photos"), room.Capacity()+8, noPhoto)
+	// left it lately. Through a hub, the photo comes as directly (the hub
+	// puts what NATS cannot carry in its object store).
+	c.photos = newPhotos(log.With("part", "photos"), room.Capacity()+8, ErrNoPhoto)
+	if cfg.Booking != nil {
+		if err := c.newFront(cfg); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// newFront makes the booking desk and serves it beside on_message.
+func (c *Console) newFront(cfg Config) error {
+	if c.direct == nil {
+		return errors.New("app: bookings are taken on the console's own endpoint; behind a hub they are not yet")
+	}
+	if cfg.Booking.Desk == nil {
+		return errors.New("app: bookings need a desk")
+	}
+	if got, want := cfg.Booking.Desk.Doctor(), cfg.Doctor.Cred; !strings.EqualFold(got, want) {
+		return fmt.Errorf("app: the schedule is %s's, and the console is %s's (--hpr)", got, want)
+	}
+	doctorsKey := ""
+	if cfg.ChatKey != nil {
+		doctorsKey = cfg.ChatKey.Public.String()
+	}
+	f, err := newFrontDesk(*cfg.Booking, cfg.ProviderID, cfg.ProviderURI, c.direct.Client, doctorsKey, c.log.With("part", "booking"))
+	if err != nil {
+		return err
+	}
+	opts := []uhiclient.BookingOption{uhiclient.WithBookingLogger(c.log.With("part", "booking-endpoint"))}
+	if cfg.Verifier != nil {
+		opts = append(opts, uhiclient.WithBookingVerifier(cfg.Verifier))
+	}
+	if cfg.Booking.GatewayVerifier != nil {
+		opts = append(opts, uhiclient.WithGatewayVerifier(cfg.Booking.GatewayVerifier))
+	}
+	srv, err := uhiclient.NewBookingServer(f.handle, opts...)
+	if err != nil {
+		return err
+	}
+	c.front, c.direct.booking = f, srv
+	return nil
 }
 
 // newDirectFor is the console's own endpoint as cfg describes it.
@@ -216,6 +264,11 @@ func (c *Console) Start(ln net.Listener) error {
 	sends, abort := context.WithCancel(context.Background())
 	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
 	c.sendCtx = sends
+	if c.front != nil {
+		c.front.sendCtx = sends
+		c.bookingDone = make(chan struct{})
+		go func() { defer close(c.bookingDone); _ = c.direct.booking.Run(inbound) }()
+	}
 	go func() {
 		defer close(c.inboundDone)
 		var chats sync.WaitGroup
@@ -251,6 +304,9 @@ func (c *Console) Close(ctx context.Context) error {
 		}
 		c.stopInbound()
 		<-c.inboundDone // it stops within one message
+		if c.bookingDone != nil {
+			<-c.bookingDone // the requests being answered finish first
+		}
 	}
 	// Nothing enqueues ACKs any more: the workers send what is queued and
 	// stop.
@@ -279,6 +335,11 @@ func (c *Console) Close(ctx context.Context) error {
 	g.Go(func() error {
 		return c.waitOrAbort(gctx, c.sends.Wait, "chat messages still in flight")
 	})
+	if c.front != nil {
+		g.Go(func() error {
+			return c.waitOrAbort(gctx, c.front.sends.Wait, "booking callbacks still in flight")
+		})
+	}
 	g.Go(func() error {
 		// follow may be blocked handing a call's last event to a UI that
 		// has already quit: drain so it finishes.

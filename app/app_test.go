@@ -57,6 +57,7 @@ type rig struct {
 	client  *uhiclient.Client
 	engine  *call.Engine // the patients'
 	log     *slog.Logger
+	logs    *lockedBuffer
 	ctx     context.Context
 }
 
@@ -122,7 +123,7 @@ func newConfigRig(t testing.TB, edit func(*Config), opts ...call.Option) *rig {
 		}
 		cancel()
 	})
-	return &rig{t: t, console: c, uri: uri, client: client, engine: patients, log: log, ctx: ctx}
+	return &rig{t: t, console: c, uri: uri, client: client, engine: patients, log: log, logs: logs, ctx: ctx}
 }
 
 // addPatient starts a simulated patient and returns its events.

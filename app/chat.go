@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,10 +107,19 @@ func (c *Console) receiveChat(ctx context.Context, in *uhiclient.Inbound) {
 }
 
 func (c *Console) secretFor(addr string) (uhiclient.ChatSecret, bool, error) {
-	if c.chatKey == nil || c.chatKeys == nil {
+	if c.chatKey == nil {
 		return uhiclient.ChatSecret{}, false, nil
 	}
-	peer, ok := c.chatKeys(addr)
+	var peer uhiclient.ChatKey
+	ok := false
+	if c.front != nil {
+		// The key the patient sent when booking is theirs for this
+		// visit; a key file is the fallback (docs/booking.md §3).
+		peer, ok = c.front.chatKey(addr)
+	}
+	if !ok && c.chatKeys != nil {
+		peer, ok = c.chatKeys(addr)
+	}
 	if !ok {
 		return uhiclient.ChatSecret{}, false, nil
 	}
@@ -142,6 +150,13 @@ func (c *Console) receiveMedia(ctx context.Context, in *uhiclient.Inbound, m *re
 		data, err = uhiclient.MediaBytes(in.Chat.Value)
 	} else {
 		data, err = uhiclient.FetchMedia(ctx, c.mediaHTTP, in.Chat.URL, uhiclient.DefaultMaxMedia)
+	}
+	if errors.Is(err, uhiclient.ErrFetchRefused) {
+		// Kept as refused, with the reason; the patient's message was
+		// answered ACK already (docs/protocol.md §7).
+		m.Status = "refused: " + err.Error()
+		log.Warn("attachment not fetched", "err", err)
+		return
 	}
 	if err != nil {
 		m.Status = "unreadable: " + err.Error()
@@ -256,11 +271,6 @@ func (c *Console) SetNotes(addr, text string) {
 
 // Recording says whether consultations are kept (ui.Console).
 func (c *Console) Recording() bool { return c.store != nil }
-
-// mediaClient is the client that fetches content_url attachments.
-func mediaClient() *http.Client {
-	return &http.Client{Timeout: uhiclient.MediaFetchTimeout}
-}
 
 // ErrNoRecord means the console keeps no record (--record off).
 var ErrNoRecord = errors.New("no record is kept (--record off)")

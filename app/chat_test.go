@@ -4,16 +4,23 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"teleconsole/call"
+	"teleconsole/internal/dnstest"
 	"teleconsole/record"
 	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
@@ -237,7 +244,12 @@ func TestChatMediaByURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newConfigRig(t, func(c *Config) { c.Record = store })
+	// The file server is on loopback: allowed as a clinic's LAN would be.
+	allow, err := uhiclient.ParseFetchAllow("127.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newConfigRig(t, func(c *Config) { c.Record, c.Fetch.Allow = store, allow })
 	t.Cleanup(func() { _ = store.Close() })
 	pdf := []byte("%PDF-1.4\nlab report\n%%EOF\n")
 	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -276,6 +288,139 @@ func TestChatMediaByURL(t *testing.T) {
 		if err != nil || !bytes.Equal(got, pdf) || !strings.Contains(m.Status, "application/pdf") {
 			t.Errorf("fetched %+v: %q, %v", m, got, err)
 		}
+	}
+}
+
+// TestChatMediaURLInsideRefused: content_urls that lead inside the
+// clinic's network (loopback, private, link-local, by a name that resolves
+// there, by a redirect) are not fetched: each message is ACKed, kept in
+// the record and shown as refused, with the reason. Nothing is sent to an
+// address other than loopback: a refusal the console missed would reach
+// the test's own dialer control, which refuses the rest.
+func TestChatMediaURLInsideRefused(t *testing.T) {
+	store, err := record.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insideHits atomic.Int64
+	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		insideHits.Add(1)
+		_, _ = w.Write([]byte("router admin page"))
+	}))
+	defer inside.Close()
+	insidePort := inside.Listener.Addr().(*net.TCPAddr).Port
+	// A server taken for one on the internet, that redirects inside.
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := httptest.NewUnstartedServer(http.RedirectHandler(inside.URL+"/admin", http.StatusFound))
+	public.Listener = ln
+	public.Start()
+	defer public.Close()
+	dns, err := dnstest.NewServer(map[string][]netip.Addr{
+		"media.clinic.test":     {netip.MustParseAddr("127.0.0.1")},
+		"files.patientapp.test": {netip.MustParseAddr("127.0.0.2")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	loopbackOnly := func(_ context.Context, _, address string, _ syscall.RawConn) error {
+		if ap, err := netip.ParseAddrPort(address); err != nil || !ap.Addr().Unmap().IsLoopback() {
+			return fmt.Errorf("test safety net: would have connected to %s", address)
+		}
+		return nil
+	}
+	r := newConfigRig(t, func(c *Config) {
+		c.Record = store
+		c.Fetch = uhiclient.FetchPolicy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
+			Dialer: &net.Dialer{Resolver: dns.Resolver(), ControlContext: loopbackOnly}}
+	})
+	t.Cleanup(func() { _ = store.Close() })
+	const addr = "asha@sbx"
+	_, events := r.addPatient(simpatient.Config{Address: addr})
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
+	b, err := uhiclient.NewBuilder(uhiclient.Identity{Self: uhiclient.Person{Cred: addr}, Peer: uhiclient.Person{Cred: testDoctor},
+		ConsumerURI: "http://127.0.0.1:9/api/v1", ProviderURI: r.uri, TransactionID: "txn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := map[string]string{
+		"loopback.jpg":  inside.URL + "/admin",
+		"private.jpg":   "http://10.0.0.1/",
+		"metadata.jpg":  "http://169.254.169.254/latest/meta-data/",
+		"loopback6.jpg": "http://[::1]:9/x",
+		"named.jpg":     fmt.Sprintf("http://media.clinic.test:%d/admin", insidePort),
+		"redirect.jpg":  "http://files.patientapp.test:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + "/photo.jpg",
+	}
+	why := map[string]string{
+		"loopback.jpg": "127.0.0.1 is a loopback address", "private.jpg": "10.0.0.1 is a private address",
+		"metadata.jpg": "169.254.169.254 is a link-local address", "loopback6.jpg": "::1 is a loopback address",
+		"named.jpg": "127.0.0.1 is a loopback address", "redirect.jpg": "127.0.0.1 is a loopback address",
+	}
+	var consultation string
+	for name, u := range urls {
+		env := b.Media(name, "image/jpeg", nil)
+		c := &env.Message.Intent.Chat.Content
+		c.ContentValue, c.ContentURL = "", &u
+		if err := r.client.Send(context.Background(), r.uri, env); err != nil {
+			t.Fatalf("%s: not ACKed: %v", name, err)
+		}
+		m := waitChat(t, r.console, func(m record.Message) bool { return m.Text == name })
+		if !strings.HasPrefix(m.Status, "refused: ") || !strings.Contains(m.Status, why[name]) || m.Path != "" {
+			t.Errorf("%s (%s): shown as %q, want refused: %s", name, u, m.Status, why[name])
+		}
+		consultation = m.Consultation
+	}
+	if n := insideHits.Load(); n != 0 {
+		t.Errorf("the server inside was sent %d requests", n)
+	}
+	store.Flush()
+	d, err := store.Get(context.Background(), consultation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]string{}
+	for _, m := range d.ChatLog {
+		kept[m.Text] = m.Status
+	}
+	for name := range urls {
+		if !strings.HasPrefix(kept[name], "refused: ") || !strings.Contains(kept[name], why[name]) {
+			t.Errorf("%s kept as %q, want refused: %s", name, kept[name], why[name])
+		}
+	}
+}
+
+// TestChatMediaURLRefusedByDefault: a console configured with no fetch
+// policy at all refuses a content_url on loopback (only loopback here, so
+// that a console that fetched anything would send nothing off the
+// machine).
+func TestChatMediaURLRefusedByDefault(t *testing.T) {
+	var hits atomic.Int64
+	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte("router admin page"))
+	}))
+	defer inside.Close()
+	r := newRig(t)
+	const addr = "asha@sbx"
+	_, events := r.addPatient(simpatient.Config{Address: addr})
+	waitPatientEvent(t, events, simpatient.EventAcked, 5*time.Second)
+	b, err := uhiclient.NewBuilder(uhiclient.Identity{Self: uhiclient.Person{Cred: addr}, Peer: uhiclient.Person{Cred: testDoctor},
+		ConsumerURI: "http://127.0.0.1:9/api/v1", ProviderURI: r.uri, TransactionID: "txn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := b.Media("photo.jpg", "image/jpeg", nil)
+	u := inside.URL + "/admin"
+	env.Message.Intent.Chat.Content.ContentValue, env.Message.Intent.Chat.Content.ContentURL = "", &u
+	if err := r.client.Send(context.Background(), r.uri, env); err != nil {
+		t.Fatalf("not ACKed: %v", err)
+	}
+	m := waitChat(t, r.console, func(m record.Message) bool { return m.Text == "photo.jpg" })
+	if !strings.Contains(m.Status, "refused: ") || !strings.Contains(m.Status, "127.0.0.1 is a loopback address") || hits.Load() != 0 {
+		t.Errorf("shown as %q, %d requests to the server inside", m.Status, hits.Load())
 	}
 }
 

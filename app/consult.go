@@ -147,6 +147,9 @@ func (c *Console) ready(in *uhiclient.Inbound, log *slog.Logger) {
 		log.Warn("READY admitted, then refused by the waiting room", "err", err)
 		return
 	}
+	if c.front != nil {
+		c.front.arrive(in.TransactionID)
+	}
 	if !ack {
 		return
 	}
@@ -322,11 +325,19 @@ func (c *Console) record(addr string, ev call.StateEvent) {
 	switch ev.State {
 	case call.StateConnecting, call.StateConnected:
 		err = c.room.Answered(addr)
+		if ev.State == call.StateConnected && c.front != nil {
+			c.front.callMoved(c.transactionOf(addr), true)
+		}
 	case call.StateEnded:
 		if ev.Reason == call.EndRejoined {
 			return // the room already has them waiting again (ready)
 		}
 		err = c.room.Ended(addr, outcome(ev.Reason), ev.Reason.String())
+		if c.front != nil && outcome(ev.Reason) == waitingroom.StateDone {
+			// Complete moves only a visit that started: a call that never
+			// connected leaves the appointment where it was.
+			c.front.callMoved(c.transactionOf(addr), false)
+		}
 	}
 	if err != nil {
 		c.log.Info("waiting room not updated", "patient", addr, "state", ev.State.String(), "err", err)
@@ -391,3 +402,13 @@ func (c *Console) Snapshot(seq uint64) (image.Image, error) {
 
 // Events delivers every call's events in order (ui.Console).
 func (c *Console) Events() <-chan call.Event { return c.events }
+
+// transactionOf is the transaction of the patient at addr's READY.
+func (c *Console) transactionOf(addr string) string {
+	for _, p := range c.room.Patients() {
+		if p.Address == addr {
+			return p.TransactionID
+		}
+	}
+	return ""
+}

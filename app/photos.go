@@ -34,10 +34,6 @@ const photoWait = 3 * time.Second
 // ErrNoPhoto means no photo came with the patient's READY.
 var ErrNoPhoto = errors.New("no photo: none came with the patient's READY")
 
-// ErrNoPhotoViaHub means the console gets its messages through a hub,
-// which stores them without the patients' photos (docs/hub.md).
-var ErrNoPhotoViaHub = errors.New("no photo: through a hub only photos under 64 KB come, and the patient's app sent none")
-
 // errPhotosBusy is kept for a photo that could not wait to be read.
 var errPhotosBusy = errors.New("not read: too many photos arrived at once; the next READY's will be")
 

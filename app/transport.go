@@ -41,7 +41,8 @@ type Transport interface {
 type direct struct {
 	*uhiclient.Client
 	server  *uhiclient.Server
-	ln      net.Listener // set by Console.Start
+	booking *uhiclient.BookingServer // served beside on_message, or nil
+	ln      net.Listener             // set by Console.Start
 	http    *http.Server
 	admit   func(*uhiclient.Inbound) error
 	stopped chan error
@@ -69,6 +70,12 @@ func (d *direct) Start(admit func(*uhiclient.Inbound) error) error {
 	}
 	d.admit = admit
 	d.http = d.server.HTTPServer("")
+	if d.booking != nil {
+		mux := http.NewServeMux()
+		d.server.Mount(mux)
+		d.booking.Mount(mux)
+		d.http.Handler = mux
+	}
 	go func() {
 		if err := d.http.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.stopped <- fmt.Errorf("the on_message endpoint stopped: %w", err)

@@ -18,4 +18,7 @@ var (
 	// ErrHubUnreachable means an outbound request found no hub to answer
 	// it, or none answered in time.
 	ErrHubUnreachable = errors.New("hub unreachable")
+	// ErrStarting means a hub replica is not set up yet: it waits for its
+	// NATS servers, or for JetStream to elect its leaders.
+	ErrStarting = errors.New("the hub is starting")
 )

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,15 @@ const (
 	// ackWait is how long a console has to acknowledge a message before
 	// JetStream delivers it again.
 	ackWait = 5 * time.Second
+	// holdPublish bounds how long a patient's message is held while the
+	// stream has no leader: past the longest election measured (7.4 s
+	// after its leader's node was killed; JetStream's election timeout is
+	// 4 to 9 s) and short of the patients' HTTP timeout (10 s, as
+	// uhiclient.Client's).
+	holdPublish = 9 * time.Second
+	// retryFirst and retryMax are the waits between a held message's
+	// publishes.
+	retryFirst, retryMax = 50 * time.Millisecond, 500 * time.Millisecond
 	// outboundWorkers bound the outbound requests a hub posts at once.
 	outboundWorkers = 64
 )
@@ -79,22 +89,34 @@ type Hub struct {
 	server  *uhiclient.Server
 	doctors map[string]bool
 	log     *slog.Logger
-	sub     *nats.Subscription
 	workers chan struct{}
 	sends   sync.WaitGroup
 	stop    context.CancelFunc
-	keeping sync.WaitGroup // ensure
-	watched chan struct{}
+	keeping sync.WaitGroup // setup, ensure, watch
+
+	// ready is closed once setup has made the stream, the bucket and the
+	// consumers, read the presence bucket and subscribed to outbound
+	// requests; what setup wrote is read only after it. failed is closed
+	// when setup gave up, with setupErr saying why.
+	ready, failed chan struct{}
+	setupErr      error
+	waiting       atomic.Pointer[string] // what setup waits for now
 
 	mu      sync.Mutex
-	seen    map[string]time.Time // by Token
-	closing bool                 // Close has begun: no new outbound post
+	sub     *nats.Subscription
+	seen    map[string]time.Time             // by Token
+	media   map[string]jetstream.ObjectStore // each doctor's bucket, by address, once bound
+	closing bool                             // Close has begun: no new outbound post
 }
 
-// New sets up the stream, the presence bucket and each doctor's consumer
-// (all idempotent, so replicas starting together agree), then follows the
-// presence bucket and serves outbound requests until Close.
-func New(ctx context.Context, cfg Config) (*Hub, error) {
+// Start makes a replica that serves at once: its endpoint checks what
+// patients post and answers 503, with a Retry-After, until it is set up.
+// Setting up (the stream, the presence bucket, each doctor's consumer, all
+// idempotent, so replicas starting together agree) is tried again with
+// backoff, logged, until it succeeds, fails for a reason no wait mends
+// (Failed), or Close. Then the replica follows the presence bucket and
+// serves outbound requests until Close.
+func Start(cfg Config) (*Hub, error) {
 	if cfg.Conn == nil || cfg.Client == nil {
 		return nil, errors.New("hub: a NATS connection and an outbound client are needed")
 	}
@@ -129,18 +151,93 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: jetstream: %w", err)
 	}
 	h := &Hub{cfg: cfg, js: js, doctors: map[string]bool{}, log: cfg.Log, seen: map[string]time.Time{},
-		workers: make(chan struct{}, outboundWorkers), watched: make(chan struct{})}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: Stream, Subjects: []string{inboundAll}, Storage: jetstream.FileStorage,
-		Replicas: cfg.Replicas, MaxAge: holdFor, Duplicates: holdFor,
-	}); err != nil {
-		return nil, fmt.Errorf("hub: stream %s: %w", Stream, err)
+		media: map[string]jetstream.ObjectStore{}, workers: make(chan struct{}, outboundWorkers),
+		ready: make(chan struct{}), failed: make(chan struct{})}
+	for _, d := range cfg.Doctors {
+		h.doctors[strings.ToLower(strings.TrimSpace(d.Address))] = true
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: PresenceBucket, History: 1, TTL: time.Hour, Replicas: cfg.Replicas,
+	h.server, err = uhiclient.NewServer("hub", uhiclient.WithVerifier(cfg.Verifier),
+		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")),
+		// Room for a chat attachment, as the console's own endpoint has;
+		// what NATS cannot carry goes in the object store (fit).
+		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit),
+		// Every photo kept: the console takes it (its link's admission
+		// check), as its own endpoint does.
+		uhiclient.WithMaxImage(0))
+	if err != nil {
+		return nil, err
+	}
+	h.setWaiting("NATS")
+	wctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.keeping.Go(func() {
+		if err := h.setup(wctx); err != nil {
+			h.setupErr = err
+			close(h.failed)
+			return
+		}
+		close(h.ready)
+		h.ensure(wctx)
+	})
+	return h, nil
+}
+
+// New is Start, then waits until the replica is set up or ctx ends; on an
+// error the replica is closed.
+func New(ctx context.Context, cfg Config) (*Hub, error) {
+	h, err := Start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Wait(ctx); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Wait waits until the replica is set up (nil), its setup failed for a
+// lasting reason (an error wrapping ErrSetup), or ctx ends.
+func (h *Hub) Wait(ctx context.Context) error {
+	select {
+	case <-h.ready:
+		return nil
+	case <-h.failed:
+		return fmt.Errorf("hub: %w", h.setupErr)
+	case <-ctx.Done():
+		return fmt.Errorf("hub: not set up (waiting for %s): %w", h.Waiting(), ctx.Err())
+	}
+}
+
+// Ready is closed once the replica is set up and serving.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Waiting says what the replica's setup waits for now ("" once set up).
+func (h *Hub) Waiting() string {
+	if w := h.waiting.Load(); w != nil {
+		return *w
+	}
+	return ""
+}
+
+func (h *Hub) setWaiting(what string) { h.waiting.Store(&what) }
+
+// setup makes or binds what the hub needs in JetStream, follows the
+// presence bucket and subscribes to the doctors' outbound requests.
+func (h *Hub) setup(ctx context.Context) error {
+	h.setWaiting("stream " + Stream)
+	if _, err := ensureStream(ctx, h.js, h.log, jetstream.StreamConfig{
+		Name: Stream, Subjects: []string{inboundAll}, Storage: jetstream.FileStorage,
+		Replicas: h.cfg.Replicas, MaxAge: holdFor, Duplicates: holdFor,
+	}); err != nil {
+		return err
+	}
+	h.setWaiting("bucket " + PresenceBucket)
+	kv, err := ensureKeyValue(ctx, h.js, h.log, jetstream.KeyValueConfig{
+		Bucket: PresenceBucket, History: 1, TTL: time.Hour, Replicas: h.cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hub: bucket %s: %w", PresenceBucket, err)
+		return err
 	}
 	// Each consumer keeps its state (what it delivered, what was acked) in
 	// memory, replicated to the stream's servers, not in a file: with 100
@@ -150,43 +247,48 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	// server that holds a consumer restarts at once, the consumer starts
 	// again from the oldest message the stream keeps (2 minutes), and the
 	// consoles drop what they already took by message_id.
-	for _, d := range cfg.Doctors {
-		addr := strings.ToLower(strings.TrimSpace(d.Address))
-		h.doctors[addr] = true
-		if _, err := js.CreateOrUpdateConsumer(ctx, Stream, consumerConfig(addr)); err != nil {
-			return nil, fmt.Errorf("hub: consumer for %s: %w", addr, err)
+	for addr := range h.doctors {
+		h.setWaiting("consumer of " + addr)
+		if _, err := ensureConsumer(ctx, h.js, h.log, Stream, consumerConfig(addr)); err != nil {
+			return err
 		}
 	}
-	wctx, stop := context.WithCancel(context.Background())
-	h.stop = stop
-	h.keeping.Go(func() { h.ensure(wctx) })
+	h.setWaiting("presence in bucket " + PresenceBucket)
+	if _, err := ensure(ctx, h.log, "presence in bucket "+PresenceBucket, func(actx context.Context) (struct{}, error) {
+		return struct{}{}, h.follow(ctx, actx, kv)
+	}); err != nil {
+		return err
+	}
+	sub, err := h.cfg.Conn.QueueSubscribe(outboundAll, hubQueue, h.outbound)
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", outboundAll, err)
+	}
+	h.mu.Lock()
+	h.sub = sub
+	h.mu.Unlock()
+	h.waiting.Store(nil)
+	h.log.Info("hub set up", "stream", Stream, "replicas", h.cfg.Replicas, "doctors", len(h.doctors))
+	return nil
+}
+
+// follow starts watching the presence bucket for as long as ctx lasts, and
+// returns once the values there at the start are read, or attempt ends.
+func (h *Hub) follow(ctx, attempt context.Context, kv jetstream.KeyValue) error {
+	wctx, cancel := context.WithCancel(ctx)
 	w, err := kv.WatchAll(wctx)
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("hub: watch %s: %w", PresenceBucket, err)
+		cancel()
+		return fmt.Errorf("watch %s: %w", PresenceBucket, err)
 	}
-	go h.watch(wctx, w)
+	first := make(chan struct{})
+	h.keeping.Go(func() { defer cancel(); h.watch(wctx, w, first) })
 	select {
-	case <-h.watched:
-	case <-ctx.Done():
-		stop()
-		return nil, fmt.Errorf("hub: presence not read: %w", ctx.Err())
+	case <-first:
+		return nil
+	case <-attempt.Done():
+		cancel()
+		return fmt.Errorf("presence not read: %w", attempt.Err())
 	}
-	h.server, err = uhiclient.NewServer("hub", uhiclient.WithVerifier(cfg.Verifier),
-		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")),
-		// Room for a chat attachment, as the console's own endpoint has;
-		// what NATS cannot carry is refused in fit.
-		uhiclient.WithMaxBody(uhiclient.MediaBodyLimit))
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	h.sub, err = cfg.Conn.QueueSubscribe(outboundAll, hubQueue, h.outbound)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("hub: subscribe %s: %w", outboundAll, err)
-	}
-	return h, nil
 }
 
 // consumerConfig is the doctor's durable consumer.
@@ -224,10 +326,11 @@ func (h *Hub) ensure(ctx context.Context) {
 	}
 }
 
-// watch keeps h.seen in step with the presence bucket until ctx ends.
-func (h *Hub) watch(ctx context.Context, w jetstream.KeyWatcher) {
+// watch keeps h.seen in step with the presence bucket until ctx ends;
+// first is closed once the values there at the start are all in.
+func (h *Hub) watch(ctx context.Context, w jetstream.KeyWatcher, first chan struct{}) {
 	defer func() { _ = w.Stop() }()
-	first := true
+	started := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -237,9 +340,9 @@ func (h *Hub) watch(ctx context.Context, w jetstream.KeyWatcher) {
 				return
 			}
 			if e == nil { // the values there were at the start are all in
-				if first {
-					close(h.watched)
-					first = false
+				if !started {
+					close(first)
+					started = true
 				}
 				continue
 			}
@@ -272,6 +375,11 @@ func (h *Hub) Handler() http.Handler {
 			http.Error(w, "nats: "+h.cfg.Conn.Status().String(), http.StatusServiceUnavailable)
 			return
 		}
+		if why := h.Waiting(); why != "" {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "starting: waiting for "+why, http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return mux
@@ -299,6 +407,12 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	if !h.doctors[addr] {
 		return fmt.Errorf("%w: receiver %q is %v", uhiclient.ErrNotForMe, in.Receiver, ErrNotRegistered)
 	}
+	select {
+	case <-h.ready:
+	default:
+		// Answered as a full waiting room is: 503, Retry-After 5 s.
+		return fmt.Errorf("%w: %v (waiting for %s)", uhiclient.ErrNotAdmitted, ErrStarting, h.Waiting())
+	}
 	seen, ok := h.lastSeen(addr)
 	if now := h.cfg.Now(); !ok || now.Sub(seen) > h.cfg.Offline {
 		when := "never seen"
@@ -307,15 +421,67 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return fmt.Errorf("%w: %v: %s (%s)", uhiclient.ErrNotAdmitted, ErrOffline, addr, when)
 	}
-	data, err := h.fit(in, body)
+	data, hdr, err := h.fit(ctx, in, body, addr)
 	if err != nil {
 		return err
 	}
 	msg := nats.NewMsg(InboundSubject(addr))
 	msg.Data = data
+	for k, v := range hdr {
+		msg.Header[k] = v
+	}
 	if in.KeyID != "" {
 		msg.Header.Set(headerKeyID, in.KeyID)
 	}
+	return h.publish(ctx, msg, in.MessageID, addr)
+}
+
+// publish stores msg with its message_id, holding it while the stream has
+// no leader: when the node that leads the stream dies, JetStream answers
+// no publish ("no response from stream") until the others have elected a
+// new leader, 3.6 to 7.4 s after a node was killed (docs/hub.md). A patient
+// refused then must send again, and an ANSWER, a CANDIDATE or a chat
+// message refused then is a call that does not connect or a message the
+// patient must type again; held, each is ACKed once it is stored. The hold
+// is bounded (holdPublish) so that the patient is answered, a 503 at
+// worst, within its app's HTTP timeout.
+func (h *Hub) publish(ctx context.Context, msg *nats.Msg, id, addr string) error {
+	hold, cancel := context.WithTimeout(ctx, holdPublish)
+	defer cancel()
+	wait := retryFirst
+	for attempt := 1; ; attempt++ {
+		err := h.publishOnce(hold, msg, id, addr)
+		if err == nil {
+			if attempt > 1 {
+				h.log.Info("message stored after the stream's leader came back", "message_id", id, "attempts", attempt)
+			}
+			return nil
+		}
+		if !leaderless(err) || hold.Err() != nil {
+			return fmt.Errorf("JetStream did not store it (%d attempts): %w", attempt, err)
+		}
+		h.log.Debug("publish held: no stream leader", "message_id", id, "attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-hold.Done():
+			t.Stop()
+			return fmt.Errorf("JetStream did not store it within %v (%d attempts): %w", holdPublish, attempt, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
+// leaderless says whether a publish failed as it does while the stream has
+// no leader, or its leader's node is gone: no server took it, or none
+// answered in time.
+func leaderless(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout)
+}
+
+// publishOnce publishes msg once and waits for JetStream's answer.
+func (h *Hub) publishOnce(ctx context.Context, msg *nats.Msg, id, addr string) error {
 	// An asynchronous publish, waited for here: its acknowledgement comes
 	// on one subscription the connection shares, where a synchronous
 	// publish makes a request of its own, and under load the requests
@@ -326,54 +492,55 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	// No retry by the client (it sends msg again 250 ms after a "no
 	// responders", as while a cluster has no stream leader): msg.Data is
 	// the endpoint's pooled buffer, which the next request takes once
-	// this returns, and a resend after the patient was answered stored
+	// deliver returns, and a resend after the patient was answered stored
 	// that request's body under this message's id, on this doctor's
-	// subject (TestNoPublishOutlivesItsAnswer). The patient's retry after
-	// the 503 is the retry.
-	f, err := h.js.PublishMsgAsync(msg, jetstream.WithMsgID(in.MessageID), jetstream.WithExpectStream(Stream),
+	// subject (TestNoPublishOutlivesItsAnswer). publish retries, and
+	// returns only after its last attempt was sent.
+	f, err := h.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(Stream),
 		jetstream.WithRetryAttempts(0))
 	if err != nil {
-		return fmt.Errorf("nats: %w", err)
+		return err
 	}
 	select {
 	case ack := <-f.Ok():
 		if ack.Duplicate {
-			h.log.Debug("duplicate message_id dropped by JetStream", "message_id", in.MessageID, "receiver", addr)
+			h.log.Debug("duplicate message_id dropped by JetStream", "message_id", id, "receiver", addr)
 		}
 		return nil
 	case err := <-f.Err():
 		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
-			return fmt.Errorf("nats: no acknowledgement from JetStream within %v", publishTimeout)
+			return fmt.Errorf("no acknowledgement within %v: %w", publishTimeout, err)
 		}
-		return fmt.Errorf("nats: %w", err)
+		return err
 	case <-ctx.Done():
-		return fmt.Errorf("nats: %w", ctx.Err())
+		return ctx.Err()
 	}
 }
 
 // fit returns what to store for a message: its body as it came, or, when
 // that is more than the NATS servers take in one message (1 MB unless their
-// max_payload says otherwise), the envelope as decoded, whose person photos
-// over the endpoint's image limit are already cleared. The patients'
-// reference app puts a photo of a megabyte or more in every READY, and the
-// console keeps no photo over that limit anyway; the signature was checked
-// here, and consoles do not check it again. A message still too big (a
-// large chat attachment) is refused for what it is: 413, not a retry.
-func (h *Hub) fit(in *uhiclient.Inbound, body []byte) ([]byte, error) {
+// max_payload says otherwise), the envelope with its photos and its
+// attachment put in the doctor's object store (stow), and the headers that
+// name them. The patients' reference app puts a photo of a megabyte or
+// more in every READY; the signature was checked here, and consoles do not
+// check it again. A message still too big is refused for what it is: 413,
+// not a retry.
+func (h *Hub) fit(ctx context.Context, in *uhiclient.Inbound, body []byte, addr string) ([]byte, nats.Header, error) {
 	limit := h.cfg.Conn.MaxPayload() - 4096 // room for the headers
 	if int64(len(body)) <= limit {
-		return body, nil
+		return body, nil, nil
 	}
-	trimmed, err := uhiclient.Marshal(&in.Envelope)
+	stowed, hdr, err := h.stow(ctx, in, addr)
 	if err != nil {
-		return nil, fmt.Errorf("re-encoding a message of %d bytes: %w", len(body), err)
+		return nil, nil, fmt.Errorf("storing a message of %d bytes: %w", len(body), err)
 	}
-	if int64(len(trimmed)) > limit {
-		return nil, fmt.Errorf("%w: %d bytes (%d without photos) is more than the hub's messaging carries (%d)",
-			uhiclient.ErrBodyTooLarge, len(body), len(trimmed), limit)
+	if int64(len(stowed)) > limit {
+		return nil, nil, fmt.Errorf("%w: %d bytes (%d without its photos and attachment) is more than the hub's messaging carries (%d)",
+			uhiclient.ErrBodyTooLarge, len(body), len(stowed), limit)
 	}
-	h.log.Debug("message stored without its photos", "message_id", in.MessageID, "bytes", len(body), "stored", len(trimmed))
-	return trimmed, nil
+	h.log.Debug("message stored with its large values in the object store", "message_id", in.MessageID, "bytes", len(body),
+		"stored", len(stowed), "objects", len(hdr))
+	return stowed, hdr, nil
 }
 
 // outbound takes a doctor's outbound request off the subscription and posts
@@ -474,13 +641,14 @@ func (h *Hub) asHospital(body []byte) ([]byte, error) {
 // following presence. The HTTP server and the NATS connection are the
 // caller's to close.
 func (h *Hub) Close() {
-	if h.sub != nil {
-		_ = h.sub.Unsubscribe()
-	}
+	h.stop() // setup, if it still runs, gives up
 	h.mu.Lock()
 	h.closing = true
+	sub := h.sub
 	h.mu.Unlock()
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
 	h.sends.Wait()
-	h.stop()
 	h.keeping.Wait()
 }

@@ -42,6 +42,9 @@ type LinkConfig struct {
 	Doctor string
 	// Options are extra NATS options: credentials, TLS.
 	Options []nats.Option
+	// User names the console's NATS user in what the link says of a
+	// refusal (default: the user of a user and password, if any).
+	User string
 	// Log receives the link's log; nil discards.
 	Log *slog.Logger
 }
@@ -60,16 +63,24 @@ type Link struct {
 	stop      context.CancelFunc
 	beats     sync.WaitGroup
 	cc        jetstream.ConsumeContext
+	js        jetstream.JetStream
 	closeOnce sync.Once
 
-	mu   sync.Mutex
-	seen map[string]bool
-	ring []string
-	next int
+	mu    sync.Mutex
+	media jetstream.ObjectStore // the doctor's media bucket, once bound
+	seen  map[string]bool
+	ring  []string
+	next  int
 
 	// refused is why NATS last refused the console's login (loginRefused),
 	// until it is let in again.
 	refused atomic.Pointer[string]
+	// denied is the first permissions violation NATS reported on the
+	// console's own subjects, until it reconnects; deniedNow is closed
+	// at the first.
+	denied    atomic.Pointer[error]
+	deniedNow chan struct{}
+	denyOnce  sync.Once
 }
 
 // Dial connects to NATS as the doctor's user. It fails when no NATS server
@@ -84,7 +95,7 @@ func Dial(cfg LinkConfig) (*Link, error) {
 	}
 	l := &Link{cfg: cfg, log: cfg.Log, signals: make(chan *uhiclient.Inbound, linkQueue),
 		chats: make(chan *uhiclient.Inbound, linkQueue), stopped: make(chan error, 1),
-		seen: map[string]bool{}, ring: make([]string, rememberIDs)}
+		seen: map[string]bool{}, ring: make([]string, rememberIDs), deniedNow: make(chan struct{})}
 	opts := append([]nats.Option{
 		nats.Name("teleconsole " + cfg.Doctor),
 		nats.CustomInboxPrefix(InboxPrefix(cfg.Doctor)),
@@ -96,10 +107,12 @@ func Dial(cfg LinkConfig) (*Link, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			l.refused.Store(nil)
+			l.denied.Store(nil)
 			l.log.Info("hub reconnected", "server", nc.ConnectedUrl())
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			l.noteRefusal(err)
+			l.noteDenied(err)
 			l.log.Warn("hub error", "err", err)
 		}),
 	}, cfg.Options...)
@@ -108,7 +121,28 @@ func Dial(cfg LinkConfig) (*Link, error) {
 		return nil, fmt.Errorf("connect to the hub at %s: %w", cfg.URL, err)
 	}
 	l.nc = nc
+	if l.cfg.User == "" {
+		l.cfg.User = nc.Opts.User
+	}
 	return l, nil
+}
+
+// ErrDenied means the console's NATS user may not use one of its doctor's
+// own subjects (docs/hub.md, "Adding a doctor"): the hospital's IT must
+// give it the permissions, and no wait mends it.
+var ErrDenied = errors.New("the console's NATS user lacks its doctor's permissions")
+
+// noteDenied keeps the first permissions violation NATS reports, which
+// names the subject refused.
+func (l *Link) noteDenied(err error) {
+	if !errors.Is(err, nats.ErrPermissionViolation) {
+		return
+	}
+	e := fmt.Errorf("%w: %s: %w", ErrDenied, deniedWords(l.cfg.User, err), nats.ErrPermissionViolation)
+	if l.denied.CompareAndSwap(nil, &e) {
+		l.log.Error("hub: permissions refused", "user", l.cfg.User, "err", err)
+	}
+	l.denyOnce.Do(func() { close(l.deniedNow) })
 }
 
 // Start says the console is there and takes its messages from its durable
@@ -123,6 +157,7 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 	if err != nil {
 		return fmt.Errorf("hub link: %w", err)
 	}
+	l.js = js
 	l.beat()
 	cc, err := l.consume(ctx, js, admit)
 	if err != nil {
@@ -148,8 +183,20 @@ func (l *Link) Start(admit func(*uhiclient.Inbound) error) error {
 // consume looks the doctor's consumer up and takes its messages.
 func (l *Link) consume(ctx context.Context, js jetstream.JetStream, admit func(*uhiclient.Inbound) error) (jetstream.ConsumeContext, error) {
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// A permissions violation ends the wait: the lookup it refused is
+	// never answered.
+	go func() {
+		select {
+		case <-l.deniedNow:
+			cancel()
+		case <-ictx.Done():
+		}
+	}()
 	cons, err := js.Consumer(ictx, Stream, Durable(l.cfg.Doctor))
 	cancel()
+	if d := l.denied.Load(); d != nil && err != nil {
+		return nil, fmt.Errorf("hub link: %w", *d)
+	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, fmt.Errorf("hub link: %s: %w (the hub has no consumer for them)", l.cfg.Doctor, ErrNotRegistered)
@@ -243,27 +290,39 @@ func (l *Link) take(m jetstream.Msg, admit func(*uhiclient.Inbound) error) {
 		_ = m.Ack()
 		return
 	}
+	var objects []string
+	if in, objects, err = l.fetchMedia(m.Headers(), in); err != nil {
+		// Not there yet, or NATS busy: the message comes again.
+		l.forget(in.MessageID)
+		l.log.Warn("a photo or attachment not fetched: message left for redelivery", "message_id", in.MessageID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
 	in.KeyID, in.ReceivedAt = m.Headers().Get(headerKeyID), time.Now()
+	q := l.chats
+	if in.Signal != nil {
+		q = l.signals
+		if admit != nil {
+			// The check sees the photos whole (the console takes the
+			// patient's there), as its own endpoint's does.
+			if err := admit(in); err != nil {
+				l.log.Info("message not admitted, dropped", "message_id", in.MessageID, "sender", in.Sender, "reason", err)
+				_ = m.Ack()
+				l.dropMedia(objects)
+				return
+			}
+		}
+	}
 	chat := &in.Envelope.Message.Intent.Chat
 	for _, p := range []*uhiclient.Person{&chat.Sender.Person, &chat.Receiver.Person} {
 		if len(p.Image) > maxImage {
 			p.Image = ""
 		}
 	}
-	q := l.chats
-	if in.Signal != nil {
-		q = l.signals
-		if admit != nil {
-			if err := admit(in); err != nil {
-				l.log.Info("message not admitted, dropped", "message_id", in.MessageID, "sender", in.Sender, "reason", err)
-				_ = m.Ack()
-				return
-			}
-		}
-	}
 	select {
 	case q <- in:
 		_ = m.Ack()
+		l.dropMedia(objects)
 	default:
 		l.forget(in.MessageID)
 		l.log.Warn("queue full: message left for redelivery", "message_id", in.MessageID)
@@ -312,6 +371,10 @@ func (l *Link) Reachable() bool { return l.nc.IsConnected() }
 // refuses the console's login, it says so: the doctor (or the hospital's
 // IT) has to act, where a network that has gone needs only waiting.
 func (l *Link) Status() string {
+	if d := l.denied.Load(); d != nil {
+		return "hub REFUSED: " + strings.TrimSuffix(strings.TrimPrefix((*d).Error(), ErrDenied.Error()+": "),
+			": "+nats.ErrPermissionViolation.Error())
+	}
 	if l.Reachable() {
 		return "hub reachable"
 	}
@@ -333,6 +396,20 @@ func (l *Link) noteRefusal(err error) {
 		return
 	}
 	l.refused.Store(&why)
+}
+
+// deniedWords says a permissions violation in a few words: the user and
+// what it may not do, on which subject.
+func deniedWords(user string, err error) string {
+	text := err.Error()
+	const mark = "Permissions Violation for "
+	i := strings.Index(text, mark)
+	if i < 0 {
+		return fmt.Sprintf("NATS user %q: %v", user, err)
+	}
+	what := text[i+len(mark):]
+	what = strings.Replace(strings.Replace(what, "Publish to", "publish to", 1), "Subscription to", "subscribe to", 1)
+	return fmt.Sprintf("NATS user %q may not %s", user, what)
 }
 
 // refusedPlain is a refused login that gives no reason.

@@ -61,7 +61,8 @@ func presenceSubject(addr string) string { return "$KV." + PresenceBucket + "." 
 
 // Permissions are the subjects a doctor's NATS user may publish and
 // subscribe to: its own consumer's next-message, info and ack subjects,
-// its own presence key, its own outbound subject, and its own inbox. With
+// its own presence key, its own outbound subject, its own media bucket,
+// and its own inbox. With
 // them a console reads no other doctor's messages and sends as no other
 // doctor (docs/hub.md, "Adding a doctor").
 func Permissions(addr string) (publish, subscribe []string) {
@@ -73,6 +74,22 @@ func Permissions(addr string) (publish, subscribe []string) {
 		presenceSubject(addr),
 		OutboundSubject(addr),
 	}
+	// Its own media bucket (media.go): look it up, read an object's
+	// description and its chunks through an ordered consumer of its own,
+	// and delete what it has read.
+	ms := mediaStream(addr)
+	publish = append(publish,
+		"$JS.API.STREAM.INFO."+ms,
+		"$JS.API.STREAM.MSG.GET."+ms,
+		"$JS.API.DIRECT.GET."+ms+".>",
+		"$JS.API.CONSUMER.CREATE."+ms,
+		"$JS.API.CONSUMER.CREATE."+ms+".>",
+		"$JS.API.CONSUMER.INFO."+ms+".>",
+		"$JS.API.CONSUMER.DELETE."+ms+".>",
+		"$JS.FC."+ms+".>",
+		"$JS.API.STREAM.PURGE."+ms,
+		"$O."+MediaBucket(addr)+".M.>",
+	)
 	subscribe = []string{InboxPrefix(addr) + ".>"}
 	return publish, subscribe
 }

@@ -61,4 +61,24 @@ var migrations = []string{
 		body            TEXT NOT NULL,
 		updated_ns      INTEGER NOT NULL
 	);`,
+	// 3: the doctor's appointments and the claims on slots
+	// (docs/booking.md §3). An order is kept whole as JSON beside the
+	// columns it is found by; rev is its compare-and-set revision. A
+	// claim's until_ns is 0 once it is kept.
+	`CREATE TABLE booking_orders (
+		id             TEXT PRIMARY KEY,
+		doctor         TEXT NOT NULL,
+		transaction_id TEXT NOT NULL DEFAULT '',
+		start_ns       INTEGER NOT NULL,
+		created_ns     INTEGER NOT NULL,
+		rev            INTEGER NOT NULL,
+		body           TEXT NOT NULL
+	);
+	CREATE INDEX booking_orders_day ON booking_orders (doctor, start_ns);
+	CREATE INDEX booking_orders_transaction ON booking_orders (doctor, transaction_id, created_ns DESC);
+	CREATE TABLE booking_claims (
+		slot_id  TEXT PRIMARY KEY,
+		order_id TEXT NOT NULL,
+		until_ns INTEGER NOT NULL
+	);`,
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// reference app sends it (docs/protocol.md §7).
 	ChatKey       *uhiclient.ChatKeyPair
 	DoctorChatKey *uhiclient.ChatKey
+	// Book, when set, has the patient book a slot with the doctor first
+	// (search, init, confirm), and READY on the booking's transaction.
+	Book *Book
 }
 
 // EventKind says what happened to the patient.
@@ -91,6 +94,13 @@ const (
 	EventChat
 	// EventChatSent means a chat message to the doctor was delivered.
 	EventChatSent
+	// EventBooked means the booking asked for (Config.Book) is confirmed;
+	// Text says when and the order, Data holds an in-clinic visit's
+	// check-in PIN.
+	EventBooked
+	// EventAppointment carries what the console pushed about the booking
+	// (on_update, on_cancel); Text says the new state.
+	EventAppointment
 )
 
 // Event is one thing that happened to the patient.
@@ -126,6 +136,7 @@ type Patient struct {
 	events  *eventQueue // to the WithEvents callback, off the patient's goroutines
 	notify  func(Event)
 	server  *uhiclient.Server
+	desk    *bookingDesk // the console's booking callbacks
 	ln      net.Listener
 	builder *uhiclient.Builder
 
@@ -209,6 +220,7 @@ func New(cfg Config, engine *call.Engine, client *uhiclient.Client, opts ...Opti
 		}
 	}
 	p.events = newEventQueue(p.notify)
+	p.desk = newBookingDesk(p.appointment)
 	srv, err := uhiclient.NewServer(cfg.Address, uhiclient.WithServerLogger(p.log))
 	if err != nil {
 		return nil, err
@@ -289,6 +301,12 @@ func (p *Patient) emit(e Event) {
 // then it says BYE (ending a call, or leaving the waiting room) and stops.
 func (p *Patient) Run(ctx context.Context) error {
 	hs := p.server.HTTPServer("")
+	mux := http.NewServeMux()
+	p.server.Mount(mux)
+	for _, a := range bookingCallbacks() {
+		mux.Handle(uhiclient.DefaultBasePath+"/"+a, p.desk)
+	}
+	hs.Handler = mux
 	go p.events.run()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(p.ln) }()
@@ -296,7 +314,13 @@ func (p *Patient) Run(ctx context.Context) error {
 
 	inner, stop := context.WithCancel(ctx)
 	defer stop()
-	p.wg.Go(func() { p.announce(inner) })
+	announce := true
+	if p.cfg.Book != nil {
+		announce = p.bookFirst(inner)
+	}
+	if announce {
+		p.wg.Go(func() { p.announce(inner) })
+	}
 
 	var err error
 loop:

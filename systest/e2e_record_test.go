@@ -289,3 +289,36 @@ func TestEndToEndKilledMidCall(t *testing.T) {
 		t.Fatalf("after the kill: %v", h)
 	}
 }
+
+// TestEndToEndRecordOff: with --record off the console says on screen that
+// it is not recording, still shows what the patient sends, and writes no
+// record: no database and no files in the data directory (the doctor's
+// chat key is all it keeps there).
+func TestEndToEndRecordOff(t *testing.T) {
+	bin := binary(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	pane, uri, logPath := startConsoleIn(t, dataDir, "--record", "off")
+	photo := writePicture(t, "rash.png", color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 255, 255})
+	_, _ = startPatient(t, bin, uri, freePort(t), "--say", "my camera is broken", "--send-file", photo)
+	pane.waitFor("Manish Pravin Kahane", 15*time.Second, logPath)
+	pane.waitFor("NOT RECORDING", 5*time.Second, logPath)
+	pane.keys("Enter")
+	pane.waitFor("Connected", 20*time.Second, logPath)
+	pane.waitFor("my camera is broken", 10*time.Second, logPath)
+	pane.waitFor("[file] rash.png", 10*time.Second, logPath)
+	pane.waitFor("NOT RECORDING", 5*time.Second, logPath)
+	pane.keys("e")
+	pane.waitFor("Ended", 10*time.Second, logPath)
+	var kept []string
+	_ = filepath.WalkDir(dataDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && path != dataDir {
+			kept = append(kept, strings.TrimPrefix(path, dataDir+string(filepath.Separator)))
+		}
+		return nil
+	})
+	for _, name := range kept {
+		if name != "chat-key.json" {
+			t.Errorf("--record off wrote %s in the data directory (all: %v)", name, kept)
+		}
+	}
+}

@@ -240,6 +240,10 @@ func TestFaultLinkCut5sRecovers(t *testing.T) {
 	cutAt := time.Now()
 	noticed := c.waitFor(t, "Reconnecting", 10*time.Second)
 	t.Logf("FIGURE disconnection noticed (Reconnecting shown) %v after the cut", noticed.Round(100*time.Millisecond))
+	// Nothing decoded while cut: the panel's figure below is a new one.
+	c.waitScreen(t, "no video decoded while the link is cut (fps in 0)", time.Until(cutAt.Add(5*time.Second)), func(s string) bool {
+		return fpsIn(s) == 0
+	})
 	time.Sleep(time.Until(cutAt.Add(5 * time.Second)))
 	l.setCut(false)
 	back := c.waitScreen(t, "Connected again", 20*time.Second, func(s string) bool {
@@ -249,12 +253,14 @@ func TestFaultLinkCut5sRecovers(t *testing.T) {
 	if strings.Contains(c.pane.capture(), "Ended") {
 		t.Fatal("the call ended instead of recovering")
 	}
-	// Media flows again: the frame counter of the patient's video moves.
-	before := c.pane.capture()
-	time.Sleep(2 * time.Second)
-	if after := c.pane.capture(); after == before {
-		t.Fatal("the call screen is frozen after recovery")
-	}
+	// Media flows again: the Network panel's frames a second decoded of
+	// the patient's video (fps IN/OUT), which fell to 0 while the link was
+	// cut, is up again. (The whole screen changes anyway: the call's clock
+	// ticks on it.)
+	flows := c.waitScreen(t, "the patient's video decoded again (fps in > 0)", 10*time.Second, func(s string) bool {
+		return fpsIn(s) > 0
+	})
+	t.Logf("FIGURE video decoded again (%d fps) %v after the call was back", fpsIn(c.pane.capture()), flows.Round(100*time.Millisecond))
 	c.pane.keys("e")
 	c.waitFor(t, "Ended: ended by doctor", 10*time.Second)
 	p.waitSaw(t, "BYE", 10*time.Second)
@@ -415,9 +421,16 @@ func TestFaultReadyFlood(t *testing.T) {
 	// The flood patients' consumer_uri: a sink in namespace A that ACKs the
 	// console's ACKs.
 	var acksIn atomic.Int64
+	var ackedMu sync.Mutex
+	acked := map[string]int{} // ACK signals by the patient they are for
 	sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(r.Body)
 		acksIn.Add(1)
+		if in, err := uhiclient.Decode(body); err == nil {
+			ackedMu.Lock()
+			acked[strings.ToLower(in.Receiver)]++
+			ackedMu.Unlock()
+		}
 		_, _ = io.WriteString(w, `{"message":{"ack":{"status":"ACK"}}}`)
 	})}
 	sinkLn := l.listen(l.a, "127.0.0.1:9100")
@@ -443,7 +456,8 @@ func TestFaultReadyFlood(t *testing.T) {
 		took     time.Duration
 		status   int
 		patient  int
-		roomFull bool // a 503 because the room is full, not the queue
+		roomFull bool   // a 503 because the room is full, not the queue
+		other    string // the reply of any other NACK
 	}
 	jobs := make(chan int, patients)
 	results := make(chan result, workers)
@@ -466,6 +480,11 @@ func TestFaultReadyFlood(t *testing.T) {
 					r.status = resp.StatusCode
 					r.roomFull = r.status == http.StatusServiceUnavailable &&
 						bytes.Contains(reply, []byte(waitingroom.ErrRoomFull.Error()))
+					if r.status != http.StatusOK && !r.roomFull {
+						r.other = string(reply)
+					}
+				} else {
+					r.other = err.Error()
 				}
 				results <- r
 			}
@@ -474,6 +493,7 @@ func TestFaultReadyFlood(t *testing.T) {
 	var lat []time.Duration
 	statuses := map[int]int{}
 	var roomFull int
+	others := map[string]int{} // any other answer, by its text
 	admitted := map[int]bool{} // flood patients whose READY was ACKed
 	collected := make(chan struct{})
 	go func() {
@@ -483,6 +503,9 @@ func TestFaultReadyFlood(t *testing.T) {
 			statuses[r.status]++
 			if r.roomFull {
 				roomFull++
+			}
+			if r.other != "" && len(others) < 10 {
+				others[r.other]++
 			}
 			if r.status == http.StatusOK {
 				admitted[r.patient] = true
@@ -552,15 +575,34 @@ func TestFaultReadyFlood(t *testing.T) {
 	// patient, a NACK naming the full room when it has not. Anything else
 	// (a 503 "queue full", which senders retry, or no answer) is the
 	// endpoint falling behind.
-	if answered := statuses[http.StatusOK] + roomFull; answered < len(lat)*9/10 {
-		t.Errorf("only %d of %d READYs were ACKed or refused for a full room: %v, %d of the 503s for a full room",
-			answered, len(lat), statuses, roomFull)
+	// No READY goes unanswered or gets anything but those two or a 503
+	// "queue full". The queue full NACKs are counted: 8 to 200 of 30,000
+	// on a loaded two-core machine (the console's inbound loop falling
+	// behind; the patients' app retries them); the bound, 2%, is three
+	// times the most seen, and a fifth of the 10% the check allowed before.
+	queueFull := statuses[http.StatusServiceUnavailable] - roomFull
+	if answered := statuses[http.StatusOK] + statuses[http.StatusServiceUnavailable]; answered != len(lat) {
+		t.Errorf("%d of %d READYs were ACKed or NACKed 503: %v (-1: no answer); the others: %v", answered, len(lat), statuses, others)
+	}
+	t.Logf("FIGURE flood: %d READYs NACKed \"queue full\" (%v)", queueFull, others)
+	if queueFull > len(lat)/50 {
+		t.Errorf("%d of %d READYs NACKed queue full, want under 2%%: %v", queueFull, len(lat), others)
 	}
 	if want := waitingroom.DefaultCapacity - 1; len(admitted) != want {
 		t.Errorf("%d flood patients were admitted to the room; want %d (its capacity, less the real patient)", len(admitted), want)
 	}
-	if n := acksIn.Load(); n < int64(len(admitted)) {
-		t.Errorf("%d ACK signals reached the flood sink for %d patients admitted", n, len(admitted))
+	// Every patient admitted got its ACK signal, counted per patient.
+	ackedMu.Lock()
+	var unacked []int
+	for i := range admitted {
+		if acked[fmt.Sprintf("flood%04d@sbx", i)] == 0 {
+			unacked = append(unacked, i)
+		}
+	}
+	ackedMu.Unlock()
+	if len(unacked) > 0 {
+		slices.Sort(unacked)
+		t.Errorf("%d of %d patients admitted got no ACK signal (%d in all reached the sink): %v", len(unacked), len(admitted), acksIn.Load(), unacked)
 	}
 	if p99 > time.Second {
 		t.Errorf("endpoint p99 %v under the flood; want under 1 s", p99)

@@ -114,14 +114,41 @@ func (c *Client) Send(ctx context.Context, baseURI string, env *Envelope) error 
 	return c.Post(ctx, baseURI, body)
 }
 
-// Post sends an already-encoded body to baseURI + "/on_message". It retries
-// network errors and 5xx replies with exponential backoff and jitter, never a
-// 4xx; a refusal is returned as *NackError. Each attempt is signed afresh, so
-// a late retry carries a valid window; the receiver de-duplicates by message_id.
+// Post sends an already-encoded body to baseURI + "/on_message": it is
+// PostAction with ActionOnMessage.
 func (c *Client) Post(ctx context.Context, baseURI string, body []byte) error {
-	target, err := JoinURI(baseURI, "on_message")
+	return c.PostAction(ctx, baseURI, ActionOnMessage, body)
+}
+
+// SendBooking marshals a booking message and posts it to baseURI + "/" +
+// its context.action (docs/protocol.md §8): a callback to the patient's
+// consumer_uri, or an on_search to the gateway.
+func (c *Client) SendBooking(ctx context.Context, baseURI string, env *BookingEnvelope) error {
+	action := strings.TrimSpace(env.Context.Action)
+	if action == "" {
+		return fmt.Errorf("send booking: %w: empty context.action", ErrBadOption)
+	}
+	body, err := MarshalBooking(env)
 	if err != nil {
-		return fmt.Errorf("send on_message: %w", err)
+		return fmt.Errorf("send %s: marshal: %w", action, err)
+	}
+	return c.PostAction(ctx, baseURI, action, body)
+}
+
+// PostAction sends an already-encoded body to baseURI + "/" + action
+// (on_message, on_confirm, or a gateway's on_confirm_audit, AuditAction).
+// It retries network errors and 5xx replies with exponential backoff and
+// jitter, never a 4xx; a refusal is returned as *NackError. Each attempt is
+// signed afresh, so a late retry carries a valid window; the receiver
+// de-duplicates by message_id.
+func (c *Client) PostAction(ctx context.Context, baseURI, action string, body []byte) error {
+	action = strings.Trim(strings.TrimSpace(action), "/")
+	if action == "" {
+		return fmt.Errorf("send: %w: empty action", ErrBadOption)
+	}
+	target, err := JoinURI(baseURI, action)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", action, err)
 	}
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -136,7 +163,7 @@ func (c *Client) Post(ctx context.Context, baseURI string, body []byte) error {
 		}
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
-			return fmt.Errorf("send on_message to %s: %w", target, err) // retrying will not fix a certificate
+			return fmt.Errorf("send %s to %s: %w", action, target, err) // retrying will not fix a certificate
 		}
 		if ctx.Err() != nil || attempt >= c.attempts {
 			break
@@ -145,15 +172,15 @@ func (c *Client) Post(ctx context.Context, baseURI string, body []byte) error {
 		if retryAfter > wait {
 			wait = min(retryAfter, c.maxBackoff)
 		}
-		c.logger.Debug("on_message retry", "url", target, "attempt", attempt, "wait", wait, "err", err)
+		c.logger.Debug(action+" retry", "url", target, "attempt", attempt, "wait", wait, "err", err)
 		if err := c.sleep(ctx, wait); err != nil {
 			break
 		}
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("send on_message to %s: %w (last error: %v)", target, ctx.Err(), last)
+		return fmt.Errorf("send %s to %s: %w (last error: %v)", action, target, ctx.Err(), last)
 	}
-	return fmt.Errorf("send on_message to %s after %d attempts: %w", target, c.attempts, last)
+	return fmt.Errorf("send %s to %s after %d attempts: %w", action, target, c.attempts, last)
 }
 
 func (c *Client) backoff(attempt int) time.Duration {

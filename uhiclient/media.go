@@ -3,10 +3,12 @@ package uhiclient
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	neturl "net/url"
 	"path"
 	"strings"
 	"time"
@@ -80,8 +82,11 @@ func MediaType(given, name string, data []byte) string {
 	return t
 }
 
-// FetchMedia gets an attachment's content_url with client, within
-// MediaFetchTimeout and at most limit bytes: a larger one is ErrMediaTooLarge.
+// FetchMedia gets an attachment's content_url with client (made by
+// FetchPolicy.Client), within MediaFetchTimeout and at most limit bytes: a
+// larger one is ErrMediaTooLarge. One the policy refuses, where the URL
+// leads or where one of its redirects does, is a *RefusedError that says
+// why, with the URL refused.
 func FetchMedia(ctx context.Context, client *http.Client, url string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, MediaFetchTimeout)
 	defer cancel()
@@ -94,6 +99,14 @@ func FetchMedia(ctx context.Context, client *http.Client, url string, limit int6
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			at := url
+			if ue := (*neturl.Error)(nil); errors.As(err, &ue) {
+				at = ue.URL
+			}
+			return nil, fmt.Errorf("%s: %w", at, refused)
+		}
 		return nil, fmt.Errorf("fetch %s: %w", url, err)
 	}
 	defer resp.Body.Close()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -29,14 +28,6 @@ const (
 	DefaultDedupWindow = 10 * time.Minute
 	// DefaultBasePath is where the reference HSPA serves on_message.
 	DefaultBasePath = "/api/v1"
-	// DefaultMaxDrain is how much of an oversized body is read and thrown
-	// away after its NACK, at most: a 3 MiB photo and more.
-	DefaultMaxDrain = 8 << 20
-	// DefaultDrainTime is how long the rest of an oversized body may take
-	// to arrive after its NACK: as long as HTTPServer lets a whole body
-	// take (its ReadTimeout), so a slow client can hold a connection no
-	// longer by being refused than by being accepted.
-	DefaultDrainTime = 20 * time.Second
 	// AdmissionRetryAfter is the Retry-After of a NACK for a message the
 	// admission check refused (WithAdmission). Such a refusal is about the
 	// program's state, which changes at a person's pace (a waiting room
@@ -59,8 +50,7 @@ type Server struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	maxBody  int64
-	maxDrain int64
-	drainFor time.Duration
+	drainFor time.Duration // lingering after an oversized request's NACK (linger.go)
 	maxImage int
 	maxMedia int
 	basePath string
@@ -238,24 +228,6 @@ func WithMaxMedia(n int) ServerOption {
 	}
 }
 
-// WithDrain sets how much of an oversized body the server reads and throws
-// away after sending its 413 NACK, at most, and for how long at most
-// (default DefaultMaxDrain and DefaultDrainTime). A client that sends all
-// of its request before reading the reply can only read the NACK if the
-// server closes the connection with no request data left unread: the
-// kernel answers a close with unread data with a reset, and the client's
-// writes fail before it ever reads (RFC 9112 §9.6). A body bigger than
-// maxBytes is not read at all; maxBytes 0 never reads one.
-func WithDrain(maxBytes int64, within time.Duration) ServerOption {
-	return func(s *Server) error {
-		if maxBytes < 0 || (maxBytes > 0 && within <= 0) {
-			return fmt.Errorf("%w: drain %d bytes within %s", ErrBadOption, maxBytes, within)
-		}
-		s.maxDrain, s.drainFor = maxBytes, within
-		return nil
-	}
-}
-
 // WithMaxImage sets the largest person.image (a base64 photo, docs/protocol.md §2)
 // kept in delivered messages; larger ones are cleared after the message is
 // accepted, so a queue full of 2 MiB photos cannot pin hundreds of MiB
@@ -312,8 +284,7 @@ func NewServer(localAddress string, opts ...ServerOption) (*Server, error) {
 		logger:   slog.New(slog.DiscardHandler),
 		now:      time.Now,
 		maxBody:  DefaultMaxBody,
-		maxDrain: DefaultMaxDrain,
-		drainFor: DefaultDrainTime,
+		drainFor: DefaultLingerTime,
 		maxImage: DefaultMaxImage,
 		maxMedia: DefaultMaxMedia,
 		basePath: DefaultBasePath,
@@ -355,11 +326,17 @@ func (s *Server) Stats() Stats {
 // (default "/api/v1/on_message") and at "/on_message".
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.Mount(mux)
+	return mux
+}
+
+// Mount adds the endpoint to mux at basePath + "/on_message" and at
+// "/on_message", beside others (the booking endpoints, BookingServer.Mount).
+func (s *Server) Mount(mux *http.ServeMux) {
 	mux.Handle(s.basePath+"/on_message", s)
 	if s.basePath != "" {
 		mux.Handle("/on_message", s)
 	}
-	return mux
 }
 
 // HTTPServer returns an *http.Server for addr serving Handler, with timeouts
@@ -548,60 +525,16 @@ func (s *Server) forMe(in *Inbound) bool {
 	return false
 }
 
-// tooLarge answers an oversized body, of which read bytes were read, with
-// its NACK, then reads what is left of it, within the drain's bounds, so
-// that the client reads the NACK instead of a reset (see WithDrain). The
-// connection is closed afterwards either way: what is left of a body cut
-// short must not be read as the next request, and a client that sent too
-// much once gains little by keeping it.
-func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request, read int64) {
-	drain := s.canDrain(r, read)
-	rc := http.NewResponseController(w)
-	if drain {
-		// net/http reads up to 256 KiB of an unread body before it writes
-		// a reply, then gives up and closes; full duplex leaves the body
-		// to this handler, to read after the NACK is out.
-		drain = rc.EnableFullDuplex() == nil
-	}
-	w.Header().Set("Connection", "close")
-	s.reject(w, r, http.StatusRequestEntityTooLarge, ErrorBody{Type: TypePolicy, Code: CodeTooLarge, Path: pathBody,
-		Message: fmt.Sprintf("%v: limit is %d bytes", ErrBodyTooLarge, s.maxBody)})
-	if !drain || rc.Flush() != nil || rc.SetReadDeadline(time.Now().Add(s.drainFor)) != nil {
-		return
-	}
-	n, err := io.CopyN(io.Discard, r.Body, s.maxDrain+1)
-	switch {
-	case err == io.EOF:
-		s.logger.Debug("on_message oversized body drained", "bytes", read+n, "remote", r.RemoteAddr)
-	case err == nil:
-		s.logger.Info("on_message oversized body cut short: too much to drain", "bytes", read+n, "remote", r.RemoteAddr)
-	default:
-		s.logger.Info("on_message oversized body cut short", "bytes", read+n, "err", err, "remote", r.RemoteAddr)
-	}
-}
-
-// canDrain says whether what is left of r's oversized body, of which read
-// bytes were read, is worth reading after the NACK.
-func (s *Server) canDrain(r *http.Request, read int64) bool {
-	switch {
-	case s.maxDrain == 0 || r.ProtoMajor != 1:
-		// HTTP/2 and later refuse a stream's body without closing the
-		// connection.
-		return false
-	case strings.EqualFold(r.Header.Get("Expect"), "100-continue"):
-		// The client waits for a go-ahead before sending the body, and
-		// reading it would give one.
-		return false
-	case r.ContentLength > 0 && r.ContentLength-read > s.maxDrain:
-		// Too much left to read: it would be cut short anyway.
-		return false
-	}
-	return true
-}
-
 // authFailed maps signature errors to docs/protocol.md §1's codes.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
-	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: "Authorization", Message: err.Error()}
+	status, e := authNack(w, "Authorization", err)
+	s.reject(w, r, status, e)
+}
+
+// authNack maps a signature error on header to its HTTP status and NACK
+// body (docs/protocol.md §1), and sets Retry-After when the sender should retry.
+func authNack(w http.ResponseWriter, header string, err error) (int, ErrorBody) {
+	e := ErrorBody{Type: TypePolicy, Code: CodeHeaderFailed, Path: header, Message: err.Error()}
 	status := http.StatusUnauthorized
 	switch {
 	case errors.Is(err, ErrMissingSignature):
@@ -613,7 +546,7 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 		status, e.Type, e.Code = http.StatusServiceUnavailable, TypeCore, CodeUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
-	s.reject(w, r, status, e)
+	return status, e
 }
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, status int, e ErrorBody) {

@@ -2,6 +2,8 @@ package uhiclient
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -348,6 +350,16 @@ func NewSigner(priv ed25519.PrivateKey, subscriberID, uniqueKeyID string, opts .
 
 // KeyID returns the signer's keyId.
 func (s *Signer) KeyID() string { return s.keyID }
+
+// DeriveKey returns a 32-byte secret for label, derived from the signing
+// key (HMAC-SHA256 of the label under the key's seed): the same for the
+// same key and label, and nothing of the key learnt from it. The console
+// hashes the check-in PINs under one (docs/booking.md §3).
+func (s *Signer) DeriveKey(label string) []byte {
+	m := hmac.New(sha256.New, s.key.Seed())
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
 
 // Sign returns the Authorization header value for body, created now.
 func (s *Signer) Sign(body []byte) string { return s.SignAt(body, s.now()).String() }

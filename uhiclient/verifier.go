@@ -53,6 +53,7 @@ const (
 // format, time window, optional Digest header, and the Ed25519 signature under
 // a key found by keyId.
 type SignatureVerifier struct {
+	header      string
 	keys        KeySource
 	now         func() time.Time
 	skew        time.Duration
@@ -95,13 +96,31 @@ func WithMaxValidity(d time.Duration) VerifierOption {
 	}
 }
 
+// GatewayAuthorizationHeader is the header in which the gateway signs
+// what it forwards (docs/protocol.md §8).
+const GatewayAuthorizationHeader = "X-Gateway-Authorization"
+
+// WithSignatureHeader makes the verifier read the signature from the
+// header name instead of Authorization: GatewayAuthorizationHeader for
+// the gateway's signature on a forwarded search (docs/protocol.md §8).
+func WithSignatureHeader(name string) VerifierOption {
+	return func(v *SignatureVerifier) error {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return fmt.Errorf("%w: empty signature header", ErrBadOption)
+		}
+		v.header = http.CanonicalHeaderKey(name)
+		return nil
+	}
+}
+
 // NewSignatureVerifier returns a Verifier that requires a valid signature by a
 // key from keys.
 func NewSignatureVerifier(keys KeySource, opts ...VerifierOption) (*SignatureVerifier, error) {
 	if keys == nil {
 		return nil, fmt.Errorf("%w: nil key source", ErrBadOption)
 	}
-	v := &SignatureVerifier{keys: keys, now: time.Now, skew: DefaultClockSkew, maxValidity: DefaultMaxValidity}
+	v := &SignatureVerifier{header: "Authorization", keys: keys, now: time.Now, skew: DefaultClockSkew, maxValidity: DefaultMaxValidity}
 	for _, o := range opts {
 		if err := o(v); err != nil {
 			return nil, err
@@ -112,15 +131,22 @@ func NewSignatureVerifier(keys KeySource, opts ...VerifierOption) (*SignatureVer
 
 // String names the mode and the key source.
 func (v *SignatureVerifier) String() string {
-	return "ed25519 signatures, keys from " + v.keys.String()
+	s := "ed25519 signatures, keys from " + v.keys.String()
+	if v.header != "Authorization" {
+		s += " (in " + v.header + ")"
+	}
+	return s
 }
 
 // Verify implements Verifier. Errors match ErrMissingSignature,
 // ErrMalformedHeader, ErrExpired, ErrNotYetValid, ErrDigestMismatch,
 // ErrUnknownKey, ErrLookup or ErrBadSignature.
 func (v *SignatureVerifier) Verify(ctx context.Context, header http.Header, body []byte) (string, error) {
-	value := header.Get("Authorization")
+	value := header.Get(v.header)
 	if strings.TrimSpace(value) == "" {
+		if v.header != "Authorization" {
+			return "", fmt.Errorf("%w: no %s", ErrMissingSignature, v.header)
+		}
 		return "", ErrMissingSignature
 	}
 	a, err := ParseAuthorization(value)

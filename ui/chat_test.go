@@ -230,3 +230,20 @@ func TestAlertShown(t *testing.T) {
 		t.Fatalf("alert not on screen (re-armed: %v):\n%s", cmd != nil, chatLines(t, m))
 	}
 }
+
+// TestChatKeepsTheQueueLineInSight: with the chat pane open in a call, at
+// every size, the queue line still says who waits and who is next.
+func TestChatKeepsTheQueueLineInSight(t *testing.T) {
+	for _, sz := range sizes {
+		m := chatCall(t, sz.w, sz.h)
+		for _, key := range []string{"", "t"} {
+			if key != "" {
+				m, _ = update(t, m, press(key))
+			}
+			plain := ansi.Strip(m.View().Content)
+			if !strings.Contains(plain, "Queue 1 waiting | next Meera Iyer") || !strings.Contains(plain, "- Chat -") {
+				t.Errorf("%dx%d, chat open (%q pressed): no queue line beside the chat:\n%s", sz.w, sz.h, key, plain)
+			}
+		}
+	}
+}

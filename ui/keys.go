@@ -51,39 +51,52 @@ type KeyMap struct {
 	// READY; Picture the latest picture of their chat; PrevPicture and
 	// NextPicture the chat's others, while one is shown.
 	Photo, Picture, PrevPicture, NextPicture key.Binding
+	// Day opens the doctor's day of bookings; on it, PrevDay and NextDay
+	// move a day, Override checks a patient in without their PIN,
+	// StartVisit, CompleteVisit and NoShow move the appointment selected,
+	// CancelVisit cancels it (Send calls its patient, or asks for the PIN).
+	Day, PrevDay, NextDay, Override, StartVisit, CompleteVisit, NoShow, CancelVisit key.Binding
 }
 
 // DefaultKeyMap returns the console's key bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
-		Call:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
-		End:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
-		Mute:        key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
-		Camera:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
-		Video:       key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
-		FullScreen:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "full screen")),
-		Snapshot:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "snapshot")),
-		Back:        key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
-		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Yes:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
-		No:          key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
-		Chat:        key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
-		Attach:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
-		Notes:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
-		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		CloseInput:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
-		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
-		Filter:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
-		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
-		Photo:       key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "patient photo")),
-		Picture:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open picture")),
-		PrevPicture: key.NewBinding(key.WithKeys("left"), key.WithHelp("left", "earlier picture")),
-		NextPicture: key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "later picture")),
+		Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("up/k", "up")),
+		Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("down/j", "down")),
+		Call:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call patient")),
+		End:           key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end call")),
+		Mute:          key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute mic")),
+		Camera:        key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera off")),
+		Video:         key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "hide video")),
+		FullScreen:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "full screen")),
+		Snapshot:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "snapshot")),
+		Back:          key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to waiting room")),
+		Help:          key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:          key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:     key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Yes:           key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "hang up and quit")),
+		No:            key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+		Chat:          key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "chat")),
+		Attach:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "send file")),
+		Notes:         key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "notes")),
+		Send:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		CloseInput:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		History:       key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Filter:        key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "this patient only")),
+		PageUp:        key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:      key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
+		Photo:         key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "patient photo")),
+		Picture:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open picture")),
+		PrevPicture:   key.NewBinding(key.WithKeys("left"), key.WithHelp("left", "earlier picture")),
+		NextPicture:   key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "later picture")),
+		Day:           key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "the day")),
+		PrevDay:       key.NewBinding(key.WithKeys("left"), key.WithHelp("left", "day before")),
+		NextDay:       key.NewBinding(key.WithKeys("right"), key.WithHelp("right", "day after")),
+		Override:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "check in, no PIN")),
+		StartVisit:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+		CompleteVisit: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "complete")),
+		NoShow:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "no-show")),
+		CancelVisit:   key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "cancel")),
 	}
 }
 
@@ -111,6 +124,9 @@ type keyContext struct {
 	pictures   int      // pictures in the chat of the patient called or selected
 	viewing    bool     // the viewer shows a picture
 	browsing   bool     // and it is one of the chat's, with others
+	day        bool     // the console takes bookings
+	inDay      bool     // the day is open
+	dayPrompt  bool     // and asks for a PIN or a reason
 }
 
 // inContext returns k with each binding enabled when it applies in c and its
@@ -145,6 +161,10 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 	k.Picture.SetEnabled(c.pictures > 0 && !c.confirming && !c.fullscreen)
 	k.PrevPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
 	k.NextPicture.SetEnabled(c.viewing && c.browsing && !c.confirming)
+	k.Day.SetEnabled(c.day && onWaiting && c.input == chatClosed && !c.inHistory && !c.inDay)
+	for _, b := range []*key.Binding{&k.PrevDay, &k.NextDay, &k.Override, &k.StartVisit, &k.CompleteVisit, &k.NoShow, &k.CancelVisit} {
+		b.SetEnabled(false)
+	}
 	if c.viewing && !c.confirming {
 		// The video is under the picture: its keys would act unseen.
 		k.FullScreen.SetEnabled(false)
@@ -167,6 +187,26 @@ func (k KeyMap) inContext(c keyContext) KeyMap {
 		k.Filter.SetHelp(k.Filter.Help().Key, pick(c.filtered, "everyone", "this patient only"))
 		k.CloseInput.SetEnabled(true)
 		k.CloseInput.SetHelp(k.CloseInput.Help().Key, pick(c.inDetail, "back to the list", "back"))
+	}
+	if c.inDay && !c.confirming {
+		for _, b := range []*key.Binding{&k.Call, &k.Chat, &k.Attach, &k.Notes, &k.Photo, &k.Picture,
+			&k.PrevPicture, &k.NextPicture, &k.History} {
+			b.SetEnabled(false)
+		}
+		k.Up.SetEnabled(true)
+		k.Down.SetEnabled(true)
+		k.Send.SetEnabled(true)
+		k.CloseInput.SetEnabled(true)
+		if c.dayPrompt {
+			k.Send.SetHelp(k.Send.Help().Key, "done")
+			k.CloseInput.SetHelp(k.CloseInput.Help().Key, "never mind")
+		} else {
+			k.Send.SetHelp(k.Send.Help().Key, "call / check in")
+			k.CloseInput.SetHelp(k.CloseInput.Help().Key, "back")
+			for _, b := range []*key.Binding{&k.PrevDay, &k.NextDay, &k.Override, &k.StartVisit, &k.CompleteVisit, &k.NoShow, &k.CancelVisit} {
+				b.SetEnabled(true)
+			}
+		}
 	}
 	if c.input != chatClosed && !c.confirming {
 		// The input has the keyboard: only its own keys and the way
@@ -203,7 +243,8 @@ func pick(cond bool, yes, no string) string {
 // It implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Yes, k.No, k.Send, k.CloseInput, k.Call, k.Up, k.Down, k.End, k.Mute, k.Camera, k.Video, k.Back,
-		k.Chat, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
+		k.StartVisit, k.CompleteVisit, k.NoShow, k.CancelVisit, k.Override,
+		k.Chat, k.Day, k.History, k.Filter, k.Help, k.Quit, k.Picture, k.Photo}
 }
 
 // FullHelp returns the help screen's columns. It implements help.KeyMap.
@@ -213,6 +254,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.End, k.Mute, k.Camera, k.Video, k.FullScreen, k.Snapshot, k.Back},
 		{k.Chat, k.Attach, k.Notes, k.Send, k.CloseInput, k.History, k.Filter, k.PageUp, k.PageDown},
 		{k.Photo, k.Picture, k.PrevPicture, k.NextPicture},
+		{k.Day, k.PrevDay, k.NextDay, k.Override, k.StartVisit, k.CompleteVisit, k.NoShow, k.CancelVisit},
 		{k.Yes, k.No},
 		{k.Help, k.Quit, k.ForceQuit},
 	}

@@ -53,6 +53,7 @@ type Model struct {
 	help          helpModel
 	chat          chatModel
 	history       historyModel
+	day           *dayModel // nil: the console takes no bookings
 	viewer        viewerModel
 	alerts        <-chan error
 	calls         int  // calls started, to number them
@@ -103,12 +104,18 @@ func New(c Console, info Info, opts ...Option) Model {
 	}
 	m.chat.setStyles(m.styles)
 	m.history.styles = m.styles
+	if m.day != nil {
+		m.day.styles = m.styles
+	}
 	m.baseKeys = m.keys
 	m.inForce = m.graphics
 	if m.graphics == GraphicsAuto {
 		m.inForce = GraphicsBlocks // until the terminal answers
 	}
 	m.waiting = newWaitingModel(m.styles)
+	if d := m.day; d != nil {
+		m.waiting.bookNote = d.noteFor
+	}
 	if p := m.viewer.photos; p != nil {
 		// The short help has no room for the photo's key at 80 columns:
 		// the line on the selected patient names it.
@@ -225,6 +232,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.waiting.SetPatients(msg.patients, msg.at)
 		m.call.SetQueue(msg.patients, msg.at)
 		cmd = pollPatientsCmd(m.console, m.clock, m.poll)
+		if m.day != nil {
+			// Read at every poll, open or not: the waiting room says who
+			// is booked and who walked in.
+			m.day.setPatients(msg.patients)
+			cmd = tea.Batch(cmd, m.day.poll(m.clock()))
+		}
+	case dayMsg:
+		if m.day != nil {
+			if err := m.day.loaded(msg); err != nil {
+				m.err = err
+			}
+		}
+	case dayDoneMsg:
+		if m.day != nil {
+			var err error
+			if cmd, err = m.day.done(msg); err != nil {
+				m.err = err
+			} else {
+				m.err = nil
+			}
+		}
 	case eventMsg:
 		m.handleEvent(msg.ev)
 		cmd = waitEventCmd(m.console.Events())
@@ -303,7 +331,24 @@ func (m Model) chatPaneHeight() int {
 		return 0
 	}
 	_, ch := m.contentSize()
+	if m.screen == screenCall && ch > 1 {
+		// Above the queue line (View): it covers that many lines and
+		// the queue line below them is the picture's too.
+		if ph := m.chat.height(addr, ch-1); ph > 0 {
+			return ph + 1
+		}
+		return 0
+	}
 	return m.chat.height(addr, ch)
+}
+
+// cutLastLine splits a block into its lines but the last, and the last.
+func cutLastLine(block string) (rest, last string, ok bool) {
+	i := strings.LastIndexByte(block, '\n')
+	if i < 0 {
+		return "", "", false
+	}
+	return block[:i], block[i+1:], true
 }
 
 // handleKey acts on a key press through the key map.
@@ -316,6 +361,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, hangupAndQuitCmd(m.console)
 		}
 		return m, tea.Quit
+	case m.day != nil && m.day.open && !m.confirming && (m.day.prompt != dayNoPrompt || !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help)):
+		cmd, addr := m.day.update(msg, k)
+		if addr == "" {
+			return m, cmd
+		}
+		m.waiting.selectAddress(addr)
+		return m.startCall()
+	case key.Matches(msg, k.Day):
+		return m, m.day.start(m.clock())
 	case m.history.open && !m.confirming && !key.Matches(msg, k.Quit) && !key.Matches(msg, k.Help):
 		var cmd tea.Cmd
 		m.history, cmd = m.history.update(msg, k, m.waitingAddress())
@@ -493,6 +547,9 @@ func (m *Model) refreshKeys() {
 		pictures:   m.chat.pictureCount(m.chatTarget()),
 		viewing:    m.viewer.visible,
 		browsing:   m.viewer.kind == viewerFile && m.chat.pictureCount(m.viewer.peer) > 1,
+		day:        m.day != nil,
+		inDay:      m.day != nil && m.day.open,
+		dayPrompt:  m.day != nil && m.day.prompt != dayNoPrompt,
 	})
 }
 
@@ -598,6 +655,8 @@ func (m Model) View() tea.View {
 		heading, content = "Help", fitBlock(m.help.View(m.keys), w, ch)
 	case m.history.open:
 		heading, content = "History", m.history.view(w, ch)
+	case m.day != nil && m.day.open:
+		heading, content = "The day", m.day.view(w, ch, m.clock())
 	case m.screen == screenCall:
 		// Already w by ch: the call screen is drawn 10 times a second
 		// with the video, and measuring its lines again costs more
@@ -606,7 +665,12 @@ func (m Model) View() tea.View {
 		if m.viewer.visible {
 			c.overTitle, c.overLines = m.viewer.boxTitle(m.picturePos()), m.viewer.lines(m.styles, c.videoAreaW, c.videoAreaH)
 		}
-		heading, content = "Call", m.withChat(c.View(), w, ch)
+		// The chat pane lies above the queue line, which stays in
+		// sight: who waits, and who is next.
+		heading, content = "Call", c.View()
+		if body, queue, ok := cutLastLine(content); ok && ch > 1 {
+			content = m.withChat(body, w, ch-1) + "\n" + queue
+		}
 	case m.viewer.visible:
 		heading, content = "Waiting room", m.withChat(m.viewerBox(w, ch), w, ch)
 	default:

@@ -28,8 +28,11 @@ type waitingModel struct {
 	unread   map[string]int // unread chat messages by address
 	// photoNote says what there is of a patient's photo (Photos), or is nil.
 	photoNote func(addr string) string
-	width     int
-	height    int
+	// bookNote says whether a patient is booked or walked in (WithDay),
+	// or is nil.
+	bookNote func(p waitingroom.Patient) string
+	width    int
+	height   int
 }
 
 func newWaitingModel(st Styles) waitingModel {
@@ -81,6 +84,16 @@ func (m waitingModel) Selected() (waitingroom.Patient, bool) {
 		return waitingroom.Patient{}, false
 	}
 	return m.patients[m.selected], true
+}
+
+// selectAddress selects the patient at addr, if listed.
+func (m *waitingModel) selectAddress(addr string) {
+	for i, p := range m.patients {
+		if strings.EqualFold(p.Address, addr) {
+			m.selected, m.selAddr = i, p.Address
+			return
+		}
+	}
 }
 
 // Update moves the selection on Up and Down.
@@ -185,6 +198,11 @@ func (m waitingModel) View() string {
 // detail describes the selected patient on one line.
 func (m waitingModel) detail(p waitingroom.Patient) string {
 	parts := []string{"heard " + formatWait(m.asOf.Sub(p.LastHeard)) + " ago"}
+	if m.bookNote != nil {
+		if n := m.bookNote(p); n != "" {
+			parts = append(parts, n)
+		}
+	}
 	if p.TransactionID != "" {
 		parts = append(parts, "txn "+p.TransactionID)
 	}

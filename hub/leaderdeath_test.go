@@ -1,0 +1,248 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"teleconsole/uhiclient"
+)
+
+// The stream leader's node is killed while patients post at a steady rate:
+// no request is refused, none is lost, none is stored twice.
+
+// Bounds of TestNoPatientRefusedWhenTheStreamLeaderDies.
+const (
+	// postEvery is the patients' steady rate: one request every 50 ms.
+	postEvery = 50 * time.Millisecond
+	// postBefore and postAfter are how long they post before and after
+	// the kill: past the longest election measured (docs/hub.md).
+	postBefore, postAfter = time.Second, 10 * time.Second
+	// patientTimeout is the patients' HTTP timeout (uhiclient.Client's).
+	patientTimeout = 10 * time.Second
+)
+
+// answered is one patient request and its answer.
+type answered struct {
+	id     string
+	kind   string
+	start  time.Time
+	took   time.Duration
+	status int
+	reply  string
+}
+
+func TestNoPatientRefusedWhenTheStreamLeaderDies(t *testing.T) {
+	r := newLogRig(t)
+	p := planCluster(t)
+	nodes := p.startNodes(t)
+	r.url = p.url(0)
+	h0 := r.addClusterHub(p.url(0))
+	h1 := r.addClusterHub(p.url(1))
+	lb := httptest.NewServer(&balancer{hubs: []string{h0.srv.URL, h1.srv.URL}, ports: &http.Client{Timeout: patientTimeout}})
+	defer lb.Close()
+	r.link(testDoctors()[0])
+	r.waitOnline(doctorA)
+
+	leader := streamLeader(t, h1)
+	var victim *nodeProcess
+	for _, n := range nodes {
+		if n.name == leader {
+			victim = n
+		}
+	}
+	if victim == nil {
+		t.Fatalf("the stream's leader %q is none of the nodes", leader)
+	}
+
+	bodies := patientTraffic(t, int((postBefore+postAfter)/postEvery))
+	client := &http.Client{Timeout: patientTimeout}
+	var (
+		mu   sync.Mutex
+		got  []answered
+		wg   sync.WaitGroup
+		kill time.Time
+	)
+	tick := time.NewTicker(postEvery)
+	begin := time.Now()
+	for i, b := range bodies {
+		if kill.IsZero() && time.Since(begin) >= postBefore {
+			kill = time.Now()
+			victim.kill()
+			t.Logf("killed %s, the stream's leader", victim.name)
+		}
+		wg.Go(func() {
+			a := answered{id: messageID(t, b.body), kind: b.kind, start: time.Now()}
+			resp, err := client.Post(lb.URL+"/api/v1/on_message", "application/json", bytes.NewReader(b.body))
+			a.took = time.Since(a.start)
+			if err != nil {
+				a.reply = err.Error()
+			} else {
+				rb, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				a.status, a.reply = resp.StatusCode, string(rb)
+			}
+			mu.Lock()
+			got = append(got, a)
+			mu.Unlock()
+		})
+		if i < len(bodies)-1 {
+			<-tick.C
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+
+	var refused int
+	var caught []time.Duration
+	var back time.Duration // when the last held request was answered
+	for _, a := range got {
+		if a.took > 500*time.Millisecond {
+			back = max(back, a.start.Add(a.took).Sub(kill))
+		}
+		if a.status != http.StatusOK {
+			refused++
+			if refused <= 5 {
+				t.Errorf("%s %s at kill%+v: %d after %v: %s", a.kind, a.id, a.start.Sub(kill).Round(time.Millisecond),
+					a.status, a.took.Round(time.Millisecond), a.reply)
+			}
+		}
+		if !a.start.Before(kill) {
+			caught = append(caught, a.took)
+		}
+	}
+	if refused > 0 {
+		t.Errorf("%d of %d requests refused", refused, len(got))
+	}
+	slices.Sort(caught)
+	t.Logf("%d requests, %d after the kill: answer time p50 %v, p99 %v, max %v; the held ones answered by %v after the kill",
+		len(got), len(caught), percentile(caught, 50), percentile(caught, 99), caught[len(caught)-1].Round(time.Millisecond),
+		back.Round(time.Millisecond))
+
+	// Every ACKed message is in the stream once.
+	stored := storedIDs(t, h1)
+	for _, a := range got {
+		if a.status == http.StatusOK && stored[a.id] != 1 {
+			t.Errorf("%s %s ACKed, stored %d times", a.kind, a.id, stored[a.id])
+		}
+	}
+}
+
+// percentile is the p-th percentile of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, (len(sorted)*p+99)/100-1)].Round(time.Millisecond)
+}
+
+// streamLeader is the name of the node that leads the stream now.
+func streamLeader(t *testing.T, h *hubRun) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		s, err := h.hub.js.Stream(ctx, Stream)
+		if err == nil {
+			if info, err := s.Info(ctx); err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
+				return info.Cluster.Leader
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no stream leader: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// storedIDs counts each message_id the stream holds.
+func storedIDs(t *testing.T, h *hubRun) map[string]int {
+	t.Helper()
+	_, twice := storedTwice(t, h.nc)
+	for _, d := range twice {
+		t.Error(d)
+	}
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		in, err := uhiclient.Decode(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[in.MessageID]++
+	}
+	return ids
+}
+
+// trafficBody is one patient request.
+type trafficBody struct {
+	kind string
+	body []byte
+}
+
+// patientTraffic is n requests to doctor A from patients in calls: READYs,
+// ANSWERs, CANDIDATEs and chat messages in turn.
+func patientTraffic(t *testing.T, n int) []trafficBody {
+	t.Helper()
+	out := make([]trafficBody, 0, n)
+	mid := "0"
+	var line uint16
+	for i := range n {
+		b, err := uhiclient.NewBuilder(uhiclient.Identity{
+			Self: uhiclient.Person{Name: "Manish", Cred: fmt.Sprintf("patient%d@sbx", i%7)}, Peer: uhiclient.Person{Cred: doctorA},
+			ConsumerID: "eua", ConsumerURI: "http://p/api/v1", TransactionID: uuid.NewString(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env *uhiclient.Envelope
+		kind := []string{"READY", "ANSWER", "CANDIDATE", "chat"}[i%4]
+		switch kind {
+		case "READY":
+			env, err = b.Ready()
+		case "ANSWER":
+			env, err = b.Answer(uuid.NewString(), "v=0\r\n")
+		case "CANDIDATE":
+			env, err = b.Candidate(uuid.NewString(), uhiclient.ICECandidate{
+				Candidate: "candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host", SDPMid: &mid, SDPMLineIndex: &line})
+		default:
+			env = b.Text(fmt.Sprintf("message %d", i))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := uhiclient.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, trafficBody{kind: kind, body: body})
+	}
+	return out
+}
