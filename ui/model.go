@@ -163,6 +163,9 @@ func (m *Model) setStyles(st Styles) {
 	m.help.help.Styles = st.Help
 	m.chat.setStyles(st)
 	m.history.styles = st
+	if m.day != nil {
+		m.day.styles = st
+	}
 }
 
 // Init reads the waiting room and starts waiting for call events; neither

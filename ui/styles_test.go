@@ -228,7 +228,7 @@ func TestPaletteChosen(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(&recorder{}, make(chan call.Event))
-			m := New(f, Info{}, append([]Option{WithClock(func() time.Time { return testNow })}, tc.opts...)...)
+			m := New(f, Info{}, append([]Option{WithClock(func() time.Time { return testNow }), WithDay(aDay())}, tc.opts...)...)
 			if got := asked(t, m.Init()); got != tc.ask {
 				t.Errorf("asked the terminal's background: %v, want %v", got, tc.ask)
 			}
@@ -251,6 +251,7 @@ func TestPaletteChosen(t *testing.T) {
 			same("the chat", m.chat.styles)
 			same("the history", m.history.styles)
 			same("the help screen", m.help.styles)
+			same("the day", m.day.styles)
 			if !reflect.DeepEqual(m.help.help.Styles, tc.want.Help) {
 				t.Error("the help line draws with another palette")
 			}
