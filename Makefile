@@ -104,7 +104,7 @@ bench: test-deps build interop/node_modules
 	  TELECONSOLE_BENCH_TABLE=$(CURDIR)/bench-table.md exec $(GO) test -run "^$$" -bench "^BenchmarkSideBySide$$" -benchtime 1x -timeout 20m ./systest/' \
 	  > bench-side.out 2>&1 || { cat bench-side.out; exit 1; }
 	@cat bench-side.out >> bench.out
-	@echo; echo "Side by side (bench-table.md):"; echo; cat bench-table.md
+	@echo; echo "Side by side (bench-table.md, the table of docs/benchmarks.md):"; echo; cat bench-table.md
 
 # The lip-sync calls of the side-by-side run alone, with each mark as its
 # receiver saw it.

@@ -40,6 +40,7 @@ type consoleConfig struct {
 	speaker       string
 	video         ui.Graphics
 	videoBudget   int // KB a second over SSH
+	theme         ui.Theme
 	logPath       string
 	dataFlags
 	record   string // on or off
@@ -61,6 +62,7 @@ type consoleConfig struct {
 	chatKeyPair  *uhiclient.ChatKeyPair // set by the demo instead of the data directory's
 	gateway      string                 // the UHI gateway's base URI, or ""
 	helpline     string                 // the clinic's phone, for on_confirm
+	kept         string                 // where the record is, when not the usual place: said on screen (the demo's)
 	// desk is the booking desk app made, when the doctor has a schedule.
 	desk *booking.Desk
 	// schedule is the demo's schedule, used instead of the data
@@ -106,6 +108,8 @@ func consoleFlags(fs *flag.FlagSet, d consoleConfig) *consoleConfig {
 	fs.StringVar(&c.verify, "verify", d.verify, "request signatures: off, keyring:PATH or registry:URL")
 	c.video = d.video
 	fs.Var(graphicsFlag{&c.video}, "video", "how the patient's picture is drawn, `MODE`: auto (ask the terminal), kitty, iterm2, sixel, blocks or off")
+	c.theme = d.theme
+	fs.Var(themeFlag{&c.theme}, "theme", "the colours, for the terminal's background: auto (ask the terminal), light or dark; NO_COLOR turns colour off")
 	fs.IntVar(&c.videoBudget, "video-budget", d.videoBudget, "`KB` a second the patient's picture may take on a terminal reached over SSH (0: no limit)")
 	fs.StringVar(&c.logPath, "log", d.logPath, "log `FILE` (default: teleconsole.log in the user's state directory); never the terminal")
 	fs.DurationVar(&c.ring, "ring", d.ring, "how long a call rings before it ends as \"no answer\"")
@@ -242,6 +246,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		Verify:   verifyWords(cfg),
 		Media:    console.MediaSource(),
 		Record:   recordWords(cfg),
+		Kept:     cfg.kept,
 		Audio:    console.AudioProcessing(),
 	}
 	if link != nil {
@@ -252,6 +257,7 @@ func serveConsole(ctx context.Context, cfg *consoleConfig, ln net.Listener, stde
 		ui.WithChat(console), ui.WithHistory(console), ui.WithPhotos(console), ui.WithPrescriber(console), ui.WithAlerts(cfg.recordErrors),
 		ui.WithGraphics(cfg.video), ui.WithTerminal(terminalHints(out, os.Getenv)),
 		ui.WithVideoBudget(cfg.videoBudget * 1000), ui.WithSnapshotDir(cfg.snapshotDir()),
+		ui.WithTheme(cfg.theme), ui.WithNoColor(os.Getenv("NO_COLOR") != ""),
 	}
 	if console.TakesBookings() {
 		uiOpts = append(uiOpts, ui.WithDay(console))

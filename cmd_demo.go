@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -14,12 +15,16 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sys/unix"
 
 	"teleconsole/call"
 	"teleconsole/hub"
+	"teleconsole/record"
 	"teleconsole/simpatient"
 	"teleconsole/uhiclient"
 )
@@ -36,9 +41,8 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 	d.listen, d.hpr, d.name = "127.0.0.1:0", "ganeshborse@hpr.ndhm", "Dr Ganesh Borse"
 	d.iceServers, d.media = "", "synthetic"
 	d.demo = true
-	// The demo's patients are not the doctor's: nothing of them is kept
-	// unless asked (--record on).
-	d.record = "off"
+	// The demo records, so that history, notes, chat and pictures can be
+	// tried, in a data directory of its own (demoDataDir) unless given one.
 	cfg := consoleFlags(fs, d)
 	if code, done := parseCommand(fs, args, noEnvironment); done {
 		return code
@@ -49,15 +53,6 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.keyring, cfg.signer = keyring, doctorKey
-	if cfg.dataDir == "" {
-		// A chat key of the run's own, as the signing keys: the demo
-		// leaves nothing in the data directory unless given one.
-		pair, err := uhiclient.NewChatKeyPair(rand.Reader)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		cfg.chatKeyPair = &pair
-	}
 	cfg.loopback = true
 	if !cfg.demoHub {
 		// The day: bookings over UHI beside the walk-ins (docs/booking.md).
@@ -79,6 +74,25 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 		cfg.keyring, cfg.signer = nil, nil
 	} else if ln, err = net.Listen("tcp", cfg.listen); err != nil {
 		return fail(stderr, fmt.Errorf("listen on %s: %w", cfg.listen, err))
+	}
+	var demoDir string
+	switch {
+	case cfg.dataDir == "" && cfg.record == "on":
+		dir, release, err := demoDataDir(os.Getenv)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer release()
+		cfg.dataDir, demoDir = dir, dir
+		cfg.kept = "demo record in " + homeShort(dir, os.Getenv("HOME")) + ", emptied at the next demo"
+	case cfg.dataDir == "":
+		// A chat key of the run's own, as the signing keys: with the
+		// record off the demo leaves nothing behind.
+		pair, err := uhiclient.NewChatKeyPair(rand.Reader)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		cfg.chatKeyPair = &pair
 	}
 	// Three patients arrive in the waiting room a few seconds apart.
 	demoPatients := [...]struct {
@@ -131,7 +145,61 @@ func runDemo(ctx context.Context, args []string, _, stderr io.Writer) int {
 			}()
 		}
 	}
-	return serveConsole(ctx, cfg, ln, stderr, startPatients)
+	code := serveConsole(ctx, cfg, ln, stderr, startPatients)
+	if demoDir != "" {
+		fmt.Fprintf(stderr, "The demo's record is in %s until the next demo: teleconsole history --data-dir %s\n", demoDir, demoDir)
+	}
+	return code
+}
+
+// demoDataDir empties the demo's own data directory and returns it: in the
+// user's cache ($XDG_CACHE_HOME/teleconsole/demo, else
+// ~/.cache/teleconsole/demo), the record of the last demo's consultations,
+// chat, notes, attachments and snapshots goes. A demo holds a lock on it
+// until release, so that a second one started meanwhile does not empty it
+// under the first: it is refused, and says what to do instead.
+func demoDataDir(getenv func(string) string) (dir string, release func(), err error) {
+	cache := getenv("XDG_CACHE_HOME")
+	if !filepath.IsAbs(cache) {
+		home := getenv("HOME")
+		if home == "" {
+			return "", nil, errors.New("no cache directory for the demo's record: set XDG_CACHE_HOME or HOME, or give --data-dir or --record off")
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	base := filepath.Join(cache, record.DirName)
+	dir = filepath.Join(base, "demo")
+	if err := record.MkdirPrivate(base); err != nil {
+		return "", nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(base, "demo.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", nil, fmt.Errorf("the demo's lock: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("another demo is running with its record in %s: give this one --data-dir DIR or --record off", dir)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("emptying the last demo's record: %w", err)
+	}
+	if err := record.MkdirPrivate(dir); err != nil {
+		lock.Close()
+		return "", nil, err
+	}
+	return dir, func() { lock.Close() }, nil
+}
+
+// homeShort writes path with the home directory as ~, as the doctor would
+// type it.
+func homeShort(path, home string) string {
+	if home != "" && home != "/" {
+		if rest, ok := strings.CutPrefix(path, filepath.Clean(home)+string(filepath.Separator)); ok {
+			return filepath.Join("~", rest)
+		}
+	}
+	return path
 }
 
 // demoPhoto is a simulated patient's photo for their READY, as the

@@ -80,7 +80,7 @@ func TestRunBadFlagEveryCommand(t *testing.T) {
 		}
 	}
 	// A bad value, for each kind of command.
-	for _, args := range [][]string{{"--ring", "soon"}, {"demo", "--ring", "soon"}, {"patient", "--ready-interval", "soon"}, {"sign", "--ttl", "soon"}} {
+	for _, args := range [][]string{{"--ring", "soon"}, {"demo", "--ring", "soon"}, {"--theme", "soon"}, {"demo", "--theme", "soon"}, {"patient", "--ready-interval", "soon"}, {"sign", "--ttl", "soon"}} {
 		if r := runMain(t, args...); r.code != 2 || !strings.Contains(r.stderr, "soon") {
 			t.Errorf("%q: %+v, want exit 2 naming the value", args, r)
 		}
@@ -146,6 +146,11 @@ func TestRunParsedICEDefaultsAreCalls(t *testing.T) {
 }
 
 func TestRunBadEnvironmentNamed(t *testing.T) {
+	t.Setenv("TELECONSOLE_THEME", "sepia")
+	if r := runMain(t, "--listen", "bogus"); r.code != 2 || !strings.Contains(r.stderr, "TELECONSOLE_THEME") || !strings.Contains(r.stderr, "light") {
+		t.Errorf("TELECONSOLE_THEME=sepia: %+v, want exit 2 naming the variable and the themes", r)
+	}
+	t.Setenv("TELECONSOLE_THEME", "dark")
 	t.Setenv("TELECONSOLE_RING", "soon")
 	r := runMain(t, "--listen", "bogus")
 	if r.code != 2 || !strings.Contains(r.stderr, "TELECONSOLE_RING") {

@@ -37,7 +37,8 @@ func main() {
 	// The heavy work of a call (libvpx, libopus) runs in C, outside the Go
 	// scheduler's count, so a second P buys no speed: it only adds threads
 	// woken to look for work at every packet. Measured on two cores, a call
-	// costs the console about 6% less CPU this way (paired calls, README).
+	// costs the console about 6% less CPU this way (paired calls,
+	// docs/benchmarks.md).
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}

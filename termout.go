@@ -65,3 +65,22 @@ func (f graphicsFlag) Set(s string) error {
 	*f.g = g
 	return nil
 }
+
+// themeFlag is --theme.
+type themeFlag struct{ t *ui.Theme }
+
+func (f themeFlag) String() string {
+	if f.t == nil {
+		return ui.ThemeAuto.String()
+	}
+	return f.t.String()
+}
+
+func (f themeFlag) Set(s string) error {
+	t, err := ui.ParseTheme(s)
+	if err != nil {
+		return err
+	}
+	*f.t = t
+	return nil
+}

@@ -31,7 +31,7 @@ type AudioProcessing struct {
 	GainControl bool
 	// Speex runs the steps with speexdsp's echo canceller and preprocessor
 	// instead of WebRTC's module; kept to measure one against the other
-	// (README, "Audio processing").
+	// (docs/guide.md, "Hearing and being heard").
 	Speex bool
 }
 

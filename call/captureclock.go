@@ -24,7 +24,7 @@ import (
 // NTP and RTP timestamps of a report name one instant); at a Chromium
 // patient the console's flashes were given capture times from 13 ms before
 // to 28 ms after the real ones within one call, and its audio-video sync
-// kept moving delay from one stream to the other (the README's lip-sync
+// kept moving delay from one stream to the other (docs/benchmarks.md's lip-sync
 // section has the figures).
 type captureClock struct {
 	video  atomic.Int64 // Unix ns of the capture of the picture the video encoder last returned

@@ -34,6 +34,7 @@ func (s *Session) loop() {
 				}
 				sample.AudioOnly = sample.AudioOnly || s.adapt.level == levelAudioOnly
 				sample.Note = s.adapt.note
+				sample.Remark = s.media.deviceRemark()
 				if note := s.media.deviceNote(time.Now()); note != "" {
 					sample.Note = note // a lost device matters more than a rung
 				}

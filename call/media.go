@@ -44,6 +44,7 @@ type localMedia struct {
 	soundDone  chan struct{}
 	micNote    atomic.Pointer[string] // why the microphone did not open, for the screen
 	spkNote    atomic.Pointer[string] // the same for the speaker
+	spkRemark  atomic.Pointer[string] // there is no speaker to use, for the screen
 
 	cameraOff, micMuted atomic.Bool
 	framesOut           atomic.Uint64

@@ -165,8 +165,14 @@ func (m *localMedia) openCallSpeaker(proc *audioProcessor) {
 	if err != nil {
 		expected := e.hasSpeaker.Swap(false)
 		e.log.Warn("no audio playback; level meter only", "err", err, "expected", expected)
-		if expected {
+		if e.speakerName != "" {
+			// The speaker the doctor chose failed: that is theirs to
+			// see to.
 			m.spkNote.Store(ptrTo("speaker failed: the patient on the meter only"))
+		} else {
+			// No speaker the system would play on (no sound server,
+			// no sound card): nothing failed, the meter stands in.
+			m.spkRemark.Store(ptrTo(NoSpeakerRemark))
 		}
 		return
 	}
@@ -214,6 +220,19 @@ func (m *localMedia) deviceNote(now time.Time) string {
 		notes = append(notes, "speaker lost: the patient on the meter only")
 	}
 	return strings.Join(notes, "; ")
+}
+
+// NoSpeakerRemark is Stats.Remark when the system has no speaker to play
+// the patient's sound on.
+const NoSpeakerRemark = "no speaker: sound shown on the meter"
+
+// deviceRemark is Stats.Remark: what the call screen says calmly of the
+// devices.
+func (m *localMedia) deviceRemark() string {
+	if r := m.spkRemark.Load(); r != nil {
+		return *r
+	}
+	return ""
 }
 
 func ptrTo(s string) *string { return &s }

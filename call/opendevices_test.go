@@ -370,3 +370,29 @@ func connectWhileOpening(t *testing.T, doctor *Engine, entered <-chan struct{}, 
 	}
 	return c, ds
 }
+
+// TestNoSpeakerIsARemark: with no speaker the system would play on (no
+// sound server), the screen says so calmly, as a remark, not a failure;
+// a speaker the doctor named that fails is a failure.
+func TestNoSpeakerIsARemark(t *testing.T) {
+	for _, tc := range []struct{ name, speaker, note, remark string }{
+		{"the system's speaker", "", "", NoSpeakerRemark},
+		{"a speaker named", "USB Audio", "speaker failed: the patient on the meter only", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := deviceEngine(t, func(id, _ string, _ *audioProcessor) (sourceInput[wave.Audio], error) {
+				return newSyntheticTone(id, nil), nil
+			})
+			e.speakerName = tc.speaker
+			e.hasSpeaker.Store(true) // listed, as a machine without a sound server lists ALSA's default
+			m := &localMedia{e: e, mic: newLateMic("t", nil), soundDone: make(chan struct{})}
+			m.openDevices("t", false, false, true)
+			if got := m.deviceNote(time.Now()); got != tc.note {
+				t.Errorf("note %q, want %q", got, tc.note)
+			}
+			if got := m.deviceRemark(); got != tc.remark {
+				t.Errorf("remark %q, want %q", got, tc.remark)
+			}
+		})
+	}
+}

@@ -97,7 +97,7 @@ func TestLipSyncHeldOnACall(t *testing.T) {
 	}
 }
 
-// TestReconnectTimeoutDefaults pins the defaults the README's figures rest
+// TestReconnectTimeoutDefaults pins the defaults docs/faults.md's figures rest
 // on: a lost connection is noticed after 4 s and given up after 10 s more
 // (the console once waited 15 s, and a link cut for good took 19.1 s to
 // end; TestFaultLinkCutForGood allows 20 s, so it cannot tell).

@@ -41,6 +41,10 @@ type Stats struct {
 	AudioLevel float64
 	// AudioOnly is true while video is paused (by the doctor or by adaptation).
 	AudioOnly bool
-	// Note says in words what adaptation is doing and why, or is empty.
+	// Note says in words what adaptation is doing and why, or what became
+	// of a device, or is empty.
 	Note string
+	// Remark says in words what the doctor may like to know but need not
+	// act on ("no speaker: sound shown on the meter"), or is empty.
+	Remark string
 }

@@ -2,7 +2,7 @@
 // Telemedicine Practice Guidelines ask of the doctor: who was seen, when and
 // for how long, how the call ended and how it went, every chat message both
 // ways, every file exchanged, and the doctor's notes (docs/protocol.md §7,
-// README "The record and the chat").
+// docs/guide.md "The record and the chat").
 //
 // The store is one SQLite database in the data directory, through a pure-Go
 // driver (modernc.org/sqlite, no cgo), in WAL mode so that readers (the

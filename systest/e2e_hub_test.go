@@ -113,10 +113,15 @@ func TestEndToEndThroughHub(t *testing.T) {
 func TestEndToEndDemoThroughHub(t *testing.T) {
 	bin := binary(t)
 	logPath := filepath.Join(t.TempDir(), "demo.log")
-	pane := startTmux(t, 80, 24, []string{"TERM=xterm-256color"}, bin, "demo", "--hub", "--log", logPath)
+	cache := t.TempDir()
+	pane := startTmux(t, 80, 24, []string{"TERM=xterm-256color", "XDG_CACHE_HOME=" + cache}, bin, "demo", "--hub", "--log", logPath)
 	screen := pane.waitFor("Manish Pravin Kahane", 20*time.Second, logPath)
 	if !strings.Contains(screen, "via hub") || !strings.Contains(screen, "hub reachable") {
 		t.Fatalf("the demo's status bar does not say it runs through a hub:\n%s", screen)
+	}
+	// The demo says where it keeps its record.
+	if !strings.Contains(screen, "demo record in") {
+		t.Errorf("the demo does not say where its record is:\n%s", screen)
 	}
 	pane.keys("Enter")
 	pane.waitFor("Connected", 20*time.Second, logPath)
@@ -124,4 +129,10 @@ func TestEndToEndDemoThroughHub(t *testing.T) {
 	pane.waitFor("Ended", 10*time.Second, logPath)
 	pane.keys("q")
 	pane.waitFor("exit status 0", 10*time.Second, logPath)
+	// The call is in the demo's record, for teleconsole history.
+	dir := filepath.Join(cache, "teleconsole", "demo")
+	out, err := exec.Command(bin, "history", "--data-dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "manishkahane1992@sbx") {
+		t.Errorf("teleconsole history --data-dir %s: %v\n%s", dir, err, out)
+	}
 }

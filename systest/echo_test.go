@@ -166,7 +166,7 @@ func TestInteropSoundEcho(t *testing.T) {
 	// The Chromium anchor is a figure, not a check: its own cancellation
 	// swung from 1.7 to 69.7 dB between runs of this same test, on the
 	// same sound server, so the comparison tells of the run, not of the
-	// console. The README keeps the runs.
+	// console. docs/guide.md keeps the runs.
 	if console < chromium {
 		t.Logf("the console's ERLE (%.1f dB) is below the Chromium doctor's (%.1f dB) in this run", console, chromium)
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,22 +30,50 @@ func BenchmarkPictureModes(b *testing.B) {
 					continue // no budget applies to half blocks
 				}
 				b.Run(fmt.Sprintf("%s/%dx%d/%s", mode, size[0], size[1], where), func(b *testing.B) {
-					var bps, fps, cpu float64
+					var bps, fps, cpu, width float64
 					for range b.N {
 						r := pictureRun(b, bin, mode, size[0], size[1], where == "ssh", 6*time.Second)
-						bps, fps, cpu = bps+r.bps, fps+r.fps, cpu+r.cpu
+						bps, fps, cpu, width = bps+r.bps, fps+r.fps, cpu+r.cpu, width+r.width
 					}
 					n := float64(b.N)
 					b.ReportMetric(bps/n, "B/s")
 					b.ReportMetric(fps/n, "pictures/s")
 					b.ReportMetric(cpu/n, "cpu-s/s")
+					if mode == "kitty" {
+						b.ReportMetric(width/n, "px-wide")
+					}
 				})
 			}
 		}
 	}
 }
 
-type pictureRate struct{ bps, fps, cpu float64 }
+// pictureRate is what a mode wrote: bytes and pictures a second, the
+// console's CPU per second, and for kitty the pictures' mean width in
+// pixels (320 at full size).
+type pictureRate struct{ bps, fps, cpu, width float64 }
+
+// kittyWidths returns the width (s=) of every kitty picture in out.
+func kittyWidths(out []byte) []int {
+	var ws []int
+	for _, m := range kittyOptions.FindAllSubmatch(out, -1) {
+		opts := strings.Split(string(m[1]), ",")
+		if !slices.Contains(opts, "a=T") {
+			continue // a later chunk, or a deletion
+		}
+		for _, o := range opts {
+			if v, ok := strings.CutPrefix(o, "s="); ok {
+				if w, err := strconv.Atoi(v); err == nil {
+					ws = append(ws, w)
+				}
+			}
+		}
+	}
+	return ws
+}
+
+// kittyOptions finds a kitty graphics command's options.
+var kittyOptions = regexp.MustCompile(`\x1b_G([^;\x1b]*)`)
 
 // pictureStart is how each picture of a mode begins on the wire.
 var pictureStart = map[string]string{
@@ -89,6 +120,14 @@ func pictureRun(b *testing.B, bin, mode string, w, h int, remote bool, span time
 		r.fps = float64(bytes.Count(window, []byte(start))) / el
 		if r.fps == 0 {
 			b.Fatalf("no %s picture written in %.0f s; screen:\n%s", mode, el, pane.capture())
+		}
+		if ws := kittyWidths(window); mode == "kitty" && len(ws) > 0 {
+			sum := 0
+			for _, w := range ws {
+				sum += w
+			}
+			r.width = float64(sum) / float64(len(ws))
+			b.Logf("kitty picture widths: %v", ws)
 		}
 	}
 	if !strings.Contains(pane.capture(), "video "+mode) {

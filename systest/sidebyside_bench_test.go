@@ -23,7 +23,7 @@ import (
 // BenchmarkSideBySide measures the console next to what a doctor would
 // otherwise use, a browser (headless Chromium, libwebrtc), on this machine
 // and its loopback, with the same UHI signalling, and writes the table of
-// the README to $TELECONSOLE_BENCH_TABLE (make bench prints it):
+// docs/benchmarks.md to $TELECONSOLE_BENCH_TABLE (make bench prints it):
 //
 //   - call setup, the doctor's action to the patient's first decoded frame,
 //     candidates sent at once: teleconsole doctor with the simulated patient,

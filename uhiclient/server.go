@@ -33,7 +33,7 @@ const (
 	// program's state, which changes at a person's pace (a waiting room
 	// frees a place when the doctor is done with a patient), not at a
 	// queue's: a retry a second later would be refused again. 5 s is how
-	// often the patients' app READYs until it is ACKed (README).
+	// often the patients' app READYs until it is ACKed (docs/guide.md).
 	AdmissionRetryAfter = 5 * time.Second
 )
 

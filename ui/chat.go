@@ -95,19 +95,22 @@ type chatModel struct {
 
 func newChatModel(st Styles) chatModel {
 	in := textinput.New()
-	is := in.Styles()
-	is.Cursor.Blink = false
-	in.SetStyles(is)
 	in.CharLimit = 2000
 	ta := textarea.New()
-	ts := ta.Styles()
-	ts.Cursor.Blink = false
-	ta.SetStyles(ts)
 	ta.ShowLineNumbers = false
 	ta.Prompt = "| "
 	ta.SetHeight(notesLines)
-	return chatModel{styles: st, logs: map[string][]record.Message{}, unread: map[string]int{},
+	c := chatModel{logs: map[string][]record.Message{}, unread: map[string]int{},
 		notes: map[string]string{}, dirty: map[string]bool{}, input: in, area: ta}
+	c.setStyles(st)
+	return c
+}
+
+// setStyles sets the pane's palette, the input's and the editor's with it.
+func (c *chatModel) setStyles(st Styles) {
+	c.styles = st
+	c.input.SetStyles(st.Input)
+	c.area.SetStyles(st.Notes)
 }
 
 func (c *chatModel) setWidth(w int) {

@@ -59,6 +59,10 @@ type Info struct {
 	// Record is a warning about the record shown in the title line, e.g.
 	// "NOT RECORDING" with --record off; empty when consultations are kept.
 	Record string
+	// Kept says where the record is kept when that is not the usual
+	// place, e.g. the demo's own directory: said in the message line
+	// until the first key, and in the title line where there is room.
+	Kept string
 	// Audio says what processing runs on the doctor's microphone, e.g.
 	// "aec+ns+agc" or "off"; empty when there is no microphone.
 	Audio string

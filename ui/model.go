@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"teleconsole/call"
@@ -36,6 +37,12 @@ type Model struct {
 	baseKeys KeyMap // as configured
 	keys     KeyMap // baseKeys set for the current context
 	styles   Styles
+	theme    Theme // as configured; ThemeAuto asks the terminal
+	noColor  bool  // NO_COLOR: no palette but the terminal's own colours
+	few      bool  // the terminal has 16 colours or none: as NO_COLOR
+	answered bool  // the terminal said its background colour
+	dark     bool  // and it is dark
+	styled   bool  // WithStyles: the caller's styles, whatever the terminal says
 
 	width, height int
 	screen        screen
@@ -76,13 +83,13 @@ func New(c Console, info Info, opts ...Option) Model {
 	m := Model{
 		console:      c,
 		info:         info,
+		notice:       info.Kept,
 		clock:        time.Now,
 		poll:         time.Second,
 		videoEvery:   time.Second / 10,
 		videoDefault: true,
 		returnAfter:  5 * time.Second,
 		keys:         DefaultKeyMap(),
-		styles:       DefaultStyles(),
 		width:        80,
 		height:       24,
 		budget:       200 * 1000,
@@ -93,7 +100,10 @@ func New(c Console, info Info, opts ...Option) Model {
 	for _, o := range opts {
 		o(&m)
 	}
-	m.chat.styles = m.styles
+	if !m.styled {
+		m.styles = m.palette()
+	}
+	m.chat.setStyles(m.styles)
 	m.history.styles = m.styles
 	if m.day != nil {
 		m.day.styles = m.styles
@@ -122,6 +132,44 @@ func New(c Console, info Info, opts ...Option) Model {
 	return m
 }
 
+// palette is the palette in force: none for NO_COLOR or a terminal of 16
+// colours (whose shades are its theme's, unknown to the console), else the
+// theme asked for, or the one for the background the terminal said, or
+// until it says one that reads on both.
+func (m Model) palette() Styles {
+	switch {
+	case m.noColor || m.few:
+		return PlainStyles()
+	case m.theme == ThemeLight:
+		return ThemeStyles(false)
+	case m.theme == ThemeDark:
+		return ThemeStyles(true)
+	case m.answered:
+		return ThemeStyles(m.dark)
+	}
+	return NeutralStyles()
+}
+
+// asksBackground says whether the terminal's background colour picks the
+// palette.
+func (m Model) asksBackground() bool {
+	return m.theme == ThemeAuto && !m.noColor && !m.styled
+}
+
+// setStyles hands st to every screen.
+func (m *Model) setStyles(st Styles) {
+	m.styles = st
+	m.waiting.styles = st
+	m.call.styles = st
+	m.help.styles = st
+	m.help.help.Styles = st.Help
+	m.chat.setStyles(st)
+	m.history.styles = st
+	if m.day != nil {
+		m.day.styles = st
+	}
+}
+
 // Init reads the waiting room and starts waiting for call events; neither
 // blocks the first view.
 func (m Model) Init() tea.Cmd {
@@ -131,6 +179,9 @@ func (m Model) Init() tea.Cmd {
 		cmds = append(cmds, probeCmd(m.term))
 	case m.graphics.pixels():
 		cmds = append(cmds, tea.Raw(ansi.WindowOp(requestCellSize)))
+	}
+	if m.asksBackground() {
+		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	if m.chat.enabled() {
 		cmds = append(cmds, waitChatCmd(m.chat.chatter.ChatEvents()))
@@ -159,6 +210,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setCell(w, h)
 	}
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		m.answered, m.dark = true, msg.IsDark()
+		if !m.styled {
+			m.setStyles(m.palette())
+		}
+	case tea.ColorProfileMsg:
+		m.few = msg.Profile == colorprofile.ASCII || msg.Profile == colorprofile.ANSI
+		if !m.styled {
+			m.setStyles(m.palette())
+		}
 	case tea.WindowSizeMsg:
 		m.setSize(msg.Width, msg.Height)
 		cmd = cellSizeCmd(m.term)
@@ -661,7 +722,11 @@ func (m Model) View() tea.View {
 	if m.info.Record != "" {
 		right = st.Warn.Render(m.info.Record) + "  " + right
 	}
-	title := spread(st.Title.Render(" teleconsole ")+" "+st.Heading.Render(heading), right, w)
+	left := st.Title.Render(" teleconsole ") + " " + st.Heading.Render(heading)
+	if k := st.Dim.Render(m.info.Kept) + "  "; m.info.Kept != "" && ansi.StringWidth(left)+ansi.StringWidth(k)+ansi.StringWidth(right) < w {
+		right = k + right
+	}
+	title := spread(left, right, w)
 
 	var msgLine string
 	switch {

@@ -20,9 +20,22 @@ func WithKeyMap(k KeyMap) Option {
 	return func(m *Model) { m.keys = k }
 }
 
-// WithStyles replaces the default styles.
+// WithStyles replaces the palette: the console then draws with s whatever
+// the terminal's background.
 func WithStyles(s Styles) Option {
-	return func(m *Model) { m.styles = s }
+	return func(m *Model) { m.styles, m.styled = s, true }
+}
+
+// WithTheme sets the palette: ThemeAuto (the default) asks the terminal for
+// its background colour, ThemeLight and ThemeDark say it.
+func WithTheme(t Theme) Option {
+	return func(m *Model) { m.theme = t }
+}
+
+// WithNoColor draws in the terminal's own colours only, with bold and
+// reverse video for what colour marks (NO_COLOR, https://no-color.org).
+func WithNoColor(on bool) Option {
+	return func(m *Model) { m.noColor = on }
 }
 
 // WithPollInterval sets how often the waiting room is read; the default is

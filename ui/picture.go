@@ -23,9 +23,9 @@ type picture struct {
 	// kept by a bucket of tokens that fills at the budget's rate and holds
 	// a tenth of a second of it above the last frame's size (or above a
 	// quarter second, for small frames): a frame is sent only when the
-	// bucket holds the last frame's size, which lowers the frame rate first. When
-	// that leaves fewer than minFPS, the picture is sent smaller (scale),
-	// and larger again when it allows more than twice that.
+	// bucket holds the last frame's size, which lowers the frame rate
+	// first. When that leaves fewer than minFPS, the picture is sent
+	// smaller (scale), and larger again when the budget has room for it.
 	budget int
 	tokens float64
 	filled time.Time
@@ -82,14 +82,17 @@ type sentFrame struct {
 	bytes int
 }
 
-// minFPS is the frame rate under which a budget makes the picture smaller
-// rather than rarer. The pictures are sized for aimFPS: frames sized for
-// exactly minFPS came out below it (2.0 to 2.2 a second for kitty at
-// 120x40 over SSH), for the samples fall on a 100 ms grid and the
-// screen's text takes its share.
+// Under a budget the picture keeps its size and comes less often, down to
+// minFPS; only then is it made smaller. To examine a rash or an eye, size
+// matters more than motion. A picture is made smaller when fewer than
+// shrinkFPS of its size fit in the budget a second, a margin over minFPS
+// for the screen's text, which takes its share, and for the samples, which
+// fall on a 100 ms grid; larger again when more than growFPS of the larger
+// size would fit.
 const (
-	minFPS = 2
-	aimFPS = 3
+	minFPS    = 2
+	shrinkFPS = minFPS * 1.2
+	growFPS   = 3
 )
 
 // fillShare is the part of the budget the bucket fills at.
@@ -169,14 +172,15 @@ func (p *picture) frame(img *image.RGBA, now time.Time) []byte {
 		if p.written == nil {
 			p.tokens -= float64(len(out))
 		}
-		// A frame costs len(out); at aimFPS the bucket pays for
-		// fillShare*budget/aimFPS a frame.
-		perFrame := fillShare * float64(p.budget) / aimFPS
+		// The pictures of this size that fit in a second of the
+		// bucket's fill. A step of the scale is 0.8 a side, and a
+		// picture's bytes go as its area, near enough: 0.64 of them.
+		fit := fillShare * float64(p.budget) / float64(len(out))
 		switch {
-		case float64(len(out)) > perFrame && p.scale > 0.25:
+		case fit < shrinkFPS && p.scale > 0.25:
 			p.scale *= 0.8
-		case float64(len(out)) < perFrame/2.5 && p.scale < 1:
-			p.scale = min(1, p.scale*1.25)
+		case fit*0.8*0.8 > growFPS && p.scale < 1:
+			p.scale = min(1, p.scale/0.8)
 		}
 	}
 	cut := 0

@@ -143,6 +143,45 @@ func TestPictureBudgetLargeFramesWithText(t *testing.T) {
 	}
 }
 
+// Over SSH size comes before motion: a budget that carries the full
+// picture at 2 a second or more keeps it full size and lowers the rate,
+// rather than sending a smaller picture more often (to see a rash, size
+// matters more than motion).
+func TestPictureBudgetSpendsOnSizeFirst(t *testing.T) {
+	pic := testPicture()
+	full := newPicture(GraphicsKitty, false, false, 10, 20, 0, nil, nil)
+	full.surf.place(320, 240, 1, 4, 118, 30, 8)
+	full.settle = false
+	size := len(full.frame(pic, testNow))
+	// The budget carries 2.7 full pictures a second, and the screen's
+	// text beside them.
+	budget := int(float64(size) * 2.7 / fillShare)
+	var written uint64
+	p := newPicture(GraphicsKitty, false, false, 10, 20, budget, nil, func() uint64 { return written })
+	p.surf.place(320, 240, 1, 4, 118, 30, 8)
+	p.settle = false
+	now := testNow
+	var sizes []int
+	for range 100 { // ten seconds at ten samples a second
+		now = now.Add(100 * time.Millisecond)
+		out := p.frame(pic, now)
+		written += uint64(len(out)) + 200 // and the screen's text
+		if out != nil {
+			sizes = append(sizes, len(out))
+		}
+	}
+	small := 0
+	for _, n := range sizes {
+		if n < size*9/10 {
+			small++
+		}
+	}
+	if small > 0 || len(sizes) < 20 {
+		t.Errorf("%d pictures in 10 s under a budget of %d B/s, %d of them smaller than the full %d bytes (%v): want every one full size, at least 2 a second",
+			len(sizes), budget, small, size, sizes)
+	}
+}
+
 // A budget too small for two full pictures a second makes them smaller.
 func TestPictureBudgetShrinks(t *testing.T) {
 	p := newPicture(GraphicsSixel, false, false, 10, 20, 16_000, nil, nil)

@@ -88,6 +88,9 @@ func (m callModel) statsBody(w int) string {
 	if s.Note != "" {
 		lines = append(lines, st.Warn.Render(cut(s.Note, w)))
 	}
+	if s.Remark != "" {
+		lines = append(lines, st.Dim.Render(cut(s.Remark, w)))
+	}
 	return strings.Join(lines, "\n")
 }
 
