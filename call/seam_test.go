@@ -71,14 +71,16 @@ func TestSetupWithLateCandidates(t *testing.T) {
 // remote.go), so the median offset of the marks the session's own meter
 // pairs is near zero: about +8 ms working (-11 to +35 ms on a loaded
 // machine), about -42 to -48 ms (sound ahead) without the hold. The bound
-// is between them, on the median of nine marks.
+// is between them, -30 ms, on the median of five to nine marks.
 func TestLipSyncHeldOnACall(t *testing.T) {
 	doctor, patient := testEngine(t), testEngine(t)
 	c := newCallPair(t, doctor, patient)
 	ds := c.dial()
 	c.patientSession(10 * time.Second)
 	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
-	deadline := time.Now().Add(40 * time.Second)
+	// Nine marks take about 15 s; on a machine loaded by other tests
+	// fewer pair up, so it waits longer for at least five.
+	deadline := time.Now().Add(60 * time.Second)
 	for len(ds.lipSync.measured()) < 9 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -86,13 +88,13 @@ func TestLipSyncHeldOnACall(t *testing.T) {
 	ds.Hangup()
 	waitDone(t, ds, 10*time.Second)
 	c.wait()
-	if len(got) < 9 {
-		t.Fatalf("%d marks measured in 40 s of call, want 9 or more", len(got))
+	if len(got) < 5 {
+		t.Fatalf("%d marks measured in 60 s of call, want 5 or more", len(got))
 	}
 	slices.Sort(got)
 	median := got[len(got)/2]
 	t.Logf("audio minus video at the doctor: %v, median %v", got, median)
-	if median < -25*time.Millisecond || median > 150*time.Millisecond {
+	if median < -30*time.Millisecond || median > 150*time.Millisecond {
 		t.Errorf("median lip-sync offset %v, want the sound held for its picture (about +8 ms; -42 ms without the hold)", median)
 	}
 }
