@@ -254,7 +254,7 @@ func (h *Hub) setup(ctx context.Context) error {
 		}
 	}
 	h.setWaiting("presence in bucket " + PresenceBucket)
-	if _, err := ensure(ctx, h.log, "presence in bucket "+PresenceBucket, func(actx context.Context) (struct{}, error) {
+	if _, err := ensure(ctx, h.js, h.log, "presence in bucket "+PresenceBucket, func(actx context.Context) (struct{}, error) {
 		return struct{}{}, h.follow(ctx, actx, kv)
 	}); err != nil {
 		return err
