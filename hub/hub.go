@@ -39,7 +39,7 @@ const (
 	// JetStream delivers it again.
 	ackWait = 5 * time.Second
 	// holdPublish bounds how long a patient's message is held while the
-	// stream has no leader: past the longest election measured (7.4 s
+	// stream has no leader: past the longest election measured (7.8 s
 	// after its leader's node was killed; JetStream's election timeout is
 	// 4 to 9 s) and short of the patients' HTTP timeout (10 s, as
 	// uhiclient.Client's).
@@ -114,7 +114,7 @@ type Hub struct {
 // Setting up (the stream, the presence bucket, each doctor's consumer, all
 // idempotent, so replicas starting together agree) is tried again with
 // backoff, logged, until it succeeds, fails for a reason no wait mends
-// (Failed), or Close. Then the replica follows the presence bucket and
+// (Wait returns it), or Close. Then the replica follows the presence bucket and
 // serves outbound requests until Close.
 func Start(cfg Config) (*Hub, error) {
 	if cfg.Conn == nil || cfg.Client == nil {
@@ -208,9 +208,6 @@ func (h *Hub) Wait(ctx context.Context) error {
 		return fmt.Errorf("hub: not set up (waiting for %s): %w", h.Waiting(), ctx.Err())
 	}
 }
-
-// Ready is closed once the replica is set up and serving.
-func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // Waiting says what the replica's setup waits for now ("" once set up).
 func (h *Hub) Waiting() string {
@@ -439,7 +436,7 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 // publish stores msg with its message_id, holding it while the stream has
 // no leader: when the node that leads the stream dies, JetStream answers
 // no publish ("no response from stream") until the others have elected a
-// new leader, 3.6 to 7.4 s after a node was killed (docs/hub.md). A patient
+// new leader, 4.6 to 7.8 s after a node was killed (docs/hub.md). A patient
 // refused then must send again, and an ANSWER, a CANDIDATE or a chat
 // message refused then is a call that does not connect or a message the
 // patient must type again; held, each is ACKed once it is stored. The hold
