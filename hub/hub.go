@@ -418,7 +418,11 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return fmt.Errorf("%w: %v: %s (%s)", uhiclient.ErrNotAdmitted, ErrOffline, addr, when)
 	}
-	data, hdr, err := h.fit(ctx, in, body, addr)
+	// One hold for the whole message: its photos and attachment put in
+	// the object store, and its publish (publish says why).
+	hold, cancel := context.WithTimeout(ctx, holdPublish)
+	defer cancel()
+	data, hdr, err := h.fit(hold, in, body, addr)
 	if err != nil {
 		return err
 	}
@@ -430,7 +434,7 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	if in.KeyID != "" {
 		msg.Header.Set(headerKeyID, in.KeyID)
 	}
-	return h.publish(ctx, msg, in.MessageID, addr)
+	return h.publish(hold, msg, in.MessageID, addr)
 }
 
 // publish stores msg with its message_id, holding it while the stream has
@@ -440,29 +444,36 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 // refused then must send again, and an ANSWER, a CANDIDATE or a chat
 // message refused then is a call that does not connect or a message the
 // patient must type again; held, each is ACKed once it is stored. The hold
-// is bounded (holdPublish) so that the patient is answered, a 503 at
-// worst, within its app's HTTP timeout.
-func (h *Hub) publish(ctx context.Context, msg *nats.Msg, id, addr string) error {
-	hold, cancel := context.WithTimeout(ctx, holdPublish)
-	defer cancel()
+// (deliver bounds it to holdPublish) ends so that the patient is answered,
+// a 503 at worst, within its app's HTTP timeout.
+func (h *Hub) publish(hold context.Context, msg *nats.Msg, id, addr string) error {
+	return h.held(hold, "JetStream did not store it", id, func(ctx context.Context) error {
+		return h.publishOnce(ctx, msg, id, addr)
+	})
+}
+
+// held calls try until it succeeds, fails otherwise than for want of a
+// stream leader (leaderless), or hold ends (deliver gives it holdPublish),
+// with waits from retryFirst to retryMax between.
+func (h *Hub) held(hold context.Context, failed, id string, try func(context.Context) error) error {
 	wait := retryFirst
 	for attempt := 1; ; attempt++ {
-		err := h.publishOnce(hold, msg, id, addr)
+		err := try(hold)
 		if err == nil {
 			if attempt > 1 {
-				h.log.Info("message stored after the stream's leader came back", "message_id", id, "attempts", attempt)
+				h.log.Info("held until the stream's leader came back", "message_id", id, "attempts", attempt)
 			}
 			return nil
 		}
 		if !leaderless(err) || hold.Err() != nil {
-			return fmt.Errorf("JetStream did not store it (%d attempts): %w", attempt, err)
+			return fmt.Errorf("%s (%d attempts): %w", failed, attempt, err)
 		}
-		h.log.Debug("publish held: no stream leader", "message_id", id, "attempt", attempt, "err", err)
+		h.log.Debug("held: no stream leader", "message_id", id, "attempt", attempt, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-hold.Done():
 			t.Stop()
-			return fmt.Errorf("JetStream did not store it within %v (%d attempts): %w", holdPublish, attempt, err)
+			return fmt.Errorf("%s within %v (%d attempts): %w", failed, holdPublish, attempt, err)
 		case <-t.C:
 		}
 		wait = min(2*wait, retryMax)

@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 )
 
 // The stream leader's node is killed while patients post at a steady rate:
-// no request is refused, none is lost, none is stored twice.
+// no request is refused, none is lost, none is stored twice. The nodes
+// take messages of 1 MB, as nats-server's default: one READY in ten has a
+// photo of 1.2 MB, which goes through the doctor's media bucket.
 
 // Bounds of TestNoPatientRefusedWhenTheStreamLeaderDies.
 const (
@@ -36,6 +39,7 @@ const (
 type answered struct {
 	id     string
 	kind   string
+	photo  int // the READY's photo, bytes of base64
 	start  time.Time
 	took   time.Duration
 	status int
@@ -45,13 +49,34 @@ type answered struct {
 func TestNoPatientRefusedWhenTheStreamLeaderDies(t *testing.T) {
 	r := newLogRig(t)
 	p := planCluster(t)
-	nodes := p.startNodes(t)
+	nodes := p.startNodes(t, oneMB)
 	r.url = p.url(0)
 	h0 := r.addClusterHub(p.url(0))
 	h1 := r.addClusterHub(p.url(1))
 	lb := httptest.NewServer(&balancer{hubs: []string{h0.srv.URL, h1.srv.URL}, ports: &http.Client{Timeout: patientTimeout}})
 	defer lb.Close()
-	r.link(testDoctors()[0])
+	var (
+		photoMu sync.Mutex
+		photos  = map[string]int{} // the size of each READY's photo, as the console took it
+	)
+	console := r.dial(testDoctors()[0])
+	if err := console.Start(func(in *uhiclient.Inbound) error {
+		photoMu.Lock()
+		defer photoMu.Unlock()
+		photos[in.MessageID] = len(in.Envelope.Message.Intent.Chat.Sender.Person.Image)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = console.Close(context.Background()); console.Disconnect() })
+	go func() { // the console's queue, emptied as the console does
+		for range console.Signals() {
+		}
+	}()
+	go func() {
+		for range console.Chats() {
+		}
+	}()
 	r.waitOnline(doctorA)
 
 	leader := streamLeader(t, h1)
@@ -82,7 +107,7 @@ func TestNoPatientRefusedWhenTheStreamLeaderDies(t *testing.T) {
 			t.Logf("killed %s, the stream's leader", victim.name)
 		}
 		wg.Go(func() {
-			a := answered{id: messageID(t, b.body), kind: b.kind, start: time.Now()}
+			a := answered{id: messageID(t, b.body), kind: b.kind, photo: b.photo, start: time.Now()}
 			resp, err := client.Post(lb.URL+"/api/v1/on_message", "application/json", bytes.NewReader(b.body))
 			a.took = time.Since(a.start)
 			if err != nil {
@@ -107,7 +132,7 @@ func TestNoPatientRefusedWhenTheStreamLeaderDies(t *testing.T) {
 	var caught []time.Duration
 	var back time.Duration // when the last held request was answered
 	for _, a := range got {
-		if a.took > 500*time.Millisecond {
+		if a.took > 500*time.Millisecond && a.photo == 0 {
 			back = max(back, a.start.Add(a.took).Sub(kill))
 		}
 		if a.status != http.StatusOK {
@@ -129,13 +154,34 @@ func TestNoPatientRefusedWhenTheStreamLeaderDies(t *testing.T) {
 		len(got), len(caught), percentile(caught, 50), percentile(caught, 99), caught[len(caught)-1].Round(time.Millisecond),
 		back.Round(time.Millisecond))
 
-	// Every ACKed message is in the stream once.
+	// Every ACKed message is in the stream once, and each READY's photo
+	// reached the console whole.
 	stored := storedIDs(t, h1)
+	withPhoto := 0
 	for _, a := range got {
 		if a.status == http.StatusOK && stored[a.id] != 1 {
 			t.Errorf("%s %s ACKed, stored %d times", a.kind, a.id, stored[a.id])
 		}
+		if a.status != http.StatusOK || a.photo == 0 {
+			continue
+		}
+		withPhoto++
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			photoMu.Lock()
+			n, ok := photos[a.id]
+			photoMu.Unlock()
+			if ok && n == a.photo {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("READY %s: the console has a photo of %d bytes (taken: %v); want %d", a.id, n, ok, a.photo)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
+	t.Logf("%d READYs with a photo through the media bucket", withPhoto)
 }
 
 // percentile is the p-th percentile of sorted durations.
@@ -203,12 +249,14 @@ func storedIDs(t *testing.T, h *hubRun) map[string]int {
 
 // trafficBody is one patient request.
 type trafficBody struct {
-	kind string
-	body []byte
+	kind  string
+	body  []byte
+	photo int // bytes of the READY's photo, as base64
 }
 
 // patientTraffic is n requests to doctor A from patients in calls: READYs,
-// ANSWERs, CANDIDATEs and chat messages in turn.
+// ANSWERs, CANDIDATEs and chat messages in turn; one READY in ten has a
+// photo of 1.2 MB, over what a NATS of 1 MB carries.
 func patientTraffic(t *testing.T, n int) []trafficBody {
 	t.Helper()
 	out := make([]trafficBody, 0, n)
@@ -224,9 +272,14 @@ func patientTraffic(t *testing.T, n int) []trafficBody {
 		}
 		var env *uhiclient.Envelope
 		kind := []string{"READY", "ANSWER", "CANDIDATE", "chat"}[i%4]
+		photo := ""
 		switch kind {
 		case "READY":
 			env, err = b.Ready()
+			if err == nil && i%40 == 0 {
+				photo = base64.StdEncoding.EncodeToString(random(t, 900_000))
+				env.Message.Intent.Chat.Sender.Person.Image = photo
+			}
 		case "ANSWER":
 			env, err = b.Answer(uuid.NewString(), "v=0\r\n")
 		case "CANDIDATE":
@@ -242,7 +295,7 @@ func patientTraffic(t *testing.T, n int) []trafficBody {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, trafficBody{kind: kind, body: body})
+		out = append(out, trafficBody{kind: kind, body: body, photo: len(photo)})
 	}
 	return out
 }
