@@ -481,11 +481,14 @@ func (h *Hub) held(hold context.Context, failed, id string, try func(context.Con
 }
 
 // leaderless says whether a publish failed as it does while the stream has
-// no leader, or its leader's node is gone: no server took it, or none
-// answered in time.
+// no leader, or its leader's node is gone: no server took it, none
+// answered in time, or the hub's own server died with it unanswered (the
+// client fails what it had pending when its connection drops, and
+// reconnects to another).
 func leaderless(err error) bool {
 	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout)
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting)
 }
 
 // publishOnce publishes msg once and waits for JetStream's answer.
