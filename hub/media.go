@@ -93,8 +93,13 @@ func (h *Hub) stow(ctx context.Context, in *uhiclient.Inbound, addr string) ([]b
 		}
 		// Held as the message's publish is while the bucket's stream
 		// has no leader.
+		// Each attempt within publishTimeout: a put waits for every
+		// chunk's acknowledgement, and one whose leader died with it
+		// would wait out the whole hold.
 		if err := h.held(ctx, "the object store did not take "+v.name, in.MessageID, func(ctx context.Context) error {
-			_, err := obs.PutBytes(ctx, v.name, []byte(*v.v))
+			actx, cancel := context.WithTimeout(ctx, publishTimeout)
+			defer cancel()
+			_, err := obs.PutBytes(actx, v.name, []byte(*v.v))
 			return err
 		}); err != nil {
 			return nil, nil, err
