@@ -39,7 +39,7 @@ const (
 	// JetStream delivers it again.
 	ackWait = 5 * time.Second
 	// holdPublish bounds how long a patient's message is held while the
-	// stream has no leader: past the longest election measured (7.8 s
+	// stream has no leader: past the longest election measured (8.6 s
 	// after its leader's node was killed; JetStream's election timeout is
 	// 4 to 9 s) and short of the patients' HTTP timeout (10 s, as
 	// uhiclient.Client's).
@@ -440,7 +440,7 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 // publish stores msg with its message_id, holding it while the stream has
 // no leader: when the node that leads the stream dies, JetStream answers
 // no publish ("no response from stream") until the others have elected a
-// new leader, 4.6 to 7.8 s after a node was killed (docs/hub.md). A patient
+// new leader, 4.4 to 8.6 s after a node was killed (docs/hub.md). A patient
 // refused then must send again, and an ANSWER, a CANDIDATE or a chat
 // message refused then is a call that does not connect or a message the
 // patient must type again; held, each is ACKed once it is stored. The hold
