@@ -50,7 +50,7 @@ var ErrSetup = errors.New("the hub cannot set up its JetStream assets")
 // ensure calls make until it succeeds, ctx ends, or it fails for a lasting
 // reason, each call within an attempt's bound. Each failure is logged, at
 // Info, with what the hub is waiting for.
-func ensure[T any](ctx context.Context, log *slog.Logger, what string, make func(context.Context) (T, error)) (T, error) {
+func ensure[T any](ctx context.Context, js jetstream.JetStream, log *slog.Logger, what string, make func(context.Context) (T, error)) (T, error) {
 	wait, limit := backoffFirst, attemptFirst
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, limit)
@@ -68,7 +68,11 @@ func ensure[T any](ctx context.Context, log *slog.Logger, what string, make func
 		if ctx.Err() != nil {
 			return v, fmt.Errorf("%s: %w (last: %w)", what, ctx.Err(), err)
 		}
-		log.Info("waiting for JetStream", "what", what, "attempt", attempt, "err", err)
+		if nc := js.Conn(); !nc.IsConnected() {
+			log.Info("waiting for NATS", "what", what, "attempt", attempt, "nats", nc.Status().String(), "servers", nc.Servers())
+		} else {
+			log.Info("waiting for JetStream", "what", what, "attempt", attempt, "err", err)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -107,7 +111,7 @@ func lasting(err error) bool {
 // ensureStream binds the stream cfg describes, making it if it is missing
 // and updating it if it differs in what cfg sets.
 func ensureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	return ensure(ctx, log, "stream "+cfg.Name, func(ctx context.Context) (jetstream.Stream, error) {
+	return ensure(ctx, js, log, "stream "+cfg.Name, func(ctx context.Context) (jetstream.Stream, error) {
 		s, err := js.Stream(ctx, cfg.Name)
 		switch {
 		case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -132,7 +136,7 @@ func sameStream(have, want jetstream.StreamConfig) bool {
 // ensureKeyValue binds the key-value bucket cfg describes, making it if it
 // is missing and updating it if its replicas, history or TTL differ.
 func ensureKeyValue(ctx context.Context, js jetstream.JetStream, log *slog.Logger, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return ensure(ctx, log, "bucket "+cfg.Bucket, func(ctx context.Context) (jetstream.KeyValue, error) {
+	return ensure(ctx, js, log, "bucket "+cfg.Bucket, func(ctx context.Context) (jetstream.KeyValue, error) {
 		kv, err := js.KeyValue(ctx, cfg.Bucket)
 		switch {
 		case errors.Is(err, jetstream.ErrBucketNotFound):
@@ -159,7 +163,7 @@ func ensureKeyValue(ctx context.Context, js jetstream.JetStream, log *slog.Logge
 // making it if it is missing and updating it if it differs in what cfg
 // sets.
 func ensureConsumer(ctx context.Context, js jetstream.JetStream, log *slog.Logger, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	return ensure(ctx, log, "consumer "+cfg.Durable, func(ctx context.Context) (jetstream.Consumer, error) {
+	return ensure(ctx, js, log, "consumer "+cfg.Durable, func(ctx context.Context) (jetstream.Consumer, error) {
 		c, err := js.Consumer(ctx, stream, cfg.Durable)
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
@@ -180,7 +184,7 @@ func ensureConsumer(ctx context.Context, js jetstream.JetStream, log *slog.Logge
 // ensureObjects binds the object store bucket cfg describes, making it if
 // it is missing.
 func ensureObjects(ctx context.Context, js jetstream.JetStream, log *slog.Logger, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	return ensure(ctx, log, "object store "+cfg.Bucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
+	return ensure(ctx, js, log, "object store "+cfg.Bucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
 		obs, err := js.ObjectStore(ctx, cfg.Bucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			return js.CreateObjectStore(ctx, cfg)

@@ -39,7 +39,7 @@ const (
 	// JetStream delivers it again.
 	ackWait = 5 * time.Second
 	// holdPublish bounds how long a patient's message is held while the
-	// stream has no leader: past the longest election measured (7.4 s
+	// stream has no leader: past the longest election measured (8.6 s
 	// after its leader's node was killed; JetStream's election timeout is
 	// 4 to 9 s) and short of the patients' HTTP timeout (10 s, as
 	// uhiclient.Client's).
@@ -114,7 +114,7 @@ type Hub struct {
 // Setting up (the stream, the presence bucket, each doctor's consumer, all
 // idempotent, so replicas starting together agree) is tried again with
 // backoff, logged, until it succeeds, fails for a reason no wait mends
-// (Failed), or Close. Then the replica follows the presence bucket and
+// (Wait returns it), or Close. Then the replica follows the presence bucket and
 // serves outbound requests until Close.
 func Start(cfg Config) (*Hub, error) {
 	if cfg.Conn == nil || cfg.Client == nil {
@@ -209,9 +209,6 @@ func (h *Hub) Wait(ctx context.Context) error {
 	}
 }
 
-// Ready is closed once the replica is set up and serving.
-func (h *Hub) Ready() <-chan struct{} { return h.ready }
-
 // Waiting says what the replica's setup waits for now ("" once set up).
 func (h *Hub) Waiting() string {
 	if w := h.waiting.Load(); w != nil {
@@ -254,7 +251,7 @@ func (h *Hub) setup(ctx context.Context) error {
 		}
 	}
 	h.setWaiting("presence in bucket " + PresenceBucket)
-	if _, err := ensure(ctx, h.log, "presence in bucket "+PresenceBucket, func(actx context.Context) (struct{}, error) {
+	if _, err := ensure(ctx, h.js, h.log, "presence in bucket "+PresenceBucket, func(actx context.Context) (struct{}, error) {
 		return struct{}{}, h.follow(ctx, actx, kv)
 	}); err != nil {
 		return err
@@ -421,7 +418,11 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 		}
 		return fmt.Errorf("%w: %v: %s (%s)", uhiclient.ErrNotAdmitted, ErrOffline, addr, when)
 	}
-	data, hdr, err := h.fit(ctx, in, body, addr)
+	// One hold for the whole message: its photos and attachment put in
+	// the object store, and its publish (publish says why).
+	hold, cancel := context.WithTimeout(ctx, holdPublish)
+	defer cancel()
+	data, hdr, err := h.fit(hold, in, body, addr)
 	if err != nil {
 		return err
 	}
@@ -433,39 +434,46 @@ func (h *Hub) deliver(ctx context.Context, in *uhiclient.Inbound, body []byte) e
 	if in.KeyID != "" {
 		msg.Header.Set(headerKeyID, in.KeyID)
 	}
-	return h.publish(ctx, msg, in.MessageID, addr)
+	return h.publish(hold, msg, in.MessageID, addr)
 }
 
 // publish stores msg with its message_id, holding it while the stream has
 // no leader: when the node that leads the stream dies, JetStream answers
 // no publish ("no response from stream") until the others have elected a
-// new leader, 3.6 to 7.4 s after a node was killed (docs/hub.md). A patient
+// new leader, 4.4 to 8.6 s after a node was killed (docs/hub.md). A patient
 // refused then must send again, and an ANSWER, a CANDIDATE or a chat
 // message refused then is a call that does not connect or a message the
 // patient must type again; held, each is ACKed once it is stored. The hold
-// is bounded (holdPublish) so that the patient is answered, a 503 at
-// worst, within its app's HTTP timeout.
-func (h *Hub) publish(ctx context.Context, msg *nats.Msg, id, addr string) error {
-	hold, cancel := context.WithTimeout(ctx, holdPublish)
-	defer cancel()
+// (deliver bounds it to holdPublish) ends so that the patient is answered,
+// a 503 at worst, within its app's HTTP timeout.
+func (h *Hub) publish(hold context.Context, msg *nats.Msg, id, addr string) error {
+	return h.held(hold, "JetStream did not store it", id, func(ctx context.Context) error {
+		return h.publishOnce(ctx, msg, id, addr)
+	})
+}
+
+// held calls try until it succeeds, fails otherwise than for want of a
+// stream leader (leaderless), or hold ends (deliver gives it holdPublish),
+// with waits from retryFirst to retryMax between.
+func (h *Hub) held(hold context.Context, failed, id string, try func(context.Context) error) error {
 	wait := retryFirst
 	for attempt := 1; ; attempt++ {
-		err := h.publishOnce(hold, msg, id, addr)
+		err := try(hold)
 		if err == nil {
 			if attempt > 1 {
-				h.log.Info("message stored after the stream's leader came back", "message_id", id, "attempts", attempt)
+				h.log.Info("held until the stream's leader came back", "message_id", id, "attempts", attempt)
 			}
 			return nil
 		}
 		if !leaderless(err) || hold.Err() != nil {
-			return fmt.Errorf("JetStream did not store it (%d attempts): %w", attempt, err)
+			return fmt.Errorf("%s (%d attempts): %w", failed, attempt, err)
 		}
-		h.log.Debug("publish held: no stream leader", "message_id", id, "attempt", attempt, "err", err)
+		h.log.Debug("held: no stream leader", "message_id", id, "attempt", attempt, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-hold.Done():
 			t.Stop()
-			return fmt.Errorf("JetStream did not store it within %v (%d attempts): %w", holdPublish, attempt, err)
+			return fmt.Errorf("%s within %v (%d attempts): %w", failed, holdPublish, attempt, err)
 		case <-t.C:
 		}
 		wait = min(2*wait, retryMax)
@@ -473,11 +481,15 @@ func (h *Hub) publish(ctx context.Context, msg *nats.Msg, id, addr string) error
 }
 
 // leaderless says whether a publish failed as it does while the stream has
-// no leader, or its leader's node is gone: no server took it, or none
-// answered in time.
+// no leader, or its leader's node is gone: no server took it, none
+// answered in time, or the hub's own server died with it unanswered (the
+// client fails what it had pending when its connection drops, and
+// reconnects to another).
 func leaderless(err error) bool {
 	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout)
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, context.DeadlineExceeded) // an attempt's own bound; held stops at the hold's
 }
 
 // publishOnce publishes msg once and waits for JetStream's answer.

@@ -188,7 +188,11 @@ func (l *Link) consume(ctx context.Context, js jetstream.JetStream, admit func(*
 	go func() {
 		select {
 		case <-l.deniedNow:
-			cancel()
+			// Closed at the first violation ever: one that a
+			// reconnection has cleared since stops nothing.
+			if l.denied.Load() != nil {
+				cancel()
+			}
 		case <-ictx.Done():
 		}
 	}()

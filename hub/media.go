@@ -91,8 +91,18 @@ func (h *Hub) stow(ctx context.Context, in *uhiclient.Inbound, addr string) ([]b
 				return nil, nil, fmt.Errorf("the media bucket of %s: %w", addr, err)
 			}
 		}
-		if _, err := obs.PutBytes(ctx, v.name, []byte(*v.v)); err != nil {
-			return nil, nil, fmt.Errorf("putting %s (%d bytes): %w", v.name, len(*v.v), err)
+		// Held as the message's publish is while the bucket's stream
+		// has no leader.
+		// Each attempt within publishTimeout: a put waits for every
+		// chunk's acknowledgement, and one whose leader died with it
+		// would wait out the whole hold.
+		if err := h.held(ctx, "the object store did not take "+v.name, in.MessageID, func(ctx context.Context) error {
+			actx, cancel := context.WithTimeout(ctx, publishTimeout)
+			defer cancel()
+			_, err := obs.PutBytes(actx, v.name, []byte(*v.v))
+			return err
+		}); err != nil {
+			return nil, nil, err
 		}
 		hdr.Set(v.header, v.name)
 		*v.v = ""

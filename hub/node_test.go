@@ -25,11 +25,12 @@ const nodeEnv = "TELECONSOLE_HUB_TEST_NATS_NODE"
 type nodeConfig struct {
 	Listen, DataDir, Name, ClusterListen string
 	Routes                               []string
+	MaxPayload                           int32
 }
 
 func (c nodeConfig) server() ServerConfig {
 	return ServerConfig{Listen: c.Listen, DataDir: c.DataDir, Doctors: testDoctors(), HubUser: "hub", HubPassword: hubPass,
-		Name: c.Name, ClusterName: "hospital", ClusterListen: c.ClusterListen, Routes: c.Routes}
+		Name: c.Name, ClusterName: "hospital", ClusterListen: c.ClusterListen, Routes: c.Routes, MaxPayload: c.MaxPayload}
 }
 
 func TestMain(m *testing.M) {
@@ -71,14 +72,15 @@ func (n *nodeProcess) kill() {
 	_ = n.cmd.Wait()
 }
 
-// startNodes starts the three nodes p plans, each in a process of its own,
-// and waits until each takes connections.
-func (p clusterPlan) startNodes(t *testing.T) []*nodeProcess {
+// startNodes starts the three nodes p plans, each in a process of its own
+// taking messages of at most maxPayload bytes (0: the embedded server's
+// limit), and waits until each takes connections.
+func (p clusterPlan) startNodes(t *testing.T, maxPayload int32) []*nodeProcess {
 	t.Helper()
 	nodes := make([]*nodeProcess, 3)
 	for i := range 3 {
 		cfg, err := json.Marshal(nodeConfig{Listen: p.listen[i], DataDir: t.TempDir(), Name: fmt.Sprintf("n%d", i),
-			ClusterListen: strings.TrimPrefix(p.routes[i], "nats://"), Routes: p.routes})
+			ClusterListen: strings.TrimPrefix(p.routes[i], "nats://"), Routes: p.routes, MaxPayload: maxPayload})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"teleconsole/uhiclient"
 )
@@ -290,4 +292,37 @@ func TestReplicaAnswersWhileItStarts(t *testing.T) {
 	if hz.StatusCode != http.StatusOK {
 		t.Errorf("healthz once set up: %d", hz.StatusCode)
 	}
+}
+
+// TestReplicaStopsOnAStreamMadeOtherwise: a stream of the hub's name that
+// JetStream will not turn into the hub's (another storage) stops the
+// replica at once with the reason, rather than a wait without end.
+func TestReplicaStopsOnAStreamMadeOtherwise(t *testing.T) {
+	r := newRig(t)
+	nc, err := Connect(r.url, "test hub", natsHubAuth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serveWithin)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: Stream, Subjects: []string{"elsewhere.>"},
+		Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := uhiclient.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = New(ctx, Config{Doctors: testDoctors(), Conn: nc, Client: client, ProviderID: "hospital",
+		ProviderURI: "https://hospital.example/api/v1", Log: r.log})
+	if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "stream "+Stream) {
+		t.Fatalf("New on a stream made otherwise: %v; want %v naming the stream", err, ErrSetup)
+	}
+	t.Logf("refused after %v: %v", time.Since(start).Round(time.Millisecond), err)
 }
