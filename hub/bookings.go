@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -33,9 +34,13 @@ type Bookings struct {
 }
 
 // NewBookings creates the bucket, or binds it if it exists, with replicas
-// copies.
-func NewBookings(ctx context.Context, js jetstream.JetStream, replicas int) (*Bookings, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: BookingBucket, History: 1,
+// copies, waiting through a new cluster's elections as the hub's own
+// stream and buckets do (ensure.go); log says what it waits for.
+func NewBookings(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (*Bookings, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	kv, err := ensureKeyValue(ctx, js, log, jetstream.KeyValueConfig{Bucket: BookingBucket, History: 1,
 		Storage: jetstream.FileStorage, Replicas: max(1, replicas),
 		Description: "teleconsole: the doctors' appointments and the claims on their slots"})
 	if err != nil {
