@@ -599,6 +599,31 @@ func (c *Console) Day(t time.Time) ([]booking.Order, error) {
 	return c.front.desk.Day(c.sendCtx, t)
 }
 
+// Hours says the doctor's hours on the day of t and how many of its slots
+// are free from now on: "video 09:00-13:00 | clinic 17:00-20:00 | 14 free",
+// or "day off".
+func (c *Console) Hours(t time.Time) string {
+	if c.front == nil {
+		return ""
+	}
+	p := c.front.desk.Plan()
+	t = t.In(p.Zone())
+	var parts []string
+	for _, k := range booking.Kinds() {
+		if h := p.Hours(k, t); len(h) > 0 {
+			parts = append(parts, k.Short()+" "+strings.Join(h, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "no hours this day"
+	}
+	from := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+	if free, err := c.front.desk.Free(c.sendCtx, booking.KindUnknown, from, from.AddDate(0, 0, 1)); err == nil {
+		parts = append(parts, fmt.Sprintf("%d free", len(free)))
+	}
+	return strings.Join(parts, " | ")
+}
+
 // Undelivered says what the patient's app of order id could not be told,
 // when the last callback failed; "" when it was told.
 func (c *Console) Undelivered(id string) string {

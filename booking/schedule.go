@@ -372,6 +372,21 @@ func (p *Plan) Window() time.Duration { return time.Duration(p.window) * 24 * ti
 // Off reports whether the date of t (in the schedule's zone) is a day off.
 func (p *Plan) Off(t time.Time) bool { return p.off[t.In(p.zone).Format(time.DateOnly)] }
 
+// Hours lists the working spans of kind k on the day of t, as
+// "09:00-13:00"; none on a day off.
+func (p *Plan) Hours(k Kind, t time.Time) []string {
+	t = t.In(p.zone)
+	svc, ok := p.services[k]
+	if !ok || p.off[t.Format(time.DateOnly)] {
+		return nil
+	}
+	var out []string
+	for _, sp := range svc.hours[t.Weekday()] {
+		out = append(out, sp.String())
+	}
+	return out
+}
+
 // Slots lists the slots of kind k (KindUnknown: every kind) that start in
 // [from, to), in time order, whether booked or not. A slot starts in a
 // working span, ends within it, and does not overlap a break.

@@ -19,6 +19,8 @@ import (
 type Appointments interface {
 	// Day returns the appointments of the day of t, in time order.
 	Day(t time.Time) ([]booking.Order, error)
+	// Hours says the doctor's hours on the day of t and its free slots.
+	Hours(t time.Time) string
 	// Undelivered says what the patient's app of order id could not be
 	// told, or "".
 	Undelivered(id string) string
@@ -58,6 +60,7 @@ type dayModel struct {
 	open     bool
 	date     time.Time // the day shown (midnight, local)
 	list     []booking.Order
+	hours    string                // the day's hours and free slots
 	patients []waitingroom.Patient // the waiting room as last read
 	walkIns  []waitingroom.Patient
 	waiting  map[string]bool // addresses in the waiting room now
@@ -71,11 +74,12 @@ type dayModel struct {
 	note     string // the last action's outcome
 }
 
-// dayMsg carries the appointments read for gen.
+// dayMsg carries the appointments read for gen, and the day's hours.
 type dayMsg struct {
-	gen  int
-	list []booking.Order
-	err  error
+	gen   int
+	list  []booking.Order
+	hours string
+	err   error
 }
 
 // dayDoneMsg carries the outcome of one of the doctor's changes.
@@ -87,7 +91,7 @@ type dayDoneMsg struct {
 func loadDayCmd(a Appointments, gen int, date time.Time) tea.Cmd {
 	return func() tea.Msg {
 		list, err := a.Day(date)
-		return dayMsg{gen: gen, list: list, err: err}
+		return dayMsg{gen: gen, list: list, hours: a.Hours(date), err: err}
 	}
 }
 
@@ -130,7 +134,7 @@ func (d *dayModel) loaded(msg dayMsg) error {
 	if d.selected < len(d.list) {
 		sel = d.list[d.selected].ID
 	}
-	d.list, d.ready = msg.list, true
+	d.list, d.ready, d.hours = msg.list, true, msg.hours
 	d.sortPatients()
 	d.selected = min(d.selected, max(0, len(d.list)-1))
 	for i, o := range d.list {
@@ -338,11 +342,12 @@ func (d *dayModel) view(w, h int, now time.Time) string {
 	row := func(t, name, kind, state, note string) string {
 		return fmt.Sprintf("%-5s %-*s %-7s %-10s %s", t, nameW, cut(name, nameW), kind, state, cut(note, noteW))
 	}
-	lines := []string{st.Header.Render("  " + row("Time", "Patient", "Type", "State", "Note"))}
+	lines := []string{st.Dim.Render(" " + cut("Hours: "+d.hours, inner-1)),
+		st.Header.Render("  " + row("Time", "Patient", "Type", "State", "Note"))}
 	if len(d.list) == 0 {
 		lines = append(lines, st.Dim.Render(center("No appointments booked this day.", inner)))
 	}
-	visible := max(1, h-2-1-len(foot)-min(len(d.walkIns), 4)-1)
+	visible := max(1, h-2-2-len(foot)-min(len(d.walkIns), 4)-1)
 	first := max(0, d.selected-visible+1)
 	for i := first; i < len(d.list) && i < first+visible; i++ {
 		o := d.list[i]

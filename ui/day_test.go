@@ -31,6 +31,8 @@ func (f *fakeDay) Day(t time.Time) ([]booking.Order, error) {
 	return out, nil
 }
 
+func (f *fakeDay) Hours(time.Time) string { return "video 09:00-13:00 | clinic 17:00-20:00 | 14 free" }
+
 func (f *fakeDay) Undelivered(id string) string {
 	if id == "o3" {
 		return "on_update: connection refused"
@@ -105,7 +107,7 @@ func TestDayShowsBookedLateAndWalkIns(t *testing.T) {
 	m, cmd := update(t, m, press("d"))
 	m = feed(t, m, cmd)
 	screen := chatLines(t, m)
-	for _, want := range []string{"Day Sun 22 Nov 2026 (3 booked)", "09:30 Asha Rao", "arrived", "10:00 Meera Iyer",
+	for _, want := range []string{"Day Sun 22 Nov 2026 (3 booked)", "Hours: video 09:00-13:00 | clinic 17:00-20:00 | 14 free", "09:30 Asha Rao", "arrived", "10:00 Meera Iyer",
 		"clinic", "late 20m00s; not told", "Walk-ins, no booking (2)", "--:-- Vikram Singh"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the day lacks %q:\n%s", want, screen)
