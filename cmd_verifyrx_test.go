@@ -97,6 +97,9 @@ func TestVerifyRxCommand(t *testing.T) {
 	if r := runMain(t, "verify-rx"); r.code != 2 {
 		t.Errorf("no file: %+v", r)
 	}
+	if r := runMain(t, "verify-rx", pdfPath, pngPath); r.code != 2 || !strings.Contains(r.stderr, "want one FILE, got 2") {
+		t.Errorf("two files: %+v", r)
+	}
 	if r := runMain(t, "verify-rx", "/nonexistent.pdf"); r.code != 1 || !strings.Contains(r.stderr, "no such file") {
 		t.Errorf("missing file: %+v", r)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -156,9 +155,4 @@ func (s *Store) StructuredNotes(ctx context.Context, id string) ([]byte, error) 
 		return nil, fmt.Errorf("record: structured notes: %w", err)
 	}
 	return []byte(body), nil
-}
-
-// FilesDir is where a consultation's files are kept.
-func (s *Store) FilesDir(consultation string) string {
-	return filepath.Join(s.dir, filesDir, consultation)
 }

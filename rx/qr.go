@@ -21,7 +21,7 @@ var qrMasks = [...]int{-1, 0, 1, 2, 3, 4, 5, 6, 7}
 // reads.
 func qrImage(text string, scale int) (*image.Gray, error) {
 	return qrImageChecked(text, scale, func(img image.Image) bool {
-		got, err := ReadQR(img)
+		got, err := readQR(img, false)
 		return err == nil && got == text
 	})
 }
@@ -74,12 +74,20 @@ func qrImageMask(text string, scale, mask int) (*image.Gray, error) {
 var ErrNoQR = errors.New("no readable QR code")
 
 // ReadQR finds and reads the QR code in an image.
-func ReadQR(img image.Image) (string, error) {
+func ReadQR(img image.Image) (string, error) { return readQR(img, true) }
+
+// readQR reads the QR code in an image; harder looks longer, as ReadQR
+// does for a photo. The renderer checks its own codes without: a code
+// read that way is read by ReadQR too, and the check costs less.
+func readQR(img image.Image, harder bool) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoQR, err)
 	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	hints := map[gozxing.DecodeHintType]any{}
+	if harder {
+		hints[gozxing.DecodeHintType_TRY_HARDER] = true
+	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoQR, err)

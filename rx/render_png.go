@@ -73,7 +73,7 @@ func PNG(s Signed, sigPNG []byte) ([]byte, error) {
 		if drawErr != nil {
 			return true
 		}
-		got, err := ReadQR(page)
+		got, err := readQR(page, false)
 		return err == nil && got == qrText
 	})
 	if drawErr != nil {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -19,17 +20,56 @@ import (
 
 func signedTest(t testing.TB) Signed {
 	t.Helper()
-	r, err := DefaultRules()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := testPrescription()
-	p.Doctor.Name = "Dr. Ananya Rao-Śarmā"
-	s, _, err := Sign(p, r, Ed25519Key{Private: testKey(), ID: "hspa-nha|k1"}, time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
+	s, err := signedTestValue()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func signedTestValue() (Signed, error) {
+	r, err := DefaultRules()
+	if err != nil {
+		return Signed{}, err
+	}
+	p := testPrescription()
+	p.Doctor.Name = "Dr. Ananya Rao-Śarmā"
+	s, _, err := Sign(p, r, Ed25519Key{Private: testKey(), ID: "hspa-nha|k1"}, time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
+	return s, err
+}
+
+// testSignature is a signature image: a stroke on white.
+func testSignature() []byte {
+	sig := image.NewGray(image.Rect(0, 0, 300, 80))
+	for i := range sig.Pix {
+		sig.Pix[i] = 255
+	}
+	for x := 20; x < 280; x++ {
+		sig.Pix[(40+x%9)*300+x] = 0
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, sig)
+	return b.Bytes()
+}
+
+// rendered are the test prescription's files, rendered once for the tests
+// that read them (rendering is slow under -race).
+var rendered = sync.OnceValues(func() (files [2][]byte, err error) {
+	s, err := signedTestValue()
+	if err != nil {
+		return files, err
+	}
+	files[0], files[1], err = Render(s, testSignature())
+	return files, err
+})
+
+func renderedFiles(t *testing.T) (pdf, png []byte) {
+	t.Helper()
+	files, err := rendered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files[0], files[1]
 }
 
 // pdfText is the text a PDF of ours shows: its page content streams
@@ -113,11 +153,7 @@ var requiredText = []string{
 }
 
 func TestPDFShowsEveryRequiredField(t *testing.T) {
-	s := signedTest(t)
-	b, err := PDF(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := renderedFiles(t)
 	text := squeeze(pdfText(t, b))
 	for _, want := range requiredText {
 		if !strings.Contains(text, squeeze(want)) {
@@ -133,20 +169,7 @@ func TestPDFShowsEveryRequiredField(t *testing.T) {
 }
 
 func TestPNGReadableSize(t *testing.T) {
-	s := signedTest(t)
-	sig := image.NewGray(image.Rect(0, 0, 300, 80))
-	for i := range sig.Pix {
-		sig.Pix[i] = 255
-	}
-	for x := 20; x < 280; x++ {
-		sig.Pix[(40+x%9)*300+x] = 0
-	}
-	var sigPNG bytes.Buffer
-	_ = png.Encode(&sigPNG, sig)
-	b, err := PNG(s, sigPNG.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b := renderedFiles(t)
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -163,14 +186,7 @@ func TestPNGReadableSize(t *testing.T) {
 // TestFilesQRRoundTrip reads the QR code back from the PDF and the PNG.
 func TestFilesQRRoundTrip(t *testing.T) {
 	s := signedTest(t)
-	pdfB, err := PDF(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pngB, err := PNG(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pdfB, pngB := renderedFiles(t)
 	for name, b := range map[string][]byte{"pdf": pdfB, "png": pngB} {
 		text, err := ReadFile(b)
 		if err != nil {

@@ -36,13 +36,15 @@ func WithPrescriber(p Prescriber) Option {
 // rxModel is the prescription screen: the form in an editor, what the
 // guideline says of it below.
 type rxModel struct {
-	source   Prescriber
-	styles   Styles
-	open     bool
-	peer     string
-	name     string
-	mode     string
-	area     textarea.Model
+	source Prescriber
+	styles Styles
+	open   bool
+	peer   string
+	name   string
+	mode   string
+	// area is the editor, by pointer: the console's model is copied at
+	// every message, ten a second during a call, and an editor is large.
+	area     *textarea.Model
 	problems []string
 	notes    []string
 	signing  bool
@@ -95,7 +97,7 @@ const rxBelow = 4
 // above it, rxBelow lines below.
 func (r *rxModel) setSize(w, h int) {
 	r.w, r.h = w, h
-	if !r.open {
+	if r.area == nil {
 		return // no editor yet: start makes it
 	}
 	r.area.SetWidth(max(10, w))
@@ -117,7 +119,7 @@ func (r rxModel) start(addr, name string) (rxModel, tea.Cmd) {
 	ta.Prompt = ""
 	ta.CharLimit = 0
 	ta.MaxHeight = 0
-	r.area = ta
+	r.area = &ta
 	r.setSize(r.w, r.h)
 	return r, rxFormCmd(r.source, addr)
 }
@@ -150,8 +152,8 @@ func (r rxModel) update(msg tea.KeyPressMsg, k KeyMap) (rxModel, tea.Cmd) {
 		return r, rxSaveCmd(r.source, r.peer, r.area.Value())
 	}
 	before := r.area.Value()
-	var cmd tea.Cmd
-	r.area, cmd = r.area.Update(msg)
+	area, cmd := r.area.Update(msg)
+	r.area = &area
 	switch msg.String() {
 	case "enter", "up", "down", "tab":
 		return r, tea.Batch(cmd, rxSaveCmd(r.source, r.peer, r.area.Value()))
