@@ -210,7 +210,7 @@ func (c *Console) newFront(cfg Config) error {
 	if cfg.Booking.GatewayVerifier != nil {
 		opts = append(opts, uhiclient.WithGatewayVerifier(cfg.Booking.GatewayVerifier))
 	}
-	srv, err := uhiclient.NewBookingServer(f.handle, opts...)
+	srv, err := uhiclient.NewBookingServer(f.Handle, opts...)
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func (c *Console) Start(ln net.Listener) error {
 	c.stopInbound, c.abort, c.inboundDone = stopInbound, abort, make(chan struct{})
 	c.sendCtx = sends
 	if c.front != nil {
-		c.front.sendCtx = sends
+		c.front.SetContext(sends)
 		c.bookingDone = make(chan struct{})
 		go func() { defer close(c.bookingDone); _ = c.direct.booking.Run(inbound) }()
 	}
@@ -352,7 +352,7 @@ func (c *Console) Close(ctx context.Context) error {
 	})
 	if c.front != nil {
 		g.Go(func() error {
-			return c.waitOrAbort(gctx, c.front.sends.Wait, "booking callbacks still in flight")
+			return c.waitOrAbort(gctx, c.front.Wait, "booking callbacks still in flight")
 		})
 	}
 	g.Go(func() error {
