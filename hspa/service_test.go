@@ -112,7 +112,9 @@ func (r *serviceRig) handle(t *testing.T, action string, body map[string]any, vi
 	return r.out.last(t)
 }
 
-func errorOf(s sent) string { return euatest.Str(s.body, "error.code") + " " + euatest.Str(s.body, "error.message") }
+func errorOf(s sent) string {
+	return euatest.Str(s.body, "error.code") + " " + euatest.Str(s.body, "error.message")
+}
 
 func TestCatalogListsEveryDoctorWhoMatches(t *testing.T) {
 	r := newServiceRig(t)
