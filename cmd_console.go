@@ -529,12 +529,3 @@ func makeSigner(cfg *consoleConfig) (*uhiclient.Signer, error) {
 	}
 	return cfg.peerFlags.signer(cfg.providerID)
 }
-
-// makeVerifier turns --verify into the server's verifier.
-func makeVerifier(verify string, keyring *uhiclient.Keyring, log *slog.Logger) (uhiclient.Verifier, error) {
-	keys, err := makeKeySource(verify, keyring, log)
-	if err != nil || keys == nil {
-		return uhiclient.NoVerification(), err
-	}
-	return uhiclient.NewSignatureVerifier(keys)
-}

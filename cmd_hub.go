@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 
+	"teleconsole/booking"
 	"teleconsole/hub"
 	"teleconsole/uhiclient"
 )
@@ -33,6 +35,7 @@ type hubConfig struct {
 	natsURL, natsListen, natsData   string
 	natsReplicas                    int
 	nats                            natsFlags
+	schedules, gateway, helpline    string
 }
 
 // hubFlags registers teleconsole hub's flags on fs.
@@ -53,7 +56,46 @@ func hubFlags(fs *flag.FlagSet) *hubConfig {
 	fs.StringVar(&c.natsData, "nats-data", "", "`DIR` the embedded NATS server keeps its stream in (default: a directory made for the run)")
 	fs.IntVar(&c.natsReplicas, "nats-replicas", 1, "how many NATS servers hold the stream (3 on a three-node cluster)")
 	c.nats.register(fs)
+	fs.StringVar(&c.schedules, "schedules", "", "`DIR` of the doctors' schedules, every *.json in it one (as teleconsole schedule --example prints): the hub takes bookings for those doctors (needs --private-key)")
+	fs.StringVar(&c.gateway, "gateway", "", "the UHI gateway's base `URI` (e.g. https://gw.example/api/v1/uhi): broadcast searches are answered there and audit copies of callbacks sent there; its key comes from --verify")
+	fs.StringVar(&c.helpline, "helpline", "", "the hospital's phone, sent to patients in on_confirm")
 	return c
+}
+
+// loadSchedules reads every *.json in dir as a doctor's schedule, by the
+// doctor's HPR address; a file with a fault, or two of one doctor, is
+// refused, naming the file.
+func loadSchedules(dir string) (map[string]*booking.Plan, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("--schedules %s: %w", dir, err)
+	}
+	if len(files) == 0 {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("--schedules: %w", err)
+		}
+		return nil, fmt.Errorf("--schedules %s: no *.json schedule in it (teleconsole schedule --example prints one)", dir)
+	}
+	plans, from := map[string]*booking.Plan{}, map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %s: %w", f, err)
+		}
+		p, err := booking.ParseSchedule(b)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %s: %w", f, err)
+		}
+		hpr := strings.ToLower(p.Doctor().HPR)
+		if other, dup := from[hpr]; dup {
+			return nil, fmt.Errorf("schedules %s and %s are both %s's", other, f, hpr)
+		}
+		plans[hpr], from[hpr] = p, f
+	}
+	return plans, nil
 }
 
 // runHub runs the hospital's endpoint until a signal arrives.
@@ -107,9 +149,23 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 	if err != nil {
 		return err
 	}
-	verifier, err := makeVerifier(cfg.verify, nil, log)
+	schedules, err := loadSchedules(cfg.schedules)
 	if err != nil {
 		return err
+	}
+	keys, err := makeKeySource(cfg.verify, nil, log)
+	if err != nil {
+		return err
+	}
+	verifier, gatewayVerifier := uhiclient.NoVerification(), uhiclient.Verifier(nil)
+	if keys != nil {
+		if verifier, err = uhiclient.NewSignatureVerifier(keys); err != nil {
+			return err
+		}
+		if gatewayVerifier, err = uhiclient.NewSignatureVerifier(keys,
+			uhiclient.WithSignatureHeader(uhiclient.GatewayAuthorizationHeader)); err != nil {
+			return err
+		}
 	}
 	signer, err := (&peerFlags{privateKey: cfg.privateKey, subscriberID: cfg.subscriberID, keyID: cfg.keyID}).signer(cfg.providerID)
 	if err != nil {
@@ -163,8 +219,13 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 	// The endpoint serves from here: until the hub is set up (its stream,
 	// bucket and consumers made or bound, which waits for NATS and for
 	// JetStream's leaders), patients are answered 503 with a Retry-After.
-	h, err := hub.Start(hub.Config{Doctors: doctors, Conn: nc, Replicas: cfg.natsReplicas, Verifier: verifier,
-		Client: client, ProviderID: cfg.providerID, ProviderURI: cfg.providerURI, Log: log.With("part", "hub")})
+	hcfg := hub.Config{Doctors: doctors, Conn: nc, Replicas: cfg.natsReplicas, Verifier: verifier,
+		Client: client, ProviderID: cfg.providerID, ProviderURI: cfg.providerURI, Log: log.With("part", "hub"),
+		Schedules: schedules, Gateway: cfg.gateway, GatewayVerifier: gatewayVerifier, Helpline: cfg.helpline}
+	if signer != nil {
+		hcfg.PINKey = pinKey(signer) // the same on every replica: they share the hospital's key
+	}
+	h, err := hub.Start(hcfg)
 	if err != nil {
 		return err
 	}
@@ -172,7 +233,7 @@ func serveHub(ctx context.Context, cfg *hubConfig, stderr io.Writer, ready hubRe
 	srv := h.HTTPServer("")
 	srv.TLSConfig = tlsConf
 	log.Info("hub starting", "endpoint", ln.Addr().String(), "provider_uri", cfg.providerURI, "nats", natsURL,
-		"doctors", len(doctors), "verify", h.Verification(), "tls", tlsConf != nil)
+		"doctors", len(doctors), "schedules", len(schedules), "verify", h.Verification(), "tls", tlsConf != nil)
 	gctx, stop := context.WithCancel(ctx)
 	defer stop()
 	g, gctx := errgroup.WithContext(gctx)

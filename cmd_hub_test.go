@@ -135,3 +135,38 @@ func TestHubFatalErrorInTheLog(t *testing.T) {
 		t.Errorf("log:\n%s\nwant an ERROR line with %q", b, want)
 	}
 }
+
+// TestHubRefusesSchedulesItCannotServe: a schedule of a doctor not in the
+// doctors file, and a schedule file with a fault, stop the hub at start,
+// naming the doctor or the file.
+func TestHubRefusesSchedulesItCannotServe(t *testing.T) {
+	dir := t.TempDir()
+	doctors := filepath.Join(dir, "doctors")
+	if err := os.WriteFile(doctors, []byte("ganeshborse@hpr.ndhm ganesh pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schedules := filepath.Join(dir, "schedules")
+	if err := os.Mkdir(schedules, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stranger := `{"doctor": {"name": "Dr S", "hpr": "stranger@hpr.ndhm"},
+ "services": {"physical": {"fee": "500", "hours": {"daily": ["09:00-13:00"]}}}}`
+	if err := os.WriteFile(filepath.Join(schedules, "s.json"), []byte(stranger), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hub := func() (int, string) {
+		var out strings.Builder
+		code := run(context.Background(), []string{"hub", "--doctors", doctors, "--schedules", schedules, "--listen", "127.0.0.1:0",
+			"--nats-listen", "127.0.0.1:0", "--nats-data", filepath.Join(dir, "nats")}, nil, &out, &out)
+		return code, out.String()
+	}
+	if code, out := hub(); code != 1 || !strings.Contains(out, "stranger@hpr.ndhm") || !strings.Contains(out, "not in the doctors file") {
+		t.Errorf("a schedule of a doctor not in the file: exit %d, %q", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(schedules, "s.json"), []byte(`{"doctor": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := hub(); code != 1 || !strings.Contains(out, "s.json") {
+		t.Errorf("a broken schedule file: exit %d, %q", code, out)
+	}
+}

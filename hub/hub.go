@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"teleconsole/booking"
+	"teleconsole/hspa"
 	"teleconsole/uhiclient"
 )
 
@@ -78,6 +80,25 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// Schedules are the doctors' schedules by HPR address, each a doctor
+	// of Doctors: with any, the hub serves the booking endpoints for them
+	// beside on_message, their appointments kept in the uhi_bookings
+	// bucket (docs/booking.md §6).
+	Schedules map[string]*booking.Plan
+	// PINKey hashes the check-in PINs; every replica needs the same
+	// (uhiclient.Signer.DeriveKey of the hospital's key). Needed with
+	// Schedules.
+	PINKey []byte
+	// Gateway is the UHI gateway's base URI: the catalog answers a
+	// broadcast search there and the audit copies of callbacks go there.
+	// Empty: no gateway.
+	Gateway string
+	// GatewayVerifier checks a broadcast search's X-Gateway-Authorization;
+	// nil checks none.
+	GatewayVerifier uhiclient.Verifier
+	// Helpline is the hospital's phone, sent in on_confirm.
+	Helpline string
 }
 
 // Hub is one replica of the hospital's endpoint. It keeps in memory only
@@ -87,6 +108,8 @@ type Hub struct {
 	cfg     Config
 	js      jetstream.JetStream
 	server  *uhiclient.Server
+	booking *uhiclient.BookingServer     // the booking endpoints, nil without schedules
+	front   atomic.Pointer[hspa.Service] // the doctors' desks, once set up
 	doctors map[string]bool
 	log     *slog.Logger
 	workers chan struct{}
@@ -156,6 +179,12 @@ func Start(cfg Config) (*Hub, error) {
 	for _, d := range cfg.Doctors {
 		h.doctors[strings.ToLower(strings.TrimSpace(d.Address))] = true
 	}
+	if err := checkSchedules(cfg, h.doctors); err != nil {
+		return nil, err
+	}
+	if err := h.newBookingServer(); err != nil {
+		return nil, err
+	}
 	h.server, err = uhiclient.NewServer("hub", uhiclient.WithVerifier(cfg.Verifier),
 		uhiclient.WithDelivery(h.deliver), uhiclient.WithServerLogger(cfg.Log.With("part", "endpoint")),
 		// Room for a chat attachment, as the console's own endpoint has;
@@ -177,6 +206,9 @@ func Start(cfg Config) (*Hub, error) {
 			return
 		}
 		close(h.ready)
+		if h.booking != nil {
+			h.keeping.Go(func() { _ = h.booking.Run(wctx) })
+		}
 		h.ensure(wctx)
 	})
 	return h, nil
@@ -263,6 +295,9 @@ func (h *Hub) setup(ctx context.Context) error {
 	h.mu.Lock()
 	h.sub = sub
 	h.mu.Unlock()
+	if err := h.setupFront(ctx); err != nil {
+		return err
+	}
 	h.waiting.Store(nil)
 	h.log.Info("hub set up", "stream", Stream, "replicas", h.cfg.Replicas, "doctors", len(h.doctors))
 	return nil
@@ -367,6 +402,7 @@ func (h *Hub) lastSeen(addr string) (time.Time, bool) {
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", h.server.Handler())
+	h.mountBooking(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !h.cfg.Conn.IsConnected() {
 			http.Error(w, "nats: "+h.cfg.Conn.Status().String(), http.StatusServiceUnavailable)
@@ -663,4 +699,7 @@ func (h *Hub) Close() {
 	}
 	h.sends.Wait()
 	h.keeping.Wait()
+	if svc := h.front.Load(); svc != nil {
+		svc.Wait()
+	}
 }
