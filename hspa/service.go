@@ -646,7 +646,7 @@ func (s *Service) post(ctx context.Context, base string, env *uhiclient.BookingE
 	if err != nil {
 		log.Warn("callback not delivered", "callback", action, "to", base, "order", orderID, "err", err)
 		if orderID != "" {
-			s.note(orderID, action+" not delivered: "+err.Error())
+			s.note(orderID, "not told: "+action+" not delivered: "+err.Error())
 		}
 	} else {
 		log.Debug("callback delivered", "callback", action, "to", base)
@@ -673,8 +673,9 @@ func (s *Service) note(orderID, msg string) {
 	s.told[orderID] = msg
 }
 
-// Undelivered says what the patient's app of order id could not be told,
-// when the last callback failed; "" when it was told.
+// Undelivered says what the doctor should know of order id's messages:
+// "not told: ..." when the last callback failed, what the patient's app
+// reported (a doctor who did not show), or "".
 func (s *Service) Undelivered(orderID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

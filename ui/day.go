@@ -21,8 +21,9 @@ type Appointments interface {
 	Day(t time.Time) ([]booking.Order, error)
 	// Hours says the doctor's hours on the day of t and its free slots.
 	Hours(t time.Time) string
-	// Undelivered says what the patient's app of order id could not be
-	// told, or "".
+	// Undelivered says what the doctor should know of order id's
+	// messages: what the patient's app could not be told ("not told:
+	// ..."), or what it reported; "" when there is nothing.
 	Undelivered(id string) string
 	// CheckIn checks an in-clinic patient in with their PIN; OverridePIN
 	// without it, for one of booking.OverrideReasons.
@@ -307,7 +308,7 @@ func (d *dayModel) status(o booking.Order, now time.Time) (state, note string) {
 		notes = append(notes, o.CancelledBy+": "+o.CancelReason)
 	}
 	if u := d.source.Undelivered(o.ID); u != "" {
-		notes = append(notes, "not told: "+u)
+		notes = append(notes, u)
 	}
 	return state, strings.Join(notes, "; ")
 }
@@ -361,7 +362,7 @@ func (d *dayModel) view(w, h int, now time.Time) string {
 		}
 		style := st.Value
 		switch {
-		case strings.Contains(note, "late "), strings.Contains(note, "not told"):
+		case strings.Contains(note, "late "), strings.Contains(note, "not told"), strings.Contains(note, "reports"):
 			style = st.Warn
 		case o.State.Final():
 			style = st.Dim

@@ -35,7 +35,7 @@ func (f *fakeDay) Hours(time.Time) string { return "video 09:00-13:00 | clinic 1
 
 func (f *fakeDay) Undelivered(id string) string {
 	if id == "o3" {
-		return "on_update: connection refused"
+		return "not told: on_update not delivered: connection refused"
 	}
 	return ""
 }
