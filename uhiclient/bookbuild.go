@@ -3,6 +3,7 @@ package uhiclient
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -261,7 +262,7 @@ var termTypes = [...]string{"Commercial", "Settlement", "Cancellation", "Refund"
 
 // TermTypes returns the five term types of today's network, in order:
 // Commercial, Settlement, Cancellation, Refund, Payment.
-func TermTypes() []string { return termTypes[:] }
+func TermTypes() []string { return slices.Clone(termTypes[:]) }
 
 // InitiatedTerms makes the five terms of on_init, each INITIATED, with
 // timePeriod the slot's start; texts gives each type's text (a type

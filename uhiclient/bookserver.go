@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ var bookingEndpoints = [...]string{ActionSearch, ActionInit, ActionConfirm, Acti
 
 // BookingEndpoints returns the actions a BookingServer serves: search,
 // init, confirm, status, cancel and on_update.
-func BookingEndpoints() []string { return bookingEndpoints[:] }
+func BookingEndpoints() []string { return slices.Clone(bookingEndpoints[:]) }
 
 // BookingRequest is one accepted booking request, handed to the handler
 // after the ACK.
