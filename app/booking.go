@@ -70,7 +70,7 @@ func (c *Console) Day(t time.Time) ([]booking.Order, error) {
 
 // Hours says the doctor's hours on the day of t and how many of its slots
 // are free from now on: "video 09:00-13:00 | clinic 17:00-20:00 | 14 free",
-// or "day off".
+// or "no hours this day".
 func (c *Console) Hours(t time.Time) string {
 	if c.front == nil {
 		return ""
@@ -93,8 +93,9 @@ func (c *Console) Hours(t time.Time) string {
 	return strings.Join(parts, " | ")
 }
 
-// Undelivered says what the patient's app of order id could not be told,
-// when the last callback failed; "" when it was told.
+// Undelivered says what the doctor should know of order id's messages
+// (hspa.Service.Undelivered): what the patient's app could not be told,
+// or what it reported; "" when there is nothing.
 func (c *Console) Undelivered(id string) string {
 	if c.front == nil {
 		return ""

@@ -89,10 +89,16 @@ type dayDoneMsg struct {
 	err  error
 }
 
-func loadDayCmd(a Appointments, gen int, date time.Time) tea.Cmd {
+// loadDayCmd reads the day; its hours too when withHours (the day is on
+// screen): the waiting room's once-a-second read needs only the list.
+func loadDayCmd(a Appointments, gen int, date time.Time, withHours bool) tea.Cmd {
 	return func() tea.Msg {
 		list, err := a.Day(date)
-		return dayMsg{gen: gen, list: list, hours: a.Hours(date), err: err}
+		msg := dayMsg{gen: gen, list: list, err: err}
+		if withHours {
+			msg.hours = a.Hours(date)
+		}
+		return msg
 	}
 }
 
@@ -121,7 +127,7 @@ func midnight(t time.Time) time.Time {
 
 func (d *dayModel) reload() tea.Cmd {
 	d.gen++
-	return loadDayCmd(d.source, d.gen, d.date)
+	return loadDayCmd(d.source, d.gen, d.date, d.open)
 }
 
 func (d *dayModel) loaded(msg dayMsg) error {
@@ -135,7 +141,10 @@ func (d *dayModel) loaded(msg dayMsg) error {
 	if d.selected < len(d.list) {
 		sel = d.list[d.selected].ID
 	}
-	d.list, d.ready, d.hours = msg.list, true, msg.hours
+	d.list, d.ready = msg.list, true
+	if msg.hours != "" {
+		d.hours = msg.hours
+	}
 	d.sortPatients()
 	d.selected = min(d.selected, max(0, len(d.list)-1))
 	for i, o := range d.list {
