@@ -68,7 +68,7 @@ func (c *consoleConfig) booking(store *record.Store, keys uhiclient.KeySource, s
 // comes back after a restart and a copy of the record alone cannot be
 // searched for PINs (docs/booking.md §3).
 func pinKey(s *uhiclient.Signer) []byte {
-	return s.DeriveKey("teleconsole booking PIN key")
+	return s.DeriveKey(booking.PINKeyLabel)
 }
 
 // scheduleEvery is how often a running console looks for a new schedule.

@@ -54,6 +54,11 @@ func WithRand(r io.Reader) DeskOption {
 	}
 }
 
+// PINKeyLabel is what a PIN key is derived for from a UHI signing key
+// (uhiclient.Signer.DeriveKey): every console and hub replica holding the
+// same key derives the same PIN key.
+const PINKeyLabel = "teleconsole booking PIN key"
+
 // WithPINKey sets the secret the check-in PINs are hashed with. The key
 // is kept out of the Store (the console derives it from its signing key),
 // so a copy of the record alone cannot be searched for the PINs: there
