@@ -78,27 +78,40 @@ func newClusterRig(t *testing.T) (*rig, []*server.Server) {
 // the cluster has elected its JetStream leader.
 func (r *rig) addClusterHub(url string) *hubRun {
 	r.t.Helper()
+	return r.addHubOn(url, nil, 5*time.Second, Config{Doctors: testDoctors(), Replicas: 3, ProviderID: "hospital",
+		ProviderURI: "https://hospital.example/api/v1"})
+}
+
+// addHubOn starts a hub replica of cfg on the NATS at url, with its own
+// connection, a client signing with signer (nil: unsigned) and an HTTP
+// endpoint, each try of New bounded by try, for up to 30 s: a new
+// cluster may answer nothing while it elects its leaders.
+func (r *rig) addHubOn(url string, signer *uhiclient.Signer, try time.Duration, cfg Config) *hubRun {
+	r.t.Helper()
 	nc, err := nats.Connect(url, nats.UserInfo("hub", hubPass), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
 		nats.DontRandomize())
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	client, err := uhiclient.NewClient(uhiclient.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond))
-	if err != nil {
+	opts := []uhiclient.ClientOption{uhiclient.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond)}
+	if signer != nil {
+		opts = append(opts, uhiclient.WithSigner(signer))
+	}
+	if cfg.Client, err = uhiclient.NewClient(opts...); err != nil {
 		r.t.Fatal(err)
 	}
+	cfg.Conn, cfg.Log = nc, r.log.With("hub", len(r.hubs))
 	var h *Hub
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h, err = New(ctx, Config{Doctors: testDoctors(), Conn: nc, Replicas: 3, Client: client, ProviderID: "hospital",
-			ProviderURI: "https://hospital.example/api/v1", Log: r.log.With("hub", len(r.hubs))})
+		ctx, cancel := context.WithTimeout(context.Background(), try)
+		h, err = New(ctx, cfg)
 		cancel()
 		if err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("hub on the cluster: %v", err)
+			r.t.Fatalf("hub on %s: %v", url, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -87,37 +87,9 @@ func newFrontNet(t *testing.T) *frontNet {
 // doctors of schedules under providerURI.
 func (r *rig) addBookingHub(n *frontNet, url string, replicas int, providerURI string, schedules map[string]*booking.Plan) *hubRun {
 	r.t.Helper()
-	nc, err := nats.Connect(url, nats.UserInfo("hub", hubPass), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
-		nats.DontRandomize())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	client, err := uhiclient.NewClient(uhiclient.WithSigner(n.signer), uhiclient.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	var h *Hub
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		h, err = New(ctx, Config{Doctors: testDoctors(), Conn: nc, Replicas: replicas, Client: client, ProviderID: "hospital",
-			ProviderURI: providerURI, Verifier: n.verifier, Log: r.log.With("hub", len(r.hubs)),
-			Schedules: schedules, PINKey: n.signer.DeriveKey("teleconsole booking PIN key"),
-			Gateway: n.gw.URL() + "/api/v1/uhi", GatewayVerifier: n.gateway, Helpline: "+91-20-2555-0101"})
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("hub: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	srv := httptest.NewServer(h.Handler())
-	run := &hubRun{hub: h, nc: nc, srv: srv}
-	r.t.Cleanup(func() { srv.Close(); h.Close(); nc.Close() })
-	r.hubs = append(r.hubs, run)
-	return run
+	return r.addHubOn(url, n.signer, 10*time.Second, Config{Doctors: testDoctors(), Replicas: replicas, ProviderID: "hospital",
+		ProviderURI: providerURI, Verifier: n.verifier, Schedules: schedules, PINKey: n.signer.DeriveKey(booking.PINKeyLabel),
+		Gateway: n.gw.URL() + "/api/v1/uhi", GatewayVerifier: n.gateway, Helpline: "+91-20-2555-0101"})
 }
 
 func (n *frontNet) eua(t *testing.T, abha string) *euatest.EUA {
